@@ -1,0 +1,56 @@
+"""Database access: connection URL resolution and connections (psycopg 3).
+
+The project uses the embedded cluster in ``var/`` unless ``CBM_DATABASE_URL`` names another
+PostgreSQL+PostGIS. SQL lives in ``backend/db/queries*.py`` modules and in the migrations.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+
+from backend.errors import DatabaseError
+from backend.settings import Settings
+
+
+def database_url(settings: Settings, dbname: str | None = None) -> str:
+    """Return the libpq URL/conninfo of the project database (secret included)."""
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+        if dbname is not None:
+            url = psycopg.conninfo.make_conninfo(url, dbname=dbname)
+        return url
+    return psycopg.conninfo.make_conninfo(
+        host=str(settings.pg_socket_dir),
+        port=settings.pg_port,
+        dbname=dbname or settings.pg_dbname,
+        user="postgres",
+    )
+
+
+def redact(url: str) -> str:
+    """Hide the password of a connection URL or conninfo string for messages and logs."""
+    url = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", url)
+
+
+def connect(
+    settings: Settings, *, dbname: str | None = None, **kwargs: Any
+) -> psycopg.Connection[DictRow]:
+    """Open a connection with rows as dicts; use it in a ``with`` block to commit on exit.
+
+    Raises:
+        DatabaseError: the database cannot be reached; the message names the URL, password hidden.
+    """
+    url = database_url(settings, dbname)
+    kwargs.setdefault("row_factory", dict_row)
+    kwargs.setdefault("connect_timeout", 10)
+    try:
+        return psycopg.connect(url, **kwargs)
+    except psycopg.OperationalError as exc:
+        hint = "start it with `cbm db start`" if settings.uses_embedded_db else "check CBM_DATABASE_URL"
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DatabaseError(f"cannot connect to {redact(url)}: {reason} ({hint})") from None

@@ -1,0 +1,147 @@
+"""The one settings class of the backend (environment prefix ``CBM_``, ``.env`` supported).
+
+Nothing else in the code base reads ``os.environ``. Build settings with :func:`get_settings`
+(cached) or ``Settings()`` in tests, where keyword arguments override the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from backend.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_SECRET = "cbm-demo-secret-do-not-use-in-production"
+DEMO_ADMIN_PASSWORD = "cbm-demo-admin"
+
+# Sentinel-2 L2A scene classification classes excluded from statistics by default:
+# 0 no data, 1 saturated/defective, 3 cloud shadow, 8 cloud medium, 9 cloud high,
+# 10 thin cirrus, 11 snow/ice.
+DEFAULT_SCL_MASK = (0, 1, 3, 8, 9, 10, 11)
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """All settings of the CbM backend. Environment variables are ``CBM_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CBM_", env_file=(PROJECT_ROOT / ".env", ".env"), env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- mode and secrets -------------------------------------------------------------
+    demo_mode: bool = Field(False, description="Allow the built-in demo secrets (never in production).")
+    secret_key: SecretStr = Field(SecretStr(DEMO_SECRET), description="Signs short-lived URLs.")
+    admin_password: SecretStr = Field(
+        SecretStr(DEMO_ADMIN_PASSWORD), description="Password of the first admin account."
+    )
+
+    # --- database ---------------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        None, description="External PostgreSQL+PostGIS URL; unset = the embedded cluster in var/."
+    )
+    var_dir: Path = Field(PROJECT_ROOT / "var", description="Runtime state directory.")
+    pg_port: int = Field(55432, ge=1024, le=65535, description="Loopback port of the embedded cluster.")
+    pg_bin: Path = Field(Path("/usr/lib/postgresql/15/bin"), description="PostgreSQL binaries.")
+    pg_system_user: str = Field(
+        "cbmpg", pattern=r"^[a-z_][a-z0-9_-]{0,31}$",
+        description="System user that runs the embedded cluster when the project runs as root.",
+    )
+    pg_dbname: str = Field("cbm", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    pg_password: SecretStr = Field(
+        SecretStr(DEMO_SECRET), description="Password of the embedded cluster's superuser on TCP."
+    )
+
+    # --- object storage (S3 protocol) -------------------------------------------------
+    s3_endpoint: str | None = Field(None, description="host:port of an S3 endpoint; unset = AWS.")
+    s3_https: bool = True
+    s3_virtual_hosting: bool = False
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_unsigned: bool = False
+    gdal_cache_mb: int = Field(256, ge=16, le=65536)
+    http_timeout_s: int = Field(30, ge=1, le=3600)
+    http_max_retry: int = Field(3, ge=0, le=20)
+
+    # --- extraction -------------------------------------------------------------------
+    scl_mask_classes: Annotated[list[int], NoDecode] = Field(
+        list(DEFAULT_SCL_MASK), description="S2 SCL classes excluded from statistics."
+    )
+    negative_buffer_m: float = Field(0.0, ge=0.0, le=100.0, description="Inward parcel buffer (m).")
+    job_lease_s: int = Field(900, ge=10, le=86400, description="A claimed job is reclaimed after this.")
+    job_max_attempts: int = Field(3, ge=1, le=100)
+    job_backoff_s: int = Field(30, ge=0, le=86400)
+
+    @field_validator("scl_mask_classes", mode="before")
+    @classmethod
+    def _parse_classes(cls, value: Any) -> Any:
+        value = _split_csv(value)
+        if isinstance(value, list) and any(not 0 <= int(v) <= 11 for v in value):
+            raise ValueError("SCL classes are integers 0..11, e.g. CBM_SCL_MASK_CLASSES=0,1,3,8,9,10,11")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_demo_secrets(self) -> Settings:
+        if self.demo_mode:
+            return self
+        demo = {"secret_key": DEMO_SECRET, "admin_password": DEMO_ADMIN_PASSWORD}
+        if self.database_url is None:
+            demo["pg_password"] = DEMO_SECRET
+        used = [k for k, v in demo.items() if getattr(self, k).get_secret_value() == v]
+        if used:
+            names = ", ".join(f"CBM_{k.upper()}" for k in used)
+            raise ValueError(
+                f"demo secrets in use while CBM_DEMO_MODE is off: set {names} "
+                "(or CBM_DEMO_MODE=true for a demo installation)"
+            )
+        return self
+
+    # --- derived paths ----------------------------------------------------------------
+    @property
+    def pg_data_dir(self) -> Path:
+        """Data directory of the embedded cluster."""
+        return self.var_dir / "pg" / "data"
+
+    @property
+    def pg_socket_dir(self) -> Path:
+        """Directory holding the embedded cluster's unix socket."""
+        return self.var_dir / "run"
+
+    @property
+    def pg_log_file(self) -> Path:
+        """Server log of the embedded cluster."""
+        return self.var_dir / "pg" / "server.log"
+
+    @property
+    def uses_embedded_db(self) -> bool:
+        """True when no external ``CBM_DATABASE_URL`` is set."""
+        return self.database_url is None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one readable :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"CBM_{field.upper()}: {msg}" if field else msg)
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached)."""
+    return load_settings()

@@ -1,0 +1,68 @@
+"""Shared fixtures: settings and a fresh, migrated test database in the real cluster.
+
+The database is created once per test session (in the embedded cluster that `make` started,
+or in the server named by CBM_DATABASE_URL) and dropped at the end. Never a mock.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from backend.db import cluster, connect, database_url
+from backend.db.migrate import migrate
+from backend.settings import Settings, load_settings
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    """Settings of the running project (demo mode for the test session)."""
+    return load_settings(demo_mode=True)
+
+
+@pytest.fixture(scope="session")
+def test_db_name(base_settings: Settings) -> Iterator[str]:
+    """Create a fresh database with PostGIS for this test session and drop it afterwards."""
+    if base_settings.uses_embedded_db:
+        cluster.start(base_settings)
+    name = f"cbm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with connect(base_settings, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with connect(base_settings, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def settings(
+    base_settings: Settings, test_db_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings pointing at the migrated test database (as an external URL)."""
+    url = database_url(base_settings, test_db_name)
+    s = load_settings(demo_mode=True, database_url=url,
+                      var_dir=tmp_path_factory.mktemp("var"))
+    with connect(s) as conn:
+        migrate(conn)
+    return s
+
+
+@pytest.fixture()
+def conn(settings: Settings) -> Iterator[psycopg.Connection]:
+    """A connection to the test database (rows as dicts); rolled back unless committed."""
+    with connect(settings) as c:
+        yield c
+
+
+@pytest.fixture()
+def clean_db(settings: Settings) -> Settings:
+    """Empty every data table of the test database before the test; returns the settings."""
+    with connect(settings) as c:
+        c.execute("TRUNCATE parcel_sets, images, users, batch_runs, audit_log, marker_runs "
+                  "RESTART IDENTITY CASCADE")
+    return settings
