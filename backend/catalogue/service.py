@@ -1,0 +1,209 @@
+"""Catalogue services: import items from a source, list and summarise images.
+
+Upsert rules (per ``(collection, item_id)``):
+
+* new item -> inserted;
+* same ``item_hash`` (sha256 of the canonical stored item JSON) -> nothing written;
+* different hash -> row updated (``updated_at`` bumped). If the href of a band or mask asset
+  changed, the image's done/failed extraction jobs go back to pending and their signatures
+  are deleted (the pixels may differ); running jobs are left alone. Metadata-only changes
+  keep jobs and signatures.
+
+After each batch, jobs are created for every (image of the batch, parcel set whose extent
+it overlaps) pair that has none, unchanged images included. Each batch is one transaction.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+from backend.catalogue.assets import CBM_ASSETS, band_hrefs
+from backend.catalogue.filters import DateLike, ItemFilter, to_datetime
+from backend.catalogue.models import AddResult, Rejection
+from backend.catalogue.profiles import CollectionProfile, resolve_profiles
+from backend.catalogue.sources import Entry, read_source
+from backend.catalogue.validate import ImageRecord, validate_item
+from backend.db import connect
+from backend.db import queries_catalogue as q
+from backend.errors import CbmError, ImageNotFound
+from backend.settings import Settings
+from backend.storage import raster_env
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+BATCH_SIZE = 500
+
+
+def add_source(
+    settings: Settings,
+    source: str,
+    *,
+    collection: str | None = None,
+    kind: str | None = None,
+    profile: CollectionProfile | Sequence[CollectionProfile] | str | Path | None = None,
+    bbox: Sequence[float] | None = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    max_cloud: float | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: bool | Any = False,
+    on_error: Callable[[Rejection], None] | None = None,
+) -> AddResult:
+    """Import the images of a STAC API, static catalogue, item file or folder of COGs.
+
+    Args:
+        settings: backend settings (database, object store).
+        source: STAC API URL, STAC JSON file/URL, or local folder (see ``sources``).
+        collection: collection to search or keep; items without one are assigned to it.
+        kind: only profiles of this kind (``s2``, ``bs``, ``c6``).
+        profile: custom collection profile(s) or a YAML file of them; default built-ins.
+        bbox: (west, south, east, north) in degrees.
+        start: first acquisition date (inclusive).
+        end: last acquisition date (inclusive; a date means the whole day).
+        max_cloud: maximum ``eo:cloud_cover`` in percent.
+        batch_size: items per transaction.
+        progress: True for a tqdm bar, or a tqdm-like object to ``update(1)`` per item.
+        on_error: called with each :class:`Rejection` (bad items never stop the import).
+
+    Returns:
+        Counts of added, updated, unchanged and rejected items and of jobs created/reset.
+
+    Raises:
+        InvalidInput: bad parameters, or the source is not a STAC document or folder.
+        ImageReadError: the source itself cannot be read.
+        DatabaseError: the database is unreachable.
+    """
+    item_filter = ItemFilter.build(bbox, start, end, max_cloud)
+    profiles = resolve_profiles(profile, kind)
+    asset_keys = {key for p in profiles for key in p.assets.values()}
+    result = AddResult()
+
+    def reject(rejection: Rejection) -> None:
+        log.warning("rejected %s", rejection)
+        result.rejected.append(rejection)
+        if on_error is not None:
+            on_error(rejection)
+
+    with raster_env(settings), connect(settings, autocommit=True) as conn:
+        entries = read_source(source, collection=collection, item_filter=item_filter,
+                              asset_keys=asset_keys)
+        for batch in _batches(_with_progress(entries, progress), batch_size):
+            records = _validate(batch, profiles, collection, reject)
+            with conn.transaction():
+                _store(conn, records, result)
+    log.info("catalogue add %s: %s", source, result)
+    return result
+
+
+def _validate(
+    batch: Iterable[Entry], profiles: Sequence[CollectionProfile], collection: str | None,
+    reject: Callable[[Rejection], None],
+) -> list[ImageRecord]:
+    """Validated records of a batch, last occurrence winning for repeated items."""
+    records: dict[tuple[str, str], ImageRecord] = {}
+    for entry in batch:
+        if isinstance(entry, Rejection):
+            reject(entry)
+            continue
+        try:
+            record = validate_item(entry, profiles, collection)
+        except CbmError as exc:
+            reject(Rejection(entry.id, str(exc)))
+            continue
+        records[(record.collection, record.item_id)] = record
+    return list(records.values())
+
+
+def _store(conn: q.Conn, records: Sequence[ImageRecord], result: AddResult) -> None:
+    """Upsert one batch, reset jobs of re-pointed images, create missing jobs."""
+    existing = q.existing_images(conn, [(r.collection, r.item_id) for r in records])
+    to_write, unchanged_ids, reset_ids = [], [], []
+    for rec in records:
+        old = existing.get((rec.collection, rec.item_id))
+        if old is None:
+            result.added += 1
+        elif old["item_hash"] == rec.item_hash:
+            result.unchanged += 1
+            unchanged_ids.append(old["id"])
+            continue
+        else:
+            result.updated += 1
+            old_hrefs = band_hrefs({"properties": {CBM_ASSETS: old["band_map"]},
+                                    "assets": old["assets"]})
+            if old_hrefs != dict(rec.hrefs):
+                reset_ids.append(old["id"])
+        to_write.append(rec)
+    ids = q.upsert_images(conn, [_row(r) for r in to_write])
+    result.jobs_reset += q.reset_jobs(conn, reset_ids)
+    result.jobs_created += q.create_jobs(conn, ids + unchanged_ids)
+
+
+def _row(record: ImageRecord) -> dict[str, Any]:
+    row = asdict(record)
+    del row["hrefs"]
+    return row
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, max(1, size))):
+        yield batch
+
+
+def _with_progress(items: Iterable[T], progress: bool | Any) -> Iterator[T]:
+    if progress is True:
+        yield from tqdm(items, desc="catalogue", unit="item")
+        return
+    for item in items:
+        yield item
+        if progress:
+            progress.update(1)
+
+
+def list_images(
+    settings: Settings, *, kind: str | None = None, collection: str | None = None,
+    start: DateLike | None = None, end: DateLike | None = None,
+) -> list[dict[str, Any]]:
+    """Catalogued images, oldest first, without their item JSON.
+
+    Args:
+        settings: backend settings.
+        kind: ``s2``, ``bs`` or ``c6``.
+        collection: collection id.
+        start: first acquisition date (inclusive).
+        end: last acquisition date (inclusive; a date means the whole day).
+
+    Returns:
+        Dicts with id, item_id, collection, kind, datetime, cloud_cover, epsg, bands,
+        bbox (west, south, east, north), added_at, updated_at.
+    """
+    with connect(settings) as conn:
+        return q.list_images(conn, kind=kind, collection=collection,
+                             start=to_datetime(start), end=to_datetime(end, end=True))
+
+
+def get_image(settings: Settings, image_id: int) -> dict[str, Any]:
+    """One image with its stored item JSON and footprint (GeoJSON).
+
+    Raises:
+        ImageNotFound: no image has this id.
+    """
+    with connect(settings) as conn:
+        row = q.get_image(conn, image_id)
+    if row is None:
+        raise ImageNotFound(f"no image with id {image_id}")
+    return row
+
+
+def summary(settings: Settings) -> list[dict[str, Any]]:
+    """Per collection and kind: n_images, first and last datetime, job counts by status."""
+    with connect(settings) as conn:
+        return q.summary(conn)

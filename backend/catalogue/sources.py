@@ -1,0 +1,173 @@
+"""Read STAC items from an import source.
+
+A source is one of:
+
+* an ``http(s)://`` URL of a STAC API (searched with pystac-client: collection, bbox,
+  datetime range and ``eo:cloud_cover <= max_cloud`` through the query or filter extension
+  when the API offers one), or of a static catalogue/collection/item JSON;
+* a local STAC item, item collection (``FeatureCollection``), catalogue or collection JSON
+  file, or a folder holding ``catalog.json`` / ``collection.json``;
+* a local folder of COGs (see :mod:`backend.catalogue.cogs`).
+
+Items are yielded as parsed; unreadable ones as :class:`Rejection`. The filter and the
+collection are applied to every source (again after an API search, which may ignore some).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pystac
+from pystac_client import Client, ConformanceClasses
+from pystac_client.exceptions import APIError
+
+from backend.catalogue.cogs import folder_items
+from backend.catalogue.filters import ItemFilter
+from backend.catalogue.models import Rejection
+from backend.errors import ImageReadError, InvalidInput
+
+log = logging.getLogger(__name__)
+
+Entry = pystac.Item | Rejection
+_PAGE_SIZE = 100
+
+
+def read_source(
+    source: str, *, collection: str | None, item_filter: ItemFilter, asset_keys: Iterable[str]
+) -> Iterator[Entry]:
+    """Yield the items of a source that pass the filter (and rejections).
+
+    Args:
+        source: URL, file or folder (see the module docstring).
+        collection: only items of this collection; items without one are assigned to it.
+        item_filter: bbox, date range and cloud cover limits.
+        asset_keys: asset keys of the candidate profiles (to group the files of a COG folder).
+
+    Raises:
+        InvalidInput: the source does not exist or is not a STAC document or folder.
+        ImageReadError: the STAC API or a catalogue document cannot be read.
+    """
+    if source.startswith(("http://", "https://")):
+        entries = (_read_document(source) if source.lower().endswith(".json")
+                   else _search(source, collection, item_filter))
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise InvalidInput(f"no such file or folder: {source}")
+        entries = _read_local(path.resolve(), collection, asset_keys)
+    for entry in entries:
+        if isinstance(entry, pystac.Item) and not _wanted(entry, collection, item_filter):
+            log.debug("item %s is outside the requested collection/window", entry.id)
+            continue
+        yield entry
+
+
+def _wanted(item: pystac.Item, collection: str | None, item_filter: ItemFilter) -> bool:
+    if collection and item.collection_id not in (None, collection):
+        return False
+    return item_filter.accepts(item)
+
+
+def _read_local(path: Path, collection: str | None, asset_keys: Iterable[str]) -> Iterator[Entry]:
+    if path.is_file():
+        return _read_document(str(path))
+    for name in ("catalog.json", "collection.json"):
+        if (path / name).is_file():
+            return _read_document(str(path / name))
+    return folder_items(path, asset_keys, collection)
+
+
+def _read_document(href: str) -> Iterator[Entry]:
+    """Items of a STAC item, item collection, catalogue or collection document."""
+    doc = _read_json(href)
+    kind = doc.get("type")
+    if kind == "Feature":
+        yield _parse_item(doc, href)
+    elif kind == "FeatureCollection":
+        for feature in doc.get("features") or []:
+            yield _parse_item(feature, href)
+    elif kind in ("Catalog", "Collection"):
+        try:
+            catalog = pystac.read_file(href)
+        except (pystac.STACError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"{href}: not a STAC {kind}: {exc}") from None
+        assert isinstance(catalog, pystac.Catalog)
+        yield from _walk(catalog)
+    else:
+        raise InvalidInput(f"{href}: not a STAC item, item collection, catalogue or collection "
+                           f"(type {kind!r})")
+
+
+def _walk(catalog: pystac.Catalog) -> Iterator[Entry]:
+    """Every item under a static catalogue; an unreadable item is a rejection, not a failure."""
+    for link in catalog.get_item_links():
+        href = link.get_absolute_href() or link.href
+        try:
+            doc = _read_json(href)
+        except (InvalidInput, ImageReadError) as exc:
+            yield Rejection(href, str(exc))
+            continue
+        yield _parse_item(doc, href)
+    for child in catalog.get_children():
+        yield from _walk(child)
+
+
+def _read_json(href: str) -> dict[str, Any]:
+    try:
+        doc = pystac.StacIO.default().read_json(href)
+    except OSError as exc:
+        raise ImageReadError(f"cannot read {href}: {exc}") from None
+    except ValueError as exc:
+        raise InvalidInput(f"{href} is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"{href} is not a JSON object")
+    return doc
+
+
+def _parse_item(doc: dict[str, Any], href: str | None) -> Entry:
+    """An item from its JSON (self href set so relative asset hrefs resolve), or a rejection."""
+    item_id = str(doc.get("id") or href or "?")
+    props = doc.get("properties") or {}
+    if not (props.get("datetime") or props.get("start_datetime")):
+        return Rejection(item_id, "no datetime")
+    try:
+        return pystac.Item.from_dict(doc, href=href, preserve_dict=False)
+    except (pystac.STACError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return Rejection(item_id, f"not a valid STAC item: {exc}")
+
+
+def _search(url: str, collection: str | None, item_filter: ItemFilter) -> Iterator[Entry]:
+    """Search a STAC API page by page; static catalogues behind a URL are walked."""
+    try:
+        client = Client.open(url)
+    except (APIError, pystac.STACError, OSError, ValueError) as exc:
+        raise ImageReadError(f"cannot open STAC API {url}: {exc}") from None
+    if not client.conforms_to(ConformanceClasses.ITEM_SEARCH):
+        log.info("%s has no item search: walking it as a static catalogue", url)
+        yield from _walk(client)
+        return
+    search = client.search(
+        collections=[collection] if collection else None, bbox=item_filter.bbox,
+        datetime=item_filter.datetime_range, limit=_PAGE_SIZE,
+        **_cloud_params(client, item_filter.max_cloud),
+    )
+    try:
+        for doc in search.items_as_dicts():
+            yield _parse_item(doc, None)
+    except (APIError, OSError) as exc:
+        raise ImageReadError(f"STAC API search at {url} failed: {exc}") from None
+
+
+def _cloud_params(client: Client, max_cloud: float | None) -> dict[str, Any]:
+    """Server-side cloud filter via the query or filter extension (else filtered here)."""
+    if max_cloud is None:
+        return {}
+    if client.conforms_to(ConformanceClasses.QUERY):
+        return {"query": {"eo:cloud_cover": {"lte": max_cloud}}}
+    if client.conforms_to(ConformanceClasses.FILTER):
+        return {"filter": {"op": "<=", "args": [{"property": "eo:cloud_cover"}, max_cloud]},
+                "filter_lang": "cql2-json"}
+    return {}

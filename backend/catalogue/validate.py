@@ -1,0 +1,210 @@
+"""Check one STAC item and turn it into an image record for the catalogue.
+
+An item is kept when: a collection profile fits its assets, it has a datetime, its footprint
+is (or is repaired into) a lon/lat (Multi)Polygon, every required asset href is absolute, and
+the CRS and transform of every required asset are known. Those come from the projection
+extension (asset fields over item fields) when present; otherwise the asset's header is opened
+through :mod:`backend.storage` (no pixels are read). Call inside ``storage.raster_env``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pystac
+import shapely
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.errors import CRSError, NotGeoreferencedWarning
+from rasterio.transform import from_bounds
+from shapely.geometry import MultiPolygon, shape
+
+from backend.catalogue.assets import CBM_ASSETS
+from backend.catalogue.profiles import DEFAULT_COLLECTION, CollectionProfile, choose_profile
+from backend.errors import InvalidInput
+from backend.storage import open_raster
+
+log = logging.getLogger(__name__)
+
+_CRS_KEYS = ("proj:code", "proj:epsg", "proj:wkt2", "proj:projjson")
+_ABSOLUTE_LINK = ("http://", "https://", "s3://")
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """A validated item, ready for the ``images`` table."""
+
+    item_id: str
+    collection: str
+    kind: str
+    datetime: dt.datetime
+    footprint: bytes  # WKB of a MultiPolygon in EPSG:4326
+    cloud_cover: float | None
+    epsg: int | None
+    bands: tuple[str, ...]
+    item: dict[str, Any]
+    item_hash: str
+    hrefs: Mapping[str, str]  # canonical band (mask included) -> absolute href
+
+
+def item_hash(item: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of an item dict (sorted keys, no whitespace)."""
+    text = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def validate_item(
+    item: pystac.Item, profiles: Sequence[CollectionProfile], collection: str | None = None
+) -> ImageRecord:
+    """Validate a STAC item and build its image record.
+
+    Args:
+        item: the item (asset hrefs may be relative to the item's own location).
+        profiles: candidate collection profiles, in order of preference.
+        collection: collection id for items that have none.
+
+    Raises:
+        InvalidInput: the item cannot be catalogued; the message says why.
+        ImageReadError: an asset header had to be read and could not be.
+    """
+    collection = item.collection_id or collection
+    profile = choose_profile(profiles, collection, set(item.assets))
+    if item.datetime is None:
+        raise InvalidInput("no datetime")
+    footprint = _footprint(item.geometry)
+    hrefs = _absolute_hrefs(item)
+    canonical = {band: hrefs[profile.assets[band]] for band in profile.canonical}
+    epsgs = [_check_grid(item, profile.assets[band], canonical[band]) for band in profile.canonical]
+    doc = _item_dict(item, hrefs, profile)
+    when = item.datetime if item.datetime.tzinfo else item.datetime.replace(tzinfo=dt.UTC)
+    return ImageRecord(
+        item_id=item.id, collection=collection or DEFAULT_COLLECTION[profile.kind],
+        kind=profile.kind, datetime=when, footprint=shapely.to_wkb(footprint),
+        cloud_cover=_cloud_cover(item), epsg=epsgs[0], bands=profile.bands,
+        item=doc, item_hash=item_hash(doc), hrefs=canonical,
+    )
+
+
+def _footprint(geometry: Mapping[str, Any] | None) -> MultiPolygon:
+    """The item geometry as a valid lon/lat MultiPolygon (repaired when invalid)."""
+    if not geometry:
+        raise InvalidInput("no footprint geometry")
+    try:
+        geom = shape(geometry)
+    except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.ShapelyError) as exc:
+        raise InvalidInput(f"unreadable footprint geometry: {exc}") from None
+    if geom.is_empty:
+        raise InvalidInput("empty footprint geometry")
+    if not geom.is_valid:
+        log.info("repairing invalid footprint: %s", shapely.is_valid_reason(geom))
+        geom = shapely.make_valid(geom)
+    parts = [p for p in shapely.get_parts(shapely.get_parts(geom))
+             if p.geom_type == "Polygon" and not p.is_empty]
+    if not parts:
+        raise InvalidInput(f"footprint is a {geom.geom_type}, not a polygon")
+    footprint = MultiPolygon(parts)
+    w, s, e, n = footprint.bounds
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise InvalidInput(f"footprint bounds {footprint.bounds} are not lon/lat degrees")
+    return footprint
+
+
+def _absolute_hrefs(item: pystac.Item) -> dict[str, str]:
+    """Asset key -> absolute href (relative hrefs resolved against the item's location)."""
+    hrefs = {}
+    for key, asset in item.assets.items():
+        href = asset.get_absolute_href()
+        if href is None:
+            raise InvalidInput(f"asset {key}: relative href {asset.href!r} and no item location")
+        hrefs[key] = href
+    return hrefs
+
+
+def _effective_proj(item: pystac.Item, key: str) -> dict[str, Any]:
+    fields = {k: v for k, v in item.properties.items() if k.startswith("proj:")}
+    fields.update({k: v for k, v in item.assets[key].extra_fields.items()
+                   if k.startswith("proj:")})
+    return fields
+
+
+def _proj_crs(fields: Mapping[str, Any]) -> CRS | None:
+    """CRS from projection-extension fields, None when there is none."""
+    for key in _CRS_KEYS:
+        value = fields.get(key)
+        if value is None:
+            continue
+        try:
+            if key == "proj:epsg":
+                return CRS.from_epsg(int(value))
+            if key == "proj:projjson":
+                return CRS.from_user_input(json.dumps(value))
+            return CRS.from_user_input(value)
+        except (CRSError, ValueError, TypeError):
+            raise InvalidInput(f"unreadable CRS {key}={value!r}") from None
+    return None
+
+
+def _proj_transform(fields: Mapping[str, Any]) -> Affine | None:
+    """Geotransform from projection-extension fields, None when there is none."""
+    try:
+        if fields.get("proj:transform") is not None:
+            values = [float(v) for v in fields["proj:transform"]]
+            if len(values) not in (6, 9):
+                raise ValueError("needs 6 or 9 numbers")
+            transform = Affine(*values[:6])
+        elif fields.get("proj:shape") and fields.get("proj:bbox"):
+            rows, cols = (int(v) for v in fields["proj:shape"])
+            transform = from_bounds(*(float(v) for v in fields["proj:bbox"][:4]), cols, rows)
+        else:
+            return None
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"unreadable proj:transform/proj:bbox: {exc}") from None
+    if transform.is_degenerate:
+        raise InvalidInput("degenerate proj:transform")
+    return transform
+
+
+def _check_grid(item: pystac.Item, key: str, href: str) -> int | None:
+    """Check the CRS and transform of an asset are known; return its EPSG code (or None)."""
+    fields = _effective_proj(item, key)
+    crs = _proj_crs(fields)
+    transform = _proj_transform(fields)
+    if crs is None or transform is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with open_raster(href) as src:
+                crs, transform = src.crs, src.transform
+        if crs is None:
+            raise InvalidInput(f"asset {key}: no CRS in {href}")
+        if transform.is_identity or transform.is_degenerate:
+            raise InvalidInput(f"asset {key}: no geotransform in {href}")
+    return crs.to_epsg()
+
+
+def _cloud_cover(item: pystac.Item) -> float | None:
+    value = item.properties.get("eo:cloud_cover")
+    if isinstance(value, int | float) and 0 <= value <= 100:
+        return float(value)
+    if value is not None:
+        log.warning("item %s: ignoring eo:cloud_cover %r (not within 0..100)", item.id, value)
+    return None
+
+
+def _item_dict(
+    item: pystac.Item, hrefs: Mapping[str, str], profile: CollectionProfile
+) -> dict[str, Any]:
+    """The item JSON to store: absolute asset hrefs, absolute links only, band mapping added."""
+    doc = item.to_dict(include_self_link=False, transform_hrefs=False)
+    for key, href in hrefs.items():
+        doc["assets"][key]["href"] = href
+    doc["links"] = [link for link in doc.get("links", [])
+                    if str(link.get("href", "")).startswith(_ABSOLUTE_LINK)]
+    doc["properties"][CBM_ASSETS] = dict(profile.assets)
+    return doc

@@ -1,0 +1,162 @@
+"""SQL of the image catalogue (``images`` and the jobs it creates in ``extraction_jobs``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+Conn = psycopg.Connection[DictRow]
+
+_EXISTING = """
+SELECT id, collection, item_id, item_hash,
+       item->'assets' AS assets, item->'properties'->'cbm:assets' AS band_map
+FROM images
+WHERE (collection, item_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+"""
+
+_UPSERT = """
+INSERT INTO images (item_id, collection, kind, datetime, footprint, cloud_cover, epsg, bands,
+                    item, item_hash)
+VALUES (%(item_id)s, %(collection)s, %(kind)s, %(datetime)s,
+        ST_Multi(ST_GeomFromWKB(%(footprint)s, 4326)), %(cloud_cover)s, %(epsg)s, %(bands)s,
+        %(item)s, %(item_hash)s)
+ON CONFLICT (collection, item_id) DO UPDATE SET
+    kind = EXCLUDED.kind, datetime = EXCLUDED.datetime, footprint = EXCLUDED.footprint,
+    cloud_cover = EXCLUDED.cloud_cover, epsg = EXCLUDED.epsg, bands = EXCLUDED.bands,
+    item = EXCLUDED.item, item_hash = EXCLUDED.item_hash, updated_at = now()
+RETURNING id
+"""
+
+_DELETE_STALE_SIGNATURES = """
+DELETE FROM signatures s USING extraction_jobs j
+WHERE j.image_id = ANY(%(ids)s) AND j.status IN ('done', 'failed')
+  AND s.set_id = j.set_id AND s.image_id = j.image_id
+"""
+
+_RESET_JOBS = """
+UPDATE extraction_jobs SET
+    status = 'pending', attempts = 0, not_before = now(), lease_until = NULL, worker = NULL,
+    error = NULL, n_parcels = NULL, n_rows = NULL, started_at = NULL, finished_at = NULL
+WHERE image_id = ANY(%(ids)s) AND status IN ('done', 'failed')
+"""
+
+_CREATE_JOBS = """
+INSERT INTO extraction_jobs (image_id, set_id)
+SELECT i.id, ps.id
+FROM images i JOIN parcel_sets ps
+  ON ps.extent IS NOT NULL AND ST_Intersects(i.footprint, ps.extent)
+WHERE i.id = ANY(%(ids)s)
+ON CONFLICT (image_id, set_id) DO NOTHING
+"""
+
+_LIST = """
+SELECT id, item_id, collection, kind, datetime, cloud_cover, epsg, bands,
+       ARRAY[ST_XMin(footprint), ST_YMin(footprint), ST_XMax(footprint), ST_YMax(footprint)]
+           AS bbox,
+       added_at, updated_at
+FROM images
+WHERE (%(kind)s::text IS NULL OR kind = %(kind)s)
+  AND (%(collection)s::text IS NULL OR collection = %(collection)s)
+  AND (%(start)s::timestamptz IS NULL OR datetime >= %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR datetime <= %(end)s)
+ORDER BY datetime, collection, item_id
+"""
+
+_GET = """
+SELECT id, item_id, collection, kind, datetime, cloud_cover, epsg, bands, item, item_hash,
+       ST_AsGeoJSON(footprint)::json AS footprint, added_at, updated_at
+FROM images WHERE id = %s
+"""
+
+_SUMMARY = """
+SELECT i.collection, i.kind, count(*) AS n_images,
+       min(i.datetime) AS first, max(i.datetime) AS last,
+       coalesce(sum(j.pending), 0)::int AS jobs_pending,
+       coalesce(sum(j.done), 0)::int AS jobs_done,
+       coalesce(sum(j.failed), 0)::int AS jobs_failed
+FROM images i
+LEFT JOIN (
+    SELECT image_id,
+           count(*) FILTER (WHERE status IN ('pending', 'running')) AS pending,
+           count(*) FILTER (WHERE status = 'done') AS done,
+           count(*) FILTER (WHERE status = 'failed') AS failed
+    FROM extraction_jobs GROUP BY image_id
+) j ON j.image_id = i.id
+GROUP BY i.collection, i.kind
+ORDER BY i.collection, i.kind
+"""
+
+
+def existing_images(
+    conn: Conn, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Catalogued images among ``(collection, item_id)`` keys, with hash and assets."""
+    if not keys:
+        return {}
+    collections, item_ids = [k[0] for k in keys], [k[1] for k in keys]
+    rows = conn.execute(_EXISTING, (collections, item_ids)).fetchall()
+    return {(r["collection"], r["item_id"]): r for r in rows}
+
+
+def upsert_images(conn: Conn, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert or update images (keyed by collection and item id); returns their ids in order.
+
+    Each row holds the ``images`` columns; ``footprint`` is the WKB of a 4326 (Multi)Polygon.
+    """
+    if not rows:
+        return []
+    params = [{**r, "item": Jsonb(r["item"]), "bands": list(r["bands"])} for r in rows]
+    ids = []
+    with conn.cursor() as cur:
+        cur.executemany(_UPSERT, params, returning=True)
+        while True:
+            row = cur.fetchone()
+            assert row is not None
+            ids.append(row["id"])
+            if not cur.nextset():
+                break
+    return ids
+
+
+def reset_jobs(conn: Conn, image_ids: Sequence[int]) -> int:
+    """Set the done/failed jobs of images back to pending and drop their stale signatures."""
+    if not image_ids:
+        return 0
+    conn.execute(_DELETE_STALE_SIGNATURES, {"ids": list(image_ids)})
+    return conn.execute(_RESET_JOBS, {"ids": list(image_ids)}).rowcount
+
+
+def create_jobs(conn: Conn, image_ids: Sequence[int]) -> int:
+    """Create the missing jobs of images for every parcel set whose extent they overlap.
+
+    ``parcel_sets`` is locked in SHARE mode first (until commit): a parcel set imported
+    concurrently is either visible here or its importer sees these images, never neither.
+    """
+    if not image_ids:
+        return 0
+    conn.execute("LOCK TABLE parcel_sets IN SHARE MODE")
+    return conn.execute(_CREATE_JOBS, {"ids": list(image_ids)}).rowcount
+
+
+def list_images(
+    conn: Conn, *, kind: str | None = None, collection: str | None = None,
+    start: dt.datetime | None = None, end: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Images (without item JSON) by kind, collection and time range, oldest first."""
+    params = {"kind": kind, "collection": collection, "start": start, "end": end}
+    return conn.execute(_LIST, params).fetchall()
+
+
+def get_image(conn: Conn, image_id: int) -> dict[str, Any] | None:
+    """One image with its item JSON and footprint (GeoJSON), or None."""
+    return conn.execute(_GET, (image_id,)).fetchone()
+
+
+def summary(conn: Conn) -> list[dict[str, Any]]:
+    """Per collection and kind: image count, date range and extraction job counts."""
+    return conn.execute(_SUMMARY).fetchall()

@@ -1,0 +1,77 @@
+"""SQL of parcel-set import and deletion (psycopg 3, dict rows).
+
+The caller owns the transaction: every function here runs inside it, so an import or a
+replacement either commits whole or leaves the database unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+Conn = psycopg.Connection[DictRow]
+
+PARCEL_COPY_COLUMNS = ("set_id", "id", "pid", "cropcode", "cropname", "area_m2", "attrs", "geom")
+
+
+def lock_set_key(conn: Conn, aoi: str, year: int, ptype: str) -> None:
+    """Serialise imports and deletions of one (aoi, year, ptype) until the transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                 (f"parcel_set:{aoi}:{year}:{ptype}",))
+
+
+def find_set(conn: Conn, aoi: str, year: int, ptype: str) -> dict[str, Any] | None:
+    """The parcel set row (id, n_parcels, srid, imported_at, imported_by) or ``None``."""
+    return conn.execute(
+        "SELECT id, n_parcels, srid, imported_at, imported_by FROM parcel_sets "
+        "WHERE aoi = %s AND year = %s AND ptype = %s", (aoi, year, ptype)).fetchone()
+
+
+def delete_set(conn: Conn, set_id: int) -> None:
+    """Delete a set (parcels, jobs and marker results cascade) and its signature partition."""
+    conn.execute("DELETE FROM parcel_sets WHERE id = %s", (set_id,))
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+        sql.Identifier(f"signatures_s{int(set_id)}")))
+
+
+def insert_set(conn: Conn, *, aoi: str, year: int, ptype: str, srid: int,
+               n_parcels: int, extent_wkt: str, source: str, report: dict[str, Any],
+               imported_by: str | None) -> int:
+    """Insert a parcel set row and return its id (``extent_wkt``: polygon in EPSG:4326)."""
+    row = conn.execute(
+        "INSERT INTO parcel_sets (aoi, year, ptype, srid, n_parcels, extent, source, report, "
+        "imported_by) VALUES (%s, %s, %s, %s, %s, ST_GeomFromText(%s, 4326), %s, %s, %s) "
+        "RETURNING id",
+        (aoi, year, ptype, srid, n_parcels, extent_wkt, source, Jsonb(report),
+         imported_by)).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def copy_parcels(conn: Conn, chunks: Iterable[bytes]) -> None:
+    """COPY CSV rows (columns :data:`PARCEL_COPY_COLUMNS`, geometry as hex EWKB) into parcels."""
+    stmt = sql.SQL("COPY parcels ({}) FROM STDIN (FORMAT csv)").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in PARCEL_COPY_COLUMNS))
+    with conn.cursor() as cur, cur.copy(stmt) as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+
+
+def create_signature_partition(conn: Conn, set_id: int) -> None:
+    """Create the set's partition of ``signatures``."""
+    conn.execute("SELECT cbm_create_signature_partition(%s)", (set_id,))
+
+
+def create_extraction_jobs(conn: Conn, set_id: int) -> int:
+    """Queue one job per catalogued image whose footprint meets the set's extent."""
+    cur = conn.execute(
+        "INSERT INTO extraction_jobs (image_id, set_id) "
+        "SELECT i.id, s.id FROM images i JOIN parcel_sets s "
+        "ON ST_Intersects(i.footprint, s.extent) WHERE s.id = %s "
+        "ON CONFLICT DO NOTHING", (set_id,))
+    return max(cur.rowcount, 0)

@@ -1,0 +1,115 @@
+"""Read a parcel file into a GeoDataFrame.
+
+Formats: GeoPackage, Shapefile (also zipped), GeoJSON, FlatGeobuf (via pyogrio with Arrow)
+and GeoParquet (via geopandas).
+
+Every way a file can be unusable (missing, corrupt, not geospatial, empty, ambiguous layer)
+becomes one :class:`InvalidInput` whose message names the file and what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import pyarrow as pa
+import pyogrio
+import pyogrio.errors
+import shapely.errors
+
+from backend.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+_MAX_REASON = 160
+FORMATS_HINT = "GeoPackage, Shapefile (or zipped), GeoJSON, FlatGeobuf or GeoParquet"
+
+
+def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read the features of a parcel file (geometry column named ``geometry``).
+
+    Args:
+        path: the file; a ``.zip`` is read through GDAL's ``/vsizip/``.
+        layer: layer to read; required when the file has several spatial layers.
+
+    Raises:
+        InvalidInput: the file is missing, unreadable, not geospatial or has no features.
+    """
+    if not path.is_file():
+        raise InvalidInput(f"parcel file {path} not found")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path.name} is empty (0 bytes): export the parcels again as "
+                           f"{FORMATS_HINT}")
+    parquet = path.suffix.lower() in PARQUET_SUFFIXES
+    gdf = _read_geoparquet(path) if parquet else _read_ogr(path, layer)
+    if len(gdf) == 0:
+        raise InvalidInput(f"{path.name} has no features: nothing to import")
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    log.info("read %d features from %s (crs %s)", len(gdf), path.name,
+             gdf.crs.to_string() if gdf.crs else None)
+    return gdf
+
+
+def _read_geoparquet(path: Path) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(path)
+    except (ValueError, OSError, pa.ArrowException) as exc:
+        reason = _first_line(exc, path)
+        if "geo metadata" in reason.lower():
+            raise InvalidInput(f"{path.name} is a Parquet file without geometry (no 'geo' "
+                               f"metadata): export it as GeoParquet or {FORMATS_HINT}") from None
+        raise InvalidInput(f"cannot read {path.name} as GeoParquet ({reason}): "
+                           f"check the file or export it as {FORMATS_HINT}") from None
+
+
+def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    name = _choose_layer(path, source, layer)
+    try:
+        gdf = pyogrio.read_dataframe(source, layer=name, use_arrow=True)
+    except shapely.errors.GEOSException as exc:
+        raise InvalidInput(f"cannot decode the geometries of {path.name} ({_first_line(exc)}): "
+                           "curved geometries are not supported, convert them to polygons"
+                           ) from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InvalidInput(f"cannot read layer {name!r} of {path.name} ({_first_line(exc, path)}): "
+                           f"check the file or export it as {FORMATS_HINT}") from None
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InvalidInput(f"{path.name} is not a geospatial file (no geometry column): "
+                           f"export the parcels as {FORMATS_HINT}")
+    return gdf
+
+
+def _choose_layer(path: Path, source: str, layer: str | None) -> str:
+    try:
+        layers = pyogrio.list_layers(source)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InvalidInput(f"cannot open {path.name}: not a readable vector file or corrupt "
+                           f"({_first_line(exc, path)}); export the parcels as {FORMATS_HINT}") from None
+    spatial = [str(name) for name, geom_type in layers if geom_type is not None]
+    if layer is not None:
+        if layer not in spatial:
+            raise InvalidInput(f"{path.name} has no spatial layer {layer!r}; "
+                               f"its spatial layers: {', '.join(spatial) or '(none)'}")
+        return layer
+    if not spatial:
+        raise InvalidInput(f"{path.name} is not a geospatial file (no layer with geometries): "
+                           f"export the parcels as {FORMATS_HINT}")
+    if len(spatial) > 1:
+        raise InvalidInput(f"{path.name} has {len(spatial)} spatial layers: "
+                           f"{', '.join(spatial)}; choose one (layer: in the mapping file)")
+    return spatial[0]
+
+
+def _first_line(exc: BaseException, path: Path | None = None) -> str:
+    """The gist of a library error: first line, first clause, file path shortened to its name."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    text = text.splitlines()[0].split("; ")[0].rstrip(".;")
+    if path is not None:
+        text = text.replace(f"/vsizip/{path}", path.name).replace(str(path), path.name)
+    return text if len(text) <= _MAX_REASON else text[:_MAX_REASON - 1] + "…"
