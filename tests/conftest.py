@@ -7,6 +7,7 @@ or in the server named by CBM_DATABASE_URL) and dropped at the end. Never a mock
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 
@@ -63,6 +64,28 @@ def conn(settings: Settings) -> Iterator[psycopg.Connection]:
 def clean_db(settings: Settings) -> Settings:
     """Empty every data table of the test database before the test; returns the settings."""
     with connect(settings) as c:
-        c.execute("TRUNCATE parcel_sets, images, users, batch_runs, audit_log, marker_runs "
+        c.execute("TRUNCATE signatures, parcel_sets, images, users, batch_runs, audit_log, marker_runs "
                   "RESTART IDENTITY CASCADE")
     return settings
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[str]:
+    """An S3 protocol endpoint (moto server) on loopback; yields ``host:port``."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def s3_settings(settings: Settings, endpoint: str) -> Settings:
+    """Settings reading ``s3://`` hrefs from the moto endpoint."""
+    return Settings(**{**settings.model_dump(), "s3_endpoint": endpoint, "s3_https": False,
+                       "s3_access_key_id": "test", "s3_secret_access_key": "test"})

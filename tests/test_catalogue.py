@@ -10,9 +10,7 @@ import copy
 import functools
 import json
 import shutil
-import socket
 import threading
-from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -365,19 +363,6 @@ def test_stac_api_unfiltered_twice(clean_db: Settings, api_items: list[dict[str,
 # ---------------------------------------------------------------------- S3 (moto)
 
 
-@pytest.fixture(scope="module")
-def moto_s3() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 def test_s3_hrefs_through_storage(clean_db: Settings, tmp_path: Path, moto_s3: str,

@@ -6,6 +6,8 @@ whole buffer is one numpy structured array in network byte order.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + np.array([0, 0], ">i4").tobytes()
@@ -24,7 +26,7 @@ def _array_header(dims: tuple[int, ...], oid: int) -> list[tuple[str, str]]:
 
 
 def _row_dtype(nbands: int, with_hist: bool) -> np.dtype:
-    fields: list[tuple[str, object]] = [("nfields", ">i2")]
+    fields: list[Any] = [("nfields", ">i2")]
     for name in ("set_id", "parcel_id", "image_id", "n_total"):
         fields += [(f"{name}_len", ">i4"), (name, ">i4")]
     fields += [("valid_frac_len", ">i4"), ("valid_frac", ">f4")]

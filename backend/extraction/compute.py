@@ -1,0 +1,134 @@
+"""Statistics of one image for a set of parcels: labels per grid, masks, stats, SCL histogram.
+
+Pure with respect to the database: inputs are the opened band groups and the parcels in the
+image CRS; output is a :class:`ImageResult` ready to be written with ``COPY``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from backend.errors import InvalidInput
+from backend.extraction.engine import (
+    mask_to_finer,
+    scl_histogram,
+    valid_mask_from_scl,
+    zonal_stats,
+)
+from backend.extraction.labels import ParcelGrid, coarse_slices, parcel_grid
+from backend.extraction.reader import BandGroup, read_window
+
+N_STATS = 8
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """Rows of one image: one per parcel that lies (partly) in the image."""
+
+    parcel_ids: np.ndarray
+    n_total: np.ndarray
+    valid_frac: np.ndarray
+    stats: np.ndarray  # (n, nbands, 8) in the image's band order
+    hist: np.ndarray | None  # (n, 12) for S2
+
+
+class GridCache:
+    """Label rasters per (parcel subset, grid): computed once, reused for every image."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[object, ...], ParcelGrid | None] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[object, ...], make: Callable[[], ParcelGrid | None]) -> ParcelGrid | None:
+        """Return the cached grid for ``key`` or make, cache and return it."""
+        if key in self._items:
+            self.hits += 1
+            self._items.move_to_end(key)
+            return self._items[key]
+        self.misses += 1
+        value = make()
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+
+def compute_image(
+    kind: str,
+    bands: Sequence[str],
+    groups: Sequence[BandGroup],
+    parcel_ids: np.ndarray,
+    geoms: np.ndarray,
+    *,
+    scl_classes: Sequence[int],
+    negative_buffer_m: float,
+    cache: GridCache,
+    cache_key: tuple[object, ...],
+) -> ImageResult:
+    """Compute the stats of every parcel and band of one image.
+
+    Args:
+        kind: 's2', 'bs' or 'c6'.
+        bands: stats bands in ``images.bands`` order.
+        groups: the image's bands grouped by grid (SCL among them for S2).
+        parcel_ids: ``parcels.id`` of the parcels in the image, aligned with ``geoms``.
+        geoms: the parcels in the image CRS.
+        scl_classes: S2 SCL classes to mask.
+        negative_buffer_m: inward buffer before rasterising.
+        cache: label-raster cache.
+        cache_key: identifies the parcel subset (set, CRS, ids) for the cache.
+    """
+    n = len(parcel_ids)
+
+    def grid_for(group: BandGroup) -> ParcelGrid | None:
+        return cache.get((*cache_key, group.key, negative_buffer_m),
+                         lambda: parcel_grid(geoms, group.grid, negative_buffer_m=negative_buffer_m))
+
+    scl_group = next((g for g in groups if "SCL" in g.hrefs), None)
+    if kind == "s2" and scl_group is None:
+        raise InvalidInput("Sentinel-2 image without an SCL asset: cannot mask clouds")
+    valid20 = hist = None
+    pg20 = grid_for(scl_group) if scl_group is not None else None
+    if scl_group is not None and pg20 is not None:
+        scl = read_window(scl_group.hrefs["SCL"], pg20.window)
+        valid20 = valid_mask_from_scl(scl, scl_classes)
+        hist = scl_histogram(scl, pg20.labels, n, pixels=pg20.pixels)
+    stats = np.full((n, len(bands), N_STATS), np.nan, np.float32)
+    stats[:, :, 0] = 0
+    n_total = np.zeros(n, np.int64)
+    first_count = None
+    for group in sorted(groups, key=lambda g: g.grid.transform.a):  # finest grid first
+        names = [b for b in bands if b in group.hrefs]
+        pg = grid_for(group)
+        if not names or pg is None:
+            continue
+        valid = _valid_on(pg, pg20, valid20)
+        data = {b: read_window(group.hrefs[b], pg.window) for b in names}
+        res = zonal_stats(data, pg.labels, n, valid=valid, nodata=dict(group.nodata), pixels=pg.pixels)
+        for j, b in enumerate(names):
+            stats[:, bands.index(b), :] = res.values[:, j, :]
+        if first_count is None:
+            n_total, first_count = res.n_total, res.values[:, 0, 0]
+    if hist is None and kind == "s2":
+        hist = np.zeros((n, 12), np.int32)
+    frac = np.zeros(n, np.float32)
+    if first_count is not None:
+        np.divide(first_count, n_total, out=frac, where=n_total > 0)
+    return ImageResult(parcel_ids, n_total, np.clip(frac, 0, 1), stats, hist)
+
+
+def _valid_on(pg: ParcelGrid, pg20: ParcelGrid | None, valid20: np.ndarray | None) -> np.ndarray | None:
+    """The SCL validity mask on ``pg``'s window (repeated from 20 m when ``pg`` is finer)."""
+    if valid20 is None or pg20 is None:
+        return None
+    if pg.transform.a == pg20.transform.a:
+        return valid20
+    factor = round(pg20.transform.a / pg.transform.a)
+    rows, cols = coarse_slices(pg, pg20)
+    return mask_to_finer(valid20[rows, cols], pg.labels.shape, factor)

@@ -1,0 +1,177 @@
+"""``cbm extract``: claim jobs, extract, write rows and finish the job in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psycopg
+import shapely
+from psycopg.rows import DictRow
+from pyproj import Transformer
+from tqdm import tqdm
+
+from backend.catalogue.assets import band_hrefs
+from backend.db import connect
+from backend.db import queries_extraction as q
+from backend.errors import CbmError, ImageReadError, InvalidInput
+from backend.extraction import jobs
+from backend.extraction.compute import GridCache, ImageResult, compute_image
+from backend.extraction.pgcopy import COLUMNS, encode_signatures
+from backend.extraction.reader import open_groups
+from backend.settings import Settings
+from backend.storage import raster_env
+
+log = logging.getLogger(__name__)
+COPY_SQL = f"COPY signatures ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+
+
+class LeaseLost(CbmError):
+    """Another worker took the job over (this worker's lease had expired)."""
+
+
+@dataclass
+class ExtractReport:
+    """What one ``extract`` call did."""
+
+    done: int = 0
+    retried: int = 0
+    failed: int = 0
+    lost: int = 0
+    rows: int = 0
+    parcels: int = 0
+    seconds: float = 0.0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+class _Worker:
+    """Per-process state: parcels per (set, CRS) and label rasters per grid, kept across jobs."""
+
+    def __init__(self, settings: Settings, conn: psycopg.Connection[DictRow]) -> None:
+        self.settings = settings
+        self.conn = conn
+        self.parcels: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, shapely.STRtree]] = {}
+        self.grids = GridCache()
+
+    def parcels_in(self, set_id: int, epsg: int) -> tuple[np.ndarray, np.ndarray, shapely.STRtree]:
+        """Parcel ids and geometries of a set in a CRS, reprojected once per (set, CRS)."""
+        key = (set_id, epsg)
+        if key not in self.parcels:
+            rows = self.conn.execute(q.PARCELS_IN_CRS, {"set_id": set_id, "epsg": epsg}).fetchall()
+            ids = np.array([r["id"] for r in rows], dtype=np.int64)
+            geoms = shapely.from_wkb([r["wkb"] for r in rows])
+            self.parcels = {key: (ids, geoms, shapely.STRtree(geoms))}  # keep one CRS at a time
+        return self.parcels[key]
+
+    def run(self, job: jobs.Job) -> tuple[int, int]:
+        """Extract one job and commit its rows. Returns (parcels, rows)."""
+        image = self.conn.execute(q.IMAGE_FOR_JOB, {"image_id": job.image_id}).fetchone()
+        if image is None:
+            raise InvalidInput(f"image {job.image_id} of job {job.id} no longer exists")
+        result = self._compute(job, image)
+        self._write(job, result)
+        return len(result.parcel_ids), len(result.parcel_ids) * len(image["bands"])
+
+    def _compute(self, job: jobs.Job, image: dict[str, Any]) -> ImageResult:
+        groups = open_groups(band_hrefs(image))
+        epsg = groups[0].grid.crs.to_epsg() if groups[0].grid.crs is not None else None
+        if epsg is None:
+            raise InvalidInput(f"image {image['item_id']}: its CRS has no EPSG code")
+        ids, geoms, tree = self.parcels_in(job.set_id, epsg)
+        to_img = Transformer.from_crs(4326, epsg, always_xy=True)
+        footprint = shapely.transform(shapely.from_wkb(image["footprint"]),
+                                      lambda xy: np.column_stack(to_img.transform(xy[:, 0], xy[:, 1])))
+        sel = np.sort(tree.query(footprint, predicate="intersects"))
+        return compute_image(
+            image["kind"], list(image["bands"]), groups, ids[sel], geoms[sel],
+            scl_classes=self.settings.scl_mask_classes,
+            negative_buffer_m=self.settings.negative_buffer_m,
+            cache=self.grids, cache_key=(job.set_id, epsg, hash(ids[sel].tobytes())),
+        )
+
+    def _write(self, job: jobs.Job, res: ImageResult) -> None:
+        payload = encode_signatures(job.set_id, job.image_id, res.parcel_ids, res.n_total,
+                                    res.valid_frac, res.stats, res.hist)
+        note = None if len(res.parcel_ids) else "no parcel of the set lies in this image"
+        with self.conn.transaction():
+            if not jobs.lock_owned(self.conn, job):
+                raise LeaseLost(f"job {job.id}: lease expired and another worker took it over")
+            self.conn.execute(q.DELETE_JOB_ROWS, {"set_id": job.set_id, "image_id": job.image_id})
+            with self.conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
+                copy.write(payload)
+            self.conn.execute(q.FINISH_JOB, {"job_id": job.id, "note": note,
+                                             "n_parcels": len(res.parcel_ids),
+                                             "n_rows": len(res.parcel_ids)})
+
+
+def extract(
+    settings: Settings, *, aoi: str, year: int, limit: int | None = None,
+    job_ids: list[int] | None = None, force: bool = False, worker: str | None = None,
+    progress: bool | Any = False, on_error: Callable[[int, str], None] | None = None,
+) -> ExtractReport:
+    """Process claimable extraction jobs of a parcel set until none is left (or ``limit``).
+
+    Safe to run in any number of processes at once; a crash loses nothing (rows and the job's
+    'done' status commit together) and a retry duplicates nothing.
+    """
+    report, t0 = ExtractReport(), time.perf_counter()
+    wid = worker or jobs.worker_id()
+    with connect(settings) as conn, raster_env(settings):
+        conn.autocommit = True
+        if force:
+            jobs.reset_for_force(conn, aoi, year)
+        w = _Worker(settings, conn)
+        bar = _progress_bar(progress, conn, aoi, year, limit)
+        while limit is None or report.done + report.failed + report.retried < limit:
+            job = jobs.claim(conn, settings, wid, aoi=aoi, year=year, job_ids=job_ids)
+            if job is None:
+                break
+            _run_one(w, job, report, on_error)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(parcels_per_s=f"{report.parcels / (time.perf_counter() - t0):.0f}")
+        if bar is not None:
+            bar.close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _run_one(w: _Worker, job: jobs.Job, report: ExtractReport,
+             on_error: Callable[[int, str], None] | None) -> None:
+    try:
+        parcels, rows = w.run(job)
+    except LeaseLost as exc:
+        log.warning("%s", exc)
+        report.lost += 1
+        return
+    except (CbmError, OSError, ValueError, RuntimeError) as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        permanent = isinstance(exc, InvalidInput) and not isinstance(exc, ImageReadError)
+        status = jobs.fail(w.conn, w.settings, job, message, permanent=permanent)
+        log.warning("job %d (image %d) %s: %s", job.id, job.image_id, status, message)
+        report.errors.append((job.id, message))
+        if status == "failed":
+            report.failed += 1
+        else:
+            report.retried += 1
+        if on_error is not None:
+            on_error(job.id, message)
+        return
+    report.done += 1
+    report.parcels += parcels
+    report.rows += rows
+
+
+def _progress_bar(progress: bool | Any, conn: psycopg.Connection[DictRow], aoi: str, year: int,
+                  limit: int | None) -> Any:
+    if progress is False or progress is None:
+        return None
+    if progress is not True:
+        return progress
+    c = jobs.counts(conn, aoi, year)
+    total = c.get("pending", 0) + c.get("running", 0)
+    return tqdm(total=min(total, limit) if limit else total, unit="image", desc=f"extract {aoi} {year}")

@@ -1,0 +1,213 @@
+"""Zonal statistics engine: hand-computed answers, numpy equality, rasterstats agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from affine import Affine
+from rasterstats import zonal_stats as rs_zonal_stats
+from shapely.geometry import MultiPolygon, Polygon, box
+
+from backend.errors import InvalidInput
+from backend.extraction.engine import (
+    STAT_NAMES,
+    labelled_pixels,
+    mask_to_finer,
+    scl_histogram,
+    valid_mask_from_scl,
+    zonal_stats,
+)
+from backend.extraction.labels import label_raster
+
+NAN = np.nan
+
+
+def _brute(band, labels, n, valid=None, nodata=None):
+    """Reference: one np.mean/np.std/np.percentile call per parcel."""
+    out = np.full((n, 8), NAN, np.float32)
+    for lab in range(1, n + 1):
+        m = labels == lab
+        if valid is not None:
+            m &= valid
+        v = band[m]
+        if nodata is not None:
+            v = v[v != nodata]
+        if v.dtype.kind == "f":
+            v = v[~np.isnan(v)]
+        out[lab - 1, 0] = v.size
+        if v.size:
+            pct = [np.percentile(v, q) for q in (25, 50, 75)]
+            out[lab - 1, 1:] = [v.mean(dtype=np.float64), v.std(dtype=np.float64),
+                                v.min(), v.max(), *pct]
+    return out
+
+
+def _assert_matches(got, ref):
+    exact = [0, 3, 4, 5, 6, 7]  # count, min, max, percentiles: bit-identical
+    np.testing.assert_array_equal(got[:, exact], ref[:, exact])
+    np.testing.assert_allclose(got[:, 1:3], ref[:, 1:3], rtol=1e-6, atol=1e-6)
+
+
+def test_hand_computed_tiny_raster() -> None:
+    labels = np.array([[1, 1, 2, 0],
+                       [1, 1, 2, 0],
+                       [0, 0, 2, 3]], np.int32)
+    band = np.array([[1, 2, 10, 99],
+                     [3, 4, 20, 99],
+                     [99, 99, 30, 7]], np.uint16)
+    s = zonal_stats({"B04": band}, labels, 4)
+    assert s.values.shape == (4, 1, 8) and s.values.dtype == np.float32
+    assert s.bands == ("B04",)
+    # label 1: 1 2 3 4 -> mean 2.5, std sqrt(1.25), p25 1.75, p50 2.5, p75 3.25
+    np.testing.assert_allclose(s.values[0, 0], [4, 2.5, 1.25**0.5, 1, 4, 1.75, 2.5, 3.25])
+    # label 2: 10 20 30 -> std sqrt(200/3), p25 15, p75 25
+    np.testing.assert_allclose(s.values[1, 0], [3, 20, (200 / 3) ** 0.5, 10, 30, 15, 20, 25])
+    np.testing.assert_array_equal(s.values[2, 0], [1, 7, 0, 7, 7, 7, 7, 7])
+    assert s.values[3, 0, 0] == 0 and np.isnan(s.values[3, 0, 1:]).all()  # no pixel at all
+    assert s.n_total.tolist() == [4, 3, 1, 0]
+    assert s.get("B04", "p25")[0] == pytest.approx(1.75)
+
+
+def test_cloudy_parcel_nodata_and_band_array() -> None:
+    labels = np.array([[1, 1, 2, 2]], np.int32)
+    bands = np.array([[[5, 0, 8, 9]], [[1, 2, 3, 4]]], np.int16)
+    valid = np.array([[True, True, False, False]])  # parcel 2 fully clouded
+    s = zonal_stats(bands, labels, 2, valid=valid, nodata={"1": 0})
+    assert s.bands == ("1", "2")
+    np.testing.assert_array_equal(s.values[0, 0], [1, 5, 0, 5, 5, 5, 5, 5])  # nodata 0 out
+    np.testing.assert_allclose(s.values[0, 1], [2, 1.5, 0.5, 1, 2, 1.25, 1.5, 1.75])
+    assert (s.values[1, :, 0] == 0).all() and np.isnan(s.values[1, :, 1:]).all()
+    assert s.n_total.tolist() == [2, 2]
+
+
+def test_float_nan_is_excluded() -> None:
+    labels = np.array([[1, 1, 1]], np.int32)
+    s = zonal_stats({"VV": np.array([[NAN, -2.0, 4.0]], np.float32)}, labels, 1)
+    np.testing.assert_allclose(s.values[0, 0], [2, 1, 3, -2, 4, -0.5, 1, 2.5])
+
+
+def test_geometry_cases_end_to_end() -> None:
+    t = Affine(10, 0, 0, 0, -10, 60)
+    shape = (6, 6)
+    geoms = [
+        box(1, 1, 4, 4),  # smaller than a pixel, no centre inside
+        Polygon([(0, 30), (30, 30), (30, 60), (0, 60)], [[(10, 40), (20, 40), (20, 50), (10, 50)]]),
+        MultiPolygon([box(40, 50, 60, 60), box(50, 0, 70, 10)]),  # second part on the edge
+        box(20, 0, 50, 30),
+    ]
+    labels = label_raster(geoms, [1, 2, 3, 4], t, shape, negative_buffer_m=0)
+    band = np.arange(36, dtype=np.uint16).reshape(shape)
+    s = zonal_stats({"b": band}, labels, 4)
+    assert s.values[0, 0, 0] == 0 and s.n_total[0] == 0
+    assert s.n_total[1] == 8 and 7 not in band[labels == 2]  # pixel (1, 1) is the hole
+    assert s.n_total[2] == 3
+    _assert_matches(s.values[:, 0], _brute(band, labels, 4))
+    shrunk = label_raster(geoms, [1, 2, 3, 4], t, shape, negative_buffer_m=10)
+    assert (shrunk == 4).sum() == 1 and (shrunk == 2).sum() == 0
+
+
+DTYPES = {
+    "uint16": lambda r, s: r.integers(0, 3000, s),
+    "int16": lambda r, s: r.integers(-3000, 3000, s),
+    "uint8": lambda r, s: r.integers(0, 256, s),
+    "int32": lambda r, s: r.integers(-(2**30), 2**30, s),
+    "float32": lambda r, s: r.normal(0, 5, s),
+    "float64": lambda r, s: r.normal(0, 5, s),
+}
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("chunk_pixels", [10_000_000, 700])
+def test_equals_numpy_per_parcel(dtype: str, chunk_pixels: int) -> None:
+    rng = np.random.default_rng(len(dtype) * chunk_pixels)
+    shape, n = (120, 150), 300
+    labels = rng.integers(0, n + 1, shape).astype(np.int32)
+    labels[labels == 17] = 0
+    labels[:, :40][labels[:, :40] > 0] = 5  # one parcel wider than 4096 pixels
+    band = DTYPES[dtype](rng, shape).astype(dtype)
+    if band.dtype.kind == "f":
+        band[rng.random(shape) < 0.05] = NAN
+    valid = rng.random(shape) > 0.3
+    nodata = band.flat[3]
+    pix = labelled_pixels(labels, n)
+    s = zonal_stats({"b": band}, labels, n, valid=valid, nodata=nodata, pixels=pix,
+                    chunk_pixels=chunk_pixels)
+    _assert_matches(s.values[:, 0], _brute(band, labels, n, valid, nodata))
+    s = zonal_stats({"b": band}, labels, n, chunk_pixels=chunk_pixels)
+    _assert_matches(s.values[:, 0], _brute(band, labels, n))
+
+
+def test_std_is_stable_for_large_offsets() -> None:
+    labels = np.ones((1, 1000), np.int32)
+    band = (1e6 + np.arange(1000) % 3).astype(np.float64)[None, :]
+    s = zonal_stats({"b": band}, labels, 1)
+    assert s.values[0, 0, 2] == pytest.approx(band.std(), rel=1e-6)
+
+
+def _random_parcels(rng, n, cell, ncols):
+    """Non-overlapping random polygons, one per grid cell, some with holes or two parts."""
+    geoms = []
+    for i in range(n):
+        x0, y0 = (i % ncols) * cell, (i // ncols) * cell
+        pts = rng.uniform(0, cell, (8, 2)) + np.array([x0, y0])
+        g = shapely.convex_hull(shapely.multipoints(pts))
+        if i % 7 == 0:
+            g = g.difference(g.centroid.buffer(cell / 8))
+        elif i % 11 == 0:
+            g = g.union(box(x0, y0, x0 + cell / 6, y0 + cell / 6)).buffer(-0.01)
+        geoms.append(g)
+    return geoms
+
+
+def test_agrees_with_rasterstats() -> None:
+    rng = np.random.default_rng(42)
+    cell, ncols, n = 97.0, 20, 300
+    t = Affine(10, 0, 0, 0, -10, 15 * cell)
+    shape = (int(15 * cell / 10), int(ncols * cell / 10))
+    geoms = _random_parcels(rng, n, cell, ncols)
+    raster = rng.normal(1000, 300, shape).astype(np.float32)
+    raster[rng.random(shape) < 0.02] = -9999
+    labels = label_raster(geoms, np.arange(1, n + 1), t, shape)
+    ours = zonal_stats({"b": raster}, labels, n, nodata=-9999).values[:, 0]
+    stats = "count min max mean std percentile_25 percentile_50 percentile_75"
+    theirs = rs_zonal_stats(geoms, raster, affine=t, nodata=-9999, stats=stats, all_touched=False)
+    keys = stats.split()
+    ref = np.array([[NAN if r[k] is None else r[k] for k in keys] for r in theirs], np.float64)
+    assert (ref[:, 0] == 0).sum() < 10 and (ref[:, 0] > 20).sum() > 250
+    np.testing.assert_array_equal(ours[:, 0], ref[:, 0])
+    np.testing.assert_array_equal(ours[:, [3, 4]], ref[:, [1, 2]].astype(np.float32))
+    np.testing.assert_allclose(ours[:, 1], ref[:, 3], rtol=1e-6)
+    np.testing.assert_allclose(ours[:, 2], ref[:, 4], rtol=1e-4)
+    # rasterstats uses np.percentile (linear) on float32 data: our float32 results match
+    np.testing.assert_array_equal(ours[:, 5:], ref[:, 5:].astype(np.float32))
+
+
+def test_scl_histogram_and_masks() -> None:
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 6, (40, 50)).astype(np.int32)
+    scl = rng.integers(0, 13, (40, 50)).astype(np.uint8)  # 12 is out of range: ignored
+    hist = scl_histogram(scl, labels, 6)
+    assert hist.shape == (6, 12) and hist.dtype == np.int32
+    for lab in range(1, 7):
+        ref = np.bincount(scl[(labels == lab) & (scl < 12)], minlength=12)
+        np.testing.assert_array_equal(hist[lab - 1], ref)
+    valid = valid_mask_from_scl(scl, {0, 3, 8, 9, 10})
+    np.testing.assert_array_equal(valid, ~np.isin(scl, [0, 3, 8, 9, 10]))
+    fine = mask_to_finer(valid, (79, 100))
+    assert fine.shape == (79, 100) and fine[78, 99] == valid[39, 49] and fine[3, 2] == valid[1, 1]
+    with pytest.raises(InvalidInput):
+        mask_to_finer(valid, (81, 100))
+
+
+def test_invalid_inputs_are_refused() -> None:
+    labels = np.array([[1, 2]], np.int32)
+    with pytest.raises(InvalidInput):
+        zonal_stats({"b": np.zeros((1, 3))}, labels, 2)
+    with pytest.raises(InvalidInput):
+        zonal_stats({"b": np.zeros((1, 2))}, labels, 1)  # label 2 > n_labels
+    with pytest.raises(InvalidInput):
+        zonal_stats({"b": np.zeros((1, 2), bool)}, labels, 2)
+    with pytest.raises(InvalidInput):
+        zonal_stats({"b": np.zeros((1, 2))}, labels, 2, valid=np.ones((2, 2), bool))
+    assert STAT_NAMES == ("count", "mean", "std", "min", "max", "p25", "p50", "p75")
