@@ -78,7 +78,8 @@ def _rows(settings: Settings, kind: str) -> dict[str, dict]:
     with connect(settings) as conn:
         rows = conn.execute(
             "SELECT p.pid, s.* FROM signatures s "
-            "JOIN parcels p ON p.set_id = s.set_id AND p.id = s.parcel_id JOIN images i ON i.id = s.image_id WHERE i.kind = %s ORDER BY p.pid", (kind,)).fetchall()
+            "JOIN parcels p ON p.set_id = s.set_id AND p.id = s.parcel_id "
+            "JOIN images i ON i.id = s.image_id WHERE i.kind = %s ORDER BY p.pid", (kind,)).fetchall()
     return {r["pid"]: r for r in rows}
 
 
