@@ -12,7 +12,7 @@ import numpy as np
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + np.array([0, 0], ">i4").tobytes()
 TRAILER = np.array([-1], ">i2").tobytes()
-INT4_OID = 23
+INT2_OID = 21
 FLOAT4_OID = 700
 N_SCL_CLASSES = 12
 COLUMNS = ("set_id", "parcel_id", "image_id", "n_total", "valid_frac", "hist", "stats")
@@ -32,8 +32,8 @@ def _row_dtype(nbands: int, with_hist: bool) -> np.dtype:
     fields += [("valid_frac_len", ">i4"), ("valid_frac", ">f4")]
     fields += [("hist_len", ">i4")]
     if with_hist:
-        fields += _array_header((N_SCL_CLASSES,), INT4_OID)
-        fields += [("hist", [("len", ">i4"), ("v", ">i4")], (N_SCL_CLASSES,))]
+        fields += _array_header((N_SCL_CLASSES,), INT2_OID)
+        fields += [("hist", [("len", ">i4"), ("v", ">i2")], (N_SCL_CLASSES,))]
     fields += [("stats_len", ">i4")]
     fields += [(f"s_{k}", ">i4") for k in ("ndim", "hasnull", "oid", "dim0", "lb0", "dim1", "lb1")]
     fields += [("stats", [("len", ">i4"), ("v", ">f4")], (nbands * 8,))]
@@ -58,7 +58,7 @@ def encode_signatures(
         n_total: (n,) parcel pixels on the image grid.
         valid_frac: (n,) fraction of valid pixels, 0..1.
         stats: (n, nbands, 8) float32: count, mean, std, min, max, p25, p50, p75.
-        hist: (n, 12) SCL class histogram, or None (S1).
+        hist: (n, 12) SCL class histogram (saturates at 32767 per class), or None (S1).
 
     Returns:
         Bytes to write with ``cursor.copy("COPY signatures (...) FROM STDIN (FORMAT BINARY)")``.
@@ -72,9 +72,9 @@ def encode_signatures(
         rows[f"{name}_len"], rows[name] = 4, values
     rows["valid_frac_len"], rows["valid_frac"] = 4, valid_frac
     if hist is not None:
-        rows["hist_len"] = 5 * 4 + N_SCL_CLASSES * 8
-        rows["ndim"], rows["oid"], rows["dim0"], rows["lb0"] = 1, INT4_OID, N_SCL_CLASSES, 1
-        rows["hist"]["len"], rows["hist"]["v"] = 4, hist
+        rows["hist_len"] = 5 * 4 + N_SCL_CLASSES * 6
+        rows["ndim"], rows["oid"], rows["dim0"], rows["lb0"] = 1, INT2_OID, N_SCL_CLASSES, 1
+        rows["hist"]["len"], rows["hist"]["v"] = 2, np.minimum(hist, np.iinfo(np.int16).max)
     else:
         rows["hist_len"] = -1
     rows["stats_len"] = 7 * 4 + nbands * 8 * 8

@@ -110,14 +110,15 @@ CREATE INDEX extraction_jobs_todo_idx ON extraction_jobs (set_id, status, not_be
 -- [band][stat] with the bands in images.bands order and the stats in the order
 -- count, mean, std, min, max, p25, p50, p75 (std is the population std, ddof 0).
 -- `n_total` is the number of parcel pixels on the image grid (valid or not), `hist` the SCL
--- class histogram (index = class 0..11, S2 only) of the parcel's pixels on the 20 m grid.
+-- class histogram (index = class 0..11, S2 only) of the parcel's pixels on the 20 m grid, as
+-- smallint: parcels are at most 10 km2 (the importer's limit) = 25 000 pixels at 20 m.
 CREATE TABLE signatures (
     set_id    integer NOT NULL,
     parcel_id integer NOT NULL,
     image_id  integer NOT NULL,
     n_total   integer NOT NULL,
     valid_frac real NOT NULL CHECK (valid_frac BETWEEN 0 AND 1),
-    hist      integer[],
+    hist      smallint[],
     stats     real[] NOT NULL,
     PRIMARY KEY (set_id, parcel_id, image_id)
 ) PARTITION BY LIST (set_id);
