@@ -52,5 +52,6 @@ def test_bad_values_give_one_clear_error(monkeypatch, env, value, expected):
 
 def test_dotenv_file_is_read(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CBM_PG_PORT", raising=False)  # the environment wins over .env
     (tmp_path / ".env").write_text("CBM_DEMO_MODE=true\nCBM_PG_PORT=55999\n")
     assert load_settings().pg_port == 55999
