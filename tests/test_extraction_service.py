@@ -214,3 +214,26 @@ def test_local_and_s3_give_identical_rows(clean_db: Settings, scene: dict, moto_
     for pid in PARCELS:
         np.testing.assert_array_equal(np.array(remote[pid]["stats"]), np.array(local[pid]["stats"]))
         assert remote[pid]["hist"] == local[pid]["hist"]
+
+
+def test_missing_asset_file_is_a_clear_job_error(clean_db: Settings, scene: dict) -> None:
+    _load(clean_db, scene)
+    (scene["cogs"] / f"S1A_IW_GRDH_{S1_DATE}_DEMO" / "VH.tif").unlink()
+    s = Settings(**{**clean_db.model_dump(), "job_max_attempts": 1})
+    report = extract(s, aoi="tt", year=2025)
+    assert (report.done, report.failed) == (1, 1)
+    assert "VH.tif" in report.errors[0][1] and "No such file" in report.errors[0][1]
+    assert len(_rows(s, "bs")) == 0 and len(_rows(s, "s2")) == 4
+
+
+def test_image_overlapping_no_parcel_is_done_with_a_note(clean_db: Settings, scene: dict) -> None:
+    _load(clean_db, scene)
+    with connect(clean_db) as conn:  # move the S1 image's footprint away from every parcel
+        conn.execute("UPDATE images SET footprint = ST_Multi(ST_MakeEnvelope(10, 10, 11, 11, 4326)) "
+                     "WHERE kind = 'bs'")
+    report = extract(clean_db, aoi="tt", year=2025)
+    assert report.done == 2 and report.failed == 0
+    with connect(clean_db) as conn:
+        job = conn.execute("SELECT j.status, j.error, j.n_rows FROM extraction_jobs j JOIN images i "
+                           "ON i.id = j.image_id WHERE i.kind = 'bs'").fetchone()
+    assert job == {"status": "done", "error": "no parcel of the set lies in this image", "n_rows": 0}
