@@ -82,6 +82,46 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(3, ge=1, le=100)
     job_backoff_s: int = Field(30, ge=0, le=86400)
 
+    # --- batch ------------------------------------------------------------------------
+    batch_kernel: str = Field("python3", description="Jupyter kernel of batch notebooks (needs the "
+                                                     "project installed; created in the venv if missing).")
+    batch_retries: int = Field(1, ge=0, le=20, description="Re-runs of a failed or unfinished chunk.")
+    batch_chunk_jobs: int = Field(20, ge=1, le=100_000, description="Target extraction jobs per chunk "
+                                                                   "(keeps kernel start-up under 5 %).")
+    batch_workers: int | None = Field(None, ge=1, le=1024, description="Local Dask workers; unset = cores.")
+    batch_watch_s: int = Field(60, ge=1, le=86400, description="Poll interval of `cbm batch watch`.")
+
+    # --- api ------------------------------------------------------------------------
+    admin_username: str = Field("admin", pattern=r"^[A-Za-z0-9_.@-]{2,64}$",
+                                description="Admin account created on first start if no admin exists.")
+    api_pool_min: int = Field(1, ge=0, le=100, description="Minimum pooled DB connections per API worker.")
+    api_pool_max: int = Field(8, ge=1, le=200, description="Maximum pooled DB connections per API worker.")
+    api_request_timeout_s: float = Field(30.0, gt=0, le=3600, description="Request and SQL statement timeout.")
+    api_max_chips: int = Field(24, ge=1, le=1000, description="Maximum chips per request.")
+    api_max_chip_size: int = Field(1024, ge=16, le=8192, description="Maximum chip size in pixels.")
+    api_max_polygon_km2: float = Field(25.0, gt=0, description="Maximum query polygon area (km²).")
+    api_max_polygon_vertices: int = Field(1000, ge=4, description="Maximum query polygon vertex count.")
+    api_max_date_span_days: int = Field(400, ge=1, description="Maximum span of a date range (days).")
+    api_max_rows: int = Field(10000, ge=1, description="Maximum rows (parcels, peers) in one response.")
+    api_rate_per_minute: int = Field(600, ge=1, description="Requests per minute per user (token bucket).")
+    api_rate_burst: int = Field(60, ge=1, description="Burst size of the per-user rate limit.")
+    api_login_max_failures: int = Field(5, ge=1, description="Failed logins (user+IP) before a lockout.")
+    api_login_lockout_s: int = Field(300, ge=1, description="Lockout after too many failed logins (s).")
+    api_auth_cache_s: int = Field(30, ge=0, le=3600, description="Verified credentials are cached this long.")
+    api_tiles_min_zoom: int = Field(10, ge=0, le=22, description="Vector tiles below this zoom are empty.")
+
+    # --- chips --------------------------------------------------------------------------
+    # (chip limits are api_max_chips, api_max_chip_size and api_max_date_span_days above)
+    chip_url_ttl_s: int = Field(900, ge=10, le=86400, description="Lifetime of signed chip file URLs.")
+    chip_background_max_extent_m: float = Field(
+        10_000.0, gt=0, le=100_000, description="Largest ground extent of a background image (m)."
+    )
+    chip_background_sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="Background sources: name -> XYZ/WMTS URL template with {z} {x} {y} (JSON in env); "
+        "empty = the least cloudy S2 image (offline deployments).",
+    )
+
     @field_validator("scl_mask_classes", mode="before")
     @classmethod
     def _parse_classes(cls, value: Any) -> Any:
