@@ -8,6 +8,7 @@ the jobs done, and finishes in seconds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pyproj import Transformer
@@ -18,6 +19,7 @@ from backend.settings import Settings
 
 DEMO_AOI = "demo"
 DEMO_SEED = 42
+DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "markers" / "catalogues" / "demo_2025.yaml"
 
 
 def run_demo(settings: Settings, *, progress: bool | Any = True) -> Iterator[str]:
@@ -35,6 +37,7 @@ def run_demo(settings: Settings, *, progress: bool | Any = True) -> Iterator[str
     yield _import(settings, manifest, year)
     yield _catalogue(settings, manifest)
     yield _extract(settings, year, progress)
+    yield _markers(settings, year)
     yield from _connect_hints(settings)
 
 
@@ -73,6 +76,22 @@ def _extract(settings: Settings, year: int, progress: bool | Any) -> str:
     r = extract(settings, aoi=DEMO_AOI, year=year, progress=progress)
     return (f"extraction: {r.done} images done ({r.rows} band-rows, {r.seconds:.0f} s), "
             f"{r.retried} to retry, {r.failed} failed")
+
+
+def _markers(settings: Settings, year: int) -> str:
+    from backend.db import queries_markers
+    from backend.markers import load_catalogue, run_markers
+
+    cat = load_catalogue(DEMO_CATALOGUE)
+    with connect(settings) as conn:
+        st = queries_markers.find_set(conn, DEMO_AOI, year)
+        run = queries_markers.current_run(conn, st["id"], cat.sha256) if st else None
+    if run is not None:
+        return f"markers: run {run['id']} is up to date with the signatures and {Path(cat.source).name}"
+    r = run_markers(settings, aoi=DEMO_AOI, year=year, catalogue=cat, started_by="cbm demo run")
+    colours = "; ".join(f"{cond}: " + ", ".join(f"{n} {c}" for c, n in counts.items())
+                        for cond, counts in r.colours.items())
+    return f"markers: run {r.run_id}, {r.n_parcels} parcels in {r.seconds:.0f} s ({colours})"
 
 
 def _connect_hints(settings: Settings) -> Iterator[str]:

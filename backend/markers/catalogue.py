@@ -1,0 +1,184 @@
+"""Condition catalogues: versioned YAML per scheme and year, validated with line numbers.
+
+    catalogue: demo-eco            # name
+    scheme: eco-demo               # the aid scheme
+    year: 2025
+    version: "2025.1"              # bump on every change; kept in each decision
+    conditions:
+      - id: grassland_mown
+        title: Grassland mown at least once between 1 June and 15 August
+        rule: event_count          # event_count | max_period | crop_consistency
+        marker: mowing             # event_count: mowing, ploughing, harvest; max_period: bare_soil
+        applies_to: {crops: ["265", "266"]}   # declared crop codes; omit = every parcel
+        window: [2025-06-01, 2025-08-15]
+        min_count: 1
+        green: {min_confidence: 0.7}
+        red: {max_s2_gap_days: 25}
+
+An invalid catalogue is refused with :class:`CatalogueError`, whose message names the file,
+line and reason (the YAML node marks give the line of the offending key or value).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from backend.errors import InvalidInput
+
+RULES: dict[str, dict[str, Any]] = {
+    "event_count": {"markers": ("mowing", "ploughing", "harvest"), "required": ("window", "min_count"),
+                    "green": {"min_confidence": float}, "red": {"max_s2_gap_days": int}},
+    "max_period": {"markers": ("bare_soil",), "required": ("window", "max_days"),
+                   "green": {"max_s2_gap_days": int, "margin_days": int},
+                   "red": {"min_confidence": float, "margin_days": int}},
+    "crop_consistency": {"markers": ("crop_consistency",), "required": (),
+                         "green": {"min_score": float}, "red": {"max_score": float}},
+}
+TOP_KEYS = {"catalogue": str, "scheme": str, "year": int, "version": str, "conditions": list,
+            "description": str}
+COND_KEYS = {"id", "title", "rule", "marker", "applies_to", "window", "min_count", "max_days",
+             "green", "red", "description"}
+_ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+
+
+class CatalogueError(InvalidInput):
+    """The condition catalogue is invalid; the message gives file, line and reason."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of a catalogue (thresholds in ``green`` and ``red``)."""
+
+    id: str
+    title: str
+    rule: str
+    marker: str
+    crops: tuple[str, ...] | None
+    window: tuple[date, date] | None
+    min_count: int
+    max_days: int
+    green: dict[str, Any]
+    red: dict[str, Any]
+    line: int
+
+    def applies(self, cropcode: str) -> bool:
+        """True when a parcel declared with ``cropcode`` is subject to the condition."""
+        return self.crops is None or cropcode in self.crops
+
+    def to_json(self) -> dict[str, Any]:
+        """The condition as recorded in evidence (JSON-ready, stable)."""
+        return {"id": self.id, "rule": self.rule, "marker": self.marker,
+                "crops": list(self.crops) if self.crops is not None else None,
+                "window": [d.isoformat() for d in self.window] if self.window else None,
+                "min_count": self.min_count, "max_days": self.max_days,
+                "green": dict(sorted(self.green.items())), "red": dict(sorted(self.red.items()))}
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A validated condition catalogue."""
+
+    name: str
+    scheme: str
+    year: int
+    version: str
+    conditions: tuple[Condition, ...]
+    sha256: str
+    source: str
+
+    def condition(self, cid: str) -> Condition:
+        """The condition with id ``cid``."""
+        for c in self.conditions:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+
+class _Reader:
+    """Walks the YAML node tree, converting values and raising errors with line numbers."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._cons = SafeConstructor()
+
+    def fail(self, node: Node, reason: str) -> CatalogueError:
+        return CatalogueError(f"{self.source}, line {node.start_mark.line + 1}: {reason}")
+
+    def value(self, node: Node) -> Any:
+        if isinstance(node, ScalarNode) and node.tag.endswith(":timestamp"):
+            return node.value  # dates stay text; the window parser checks them
+        try:
+            return self._cons.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise self.fail(node, f"invalid value {getattr(node, 'value', '')!r}: {exc}") from None
+
+    def mapping(self, node: Node, what: str, allowed: set[str]) -> dict[str, tuple[Node, Node]]:
+        if not isinstance(node, MappingNode):
+            raise self.fail(node, f"{what} must be a mapping")
+        out: dict[str, tuple[Node, Node]] = {}
+        for k, v in node.value:
+            key = self.value(k)
+            if key in out:
+                raise self.fail(k, f"duplicate key '{key}' in {what}")
+            if key not in allowed:
+                raise self.fail(k, f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})")
+            out[str(key)] = (k, v)
+        return out
+
+    def typed(self, node: Node, kind: type, what: str) -> Any:
+        v = self.value(node)
+        ok = isinstance(v, kind) and not (kind in (int, float) and isinstance(v, bool))
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            v, ok = float(v), True
+        if not ok:
+            raise self.fail(node, f"{what} must be {kind.__name__}, not {type(v).__name__} ({v!r})")
+        return v
+
+    def sequence(self, node: Node, what: str) -> list[Node]:
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, f"{what} must be a list")
+        return list(node.value)
+
+    def scalar_str(self, node: Node, what: str) -> str:
+        if not isinstance(node, ScalarNode):
+            raise self.fail(node, f"{what} must be a text value")
+        return str(node.value)
+
+
+def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
+    """Parse and validate a catalogue from YAML text.
+
+    Raises:
+        CatalogueError: invalid YAML or content; the message names the line and the reason.
+    """
+    from backend.markers.catalogue_rules import read_catalogue
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f", line {mark.line + 1}" if mark else ""
+        raise CatalogueError(f"{source}{line}: invalid YAML: {exc.problem or exc.context}") from None
+    if root is None:
+        raise CatalogueError(f"{source}: the catalogue is empty")
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return read_catalogue(_Reader(source), root, sha)
+
+
+def load_catalogue(path: str | Path) -> Catalogue:
+    """Read and validate a catalogue file (see :func:`parse_catalogue`)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogueError(f"cannot read condition catalogue {p}: {exc.strerror}") from None
+    return parse_catalogue(text, str(p))

@@ -1,0 +1,109 @@
+"""Content validation of a condition catalogue (the node walk behind ``parse_catalogue``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from yaml.nodes import Node, ScalarNode
+
+from backend.markers.catalogue import _ID, COND_KEYS, RULES, TOP_KEYS, Catalogue, Condition, _Reader
+
+
+def _window(r: _Reader, node: Node, year: int) -> tuple[date, date]:
+    items = r.sequence(node, "window")
+    if len(items) != 2:
+        raise r.fail(node, "window must be [start, end]")
+    days = []
+    for it in items:
+        raw = r.scalar_str(it, "a window date") if isinstance(it, ScalarNode) else ""
+        try:
+            v = date.fromisoformat(raw)
+        except ValueError:
+            raise r.fail(it, f"'{raw}' is not a date (YYYY-MM-DD)") from None
+        if v.year != year:
+            raise r.fail(it, f"window dates must be dates in {year}")
+        days.append(v)
+    if days[1] < days[0]:
+        raise r.fail(node, "window ends before it starts")
+    return days[0], days[1]
+
+
+def _thresholds(r: _Reader, node: Node | None, rule: str, colour: str) -> dict[str, Any]:
+    if node is None:
+        return {}
+    spec = RULES[rule][colour]
+    keys = r.mapping(node, f"{colour} (rule {rule})", set(spec))
+    out = {}
+    for k, (_, v) in keys.items():
+        out[k] = r.typed(v, spec[k], f"{colour}.{k}")
+        if out[k] < 0:
+            raise r.fail(v, f"{colour}.{k} must not be negative")
+    return out
+
+
+def _crops(r: _Reader, node: Node | None) -> tuple[str, ...] | None:
+    if node is None:
+        return None
+    keys = r.mapping(node, "applies_to", {"crops"})
+    if "crops" not in keys:
+        raise r.fail(node, "applies_to needs 'crops'")
+    items = r.sequence(keys["crops"][1], "applies_to.crops")
+    if not items:
+        raise r.fail(keys["crops"][1], "applies_to.crops is empty")
+    return tuple(r.scalar_str(i, "a crop code") for i in items)
+
+
+def _condition(r: _Reader, node: Node, year: int) -> Condition:
+    keys = r.mapping(node, "a condition", COND_KEYS)
+    for req in ("id", "rule"):
+        if req not in keys:
+            raise r.fail(node, f"condition without '{req}'")
+    cid = r.typed(keys["id"][1], str, "id")
+    if not _ID.match(cid):
+        raise r.fail(keys["id"][1], f"id '{cid}' must be lower-case letters, digits and _")
+    rule = r.typed(keys["rule"][1], str, "rule")
+    if rule not in RULES:
+        raise r.fail(keys["rule"][1], f"unknown rule '{rule}' (known: {', '.join(RULES)})")
+    spec = RULES[rule]
+    marker = spec["markers"][0]
+    if "marker" in keys:
+        marker = r.typed(keys["marker"][1], str, "marker")
+        if marker not in spec["markers"]:
+            raise r.fail(keys["marker"][1], f"rule {rule} takes marker {' or '.join(spec['markers'])}")
+    for req in spec["required"]:
+        if req not in keys:
+            raise r.fail(node, f"condition '{cid}' (rule {rule}) needs '{req}'")
+    get = lambda k: keys[k][1] if k in keys else None  # noqa: E731
+    count = r.typed(keys["min_count"][1], int, "min_count") if "min_count" in keys else 0
+    max_days = r.typed(keys["max_days"][1], int, "max_days") if "max_days" in keys else 0
+    if "min_count" in keys and count < 1:
+        raise r.fail(keys["min_count"][1], "min_count must be at least 1")
+    return Condition(
+        id=cid, title=r.typed(keys["title"][1], str, "title") if "title" in keys else cid,
+        rule=rule, marker=marker, crops=_crops(r, get("applies_to")),
+        window=_window(r, keys["window"][1], year) if "window" in keys else None,
+        min_count=count, max_days=max_days, green=_thresholds(r, get("green"), rule, "green"),
+        red=_thresholds(r, get("red"), rule, "red"), line=node.start_mark.line + 1)
+
+
+def read_catalogue(r: _Reader, root: Node, sha: str) -> Catalogue:
+    """Validate the whole document and build the :class:`Catalogue`."""
+    keys = r.mapping(root, "the catalogue", set(TOP_KEYS))
+    for req in ("catalogue", "scheme", "year", "version", "conditions"):
+        if req not in keys:
+            raise r.fail(root, f"the catalogue needs '{req}'")
+    vals = {k: r.typed(v, TOP_KEYS[k], k) for k, (_, v) in keys.items() if k != "conditions"}
+    year = vals["year"]
+    if not 1990 <= year <= 2100:
+        raise r.fail(keys["year"][1], "year must be within 1990..2100")
+    items = r.sequence(keys["conditions"][1], "conditions")
+    if not items:
+        raise r.fail(keys["conditions"][1], "conditions is empty")
+    conds: list[Condition] = []
+    for it in items:
+        c = _condition(r, it, year)
+        if any(o.id == c.id for o in conds):
+            raise r.fail(it, f"duplicate condition id '{c.id}'")
+        conds.append(c)
+    return Catalogue(vals["catalogue"], vals["scheme"], year, vals["version"], tuple(conds), sha, r.source)

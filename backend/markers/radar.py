@@ -1,0 +1,87 @@
+"""Sentinel-1 features per parcel and date: backscatter changes and coherence changes."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from backend.markers.indices import to_db
+from backend.markers.series import Sensor
+
+S1_VERSION = "s1-1"
+
+
+@dataclass(frozen=True)
+class Radar:
+    """Sentinel-1 features on the backscatter dates (shape (P, T1) each).
+
+    Attributes:
+        days: Day index of each backscatter date.
+        vh, vv: Backscatter in dB, the orbit-direction offset of each parcel removed.
+        vh_drop: Median of the previous three VH values minus this one (dB; > 0 = drop).
+        vv_rise: This VV minus the median of the previous three (dB; > 0 = rougher/wetter).
+        coh_days: Day index of each coherence date (end of the 6-day pair).
+        coh: VV coherence (0..1).
+        coh_rise: This coherence minus the median of the previous three.
+    """
+
+    days: np.ndarray
+    vh: np.ndarray
+    vv: np.ndarray
+    vh_drop: np.ndarray
+    vv_rise: np.ndarray
+    coh_days: np.ndarray
+    coh: np.ndarray
+    coh_rise: np.ndarray
+
+
+def _orbit_flat(db: np.ndarray, orbit: np.ndarray) -> np.ndarray:
+    """Remove each orbit direction's median offset (per parcel) from a dB series."""
+    out = db.copy()
+    if db.shape[1] == 0:
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        overall = np.nanmedian(db, axis=1, keepdims=True)
+        for o in sorted(set(orbit.tolist())):
+            cols = orbit == o
+            if cols.sum() >= 3:
+                out[:, cols] -= np.nanmedian(db[:, cols], axis=1, keepdims=True) - overall
+    return out
+
+
+def prior_median(x: np.ndarray, k: int = 3) -> np.ndarray:
+    """Median of the ``k`` previous columns (NaN-aware; NaN for the first column)."""
+    pad = np.concatenate([np.full((x.shape[0], k), np.nan), x], axis=1)
+    win = sliding_window_view(pad[:, :-1], k, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(win, axis=2)
+
+
+def radar_features(bs: Sensor, c6: Sensor) -> Radar:
+    """Compute the Sentinel-1 features of every parcel."""
+    vh = _orbit_flat(to_db(bs.bands["VH"]), bs.orbit)
+    vv = _orbit_flat(to_db(bs.bands["VV"]), bs.orbit)
+    coh = c6.bands["COH_VV"]
+    return Radar(bs.days, vh, vv, prior_median(vh) - vh, vv - prior_median(vv),
+                 c6.days, coh, coh - prior_median(coh))
+
+
+def window_max(src_days: np.ndarray, values: np.ndarray, at_days: np.ndarray,
+               lo: int, hi: int) -> np.ndarray:
+    """For each target day ``d``, the max of ``values`` over source days in ``[d+lo, d+hi]``.
+
+    Returns an array (P, len(at_days)) with NaN where no source day falls in the window.
+    """
+    out = np.full((values.shape[0], at_days.size), np.nan)
+    for j, d in enumerate(at_days):
+        cols = (src_days >= d + lo) & (src_days <= d + hi)
+        if cols.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[:, j] = np.nanmax(values[:, cols], axis=1)
+    return out

@@ -1,0 +1,180 @@
+"""Accuracy of the markers and the traffic light on a fresh, held-out demo season.
+
+    python bench/markers.py [--quick] [--seed 20260] [--parcels 3000] [--keep]
+
+Builds the SYNTHETIC demo area with a seed the markers were NOT tuned on (they were tuned on
+seed 42), then runs import -> catalogue -> extract -> markers in a temporary database of the
+embedded cluster (created and dropped here) and scores against ground_truth.json:
+event precision / recall / F1 with one-to-one matching within +-6 days and the median date
+error per marker, the crop-consistency AUC on the deliberately wrong declarations, and per
+condition the green/yellow/red shares and the wrong-green / wrong-red rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from backend.catalogue import add_source
+from backend.db import cluster, connect, database_url
+from backend.db import queries_markers as q
+from backend.db.migrate import migrate
+from backend.demo import build_demo
+from backend.extraction.service import extract
+from backend.markers import load_catalogue, run_markers
+from backend.markers.scoring import auc, score_events
+from backend.parcels import import_parcels
+from backend.settings import Settings, load_settings
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "backend" / "markers" / "catalogues" / "demo_2025.yaml"
+TRUE_TYPES = {"mowing": ("mowing", "mowing"), "bare_soil start": ("bare_soil", "bare_soil_start"),
+              "bare_soil end": ("bare_soil", "bare_soil_end"), "ploughing": ("ploughing", "ploughing"),
+              "harvest": ("harvest", "harvest")}
+
+
+def _doy(d: str | date, year: int) -> int:
+    d = date.fromisoformat(d) if isinstance(d, str) else d
+    return (d - date(year, 1, 1)).days
+
+
+def _pipeline(s: Settings, out: Path, args: argparse.Namespace) -> tuple[int, dict[str, float]]:
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    build_demo(out, seed=args.seed, n_parcels=args.parcels)
+    t["build"] = time.perf_counter() - t0
+    import_parcels(s, out / "parcels.gpkg", aoi="bench", year=2025)
+    add_source(s, str(out / "stac" / "catalog.json"))
+    t1 = time.perf_counter()
+    extract(s, aoi="bench", year=2025)
+    t["extract"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    report = run_markers(s, aoi="bench", year=2025, catalogue=CATALOGUE)
+    t["markers"] = time.perf_counter() - t2
+    return report.run_id, t
+
+
+def _detected(results: list[dict[str, Any]], marker: str, kind: str) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = defaultdict(list)
+    for r in results:
+        if r["marker"] != marker:
+            continue
+        if kind.endswith("_start") and r["start_date"].timetuple().tm_yday > 1:
+            out[r["pid"]].append(_doy(r["start_date"], 2025))
+        elif kind.endswith("_end") and r["end_date"] < date(2025, 12, 31):
+            out[r["pid"]].append(_doy(r["end_date"], 2025) + 1)
+        elif not kind.startswith("bare"):
+            out[r["pid"]].append(int(r["day"]))
+    return out
+
+
+def score_markers(results: list[dict[str, Any]], truth: dict[str, Any]) -> None:
+    """Print event scores per marker and the crop-consistency AUC."""
+    parcels = {p["pid"]: p for p in truth["parcels"]}
+    print(f"{'marker':<16}{'P':>7}{'R':>7}{'F1':>7}{'med err':>9}{'tp':>7}{'fp':>6}{'fn':>6}")
+    for name, (marker, kind) in TRUE_TYPES.items():
+        det = {k: v for k, v in _detected(results, marker, kind).items() if k in parcels}
+        tru = {pid: [_doy(e["date"], 2025) for e in p["events"] if e["type"] == kind]
+               for pid, p in parcels.items()}
+        s = score_events(det, tru, tol=6)
+        print(f"{name:<16}{s.precision:7.3f}{s.recall:7.3f}{s.f1:7.3f}{s.median_error:9.1f}{s.tp:7d}{s.fp:6d}{s.fn:6d}")
+    score = {r["pid"]: r["value"] for r in results if r["marker"] == "crop_consistency"}
+    pids = [p for p in parcels if p in score]
+    a = auc([-score[p] for p in pids], [parcels[p]["crop_wrong"] for p in pids])
+    n_wrong = sum(parcels[p]["crop_wrong"] for p in pids)
+    print(f"wrong-crop AUC {a:.4f} ({n_wrong} wrong of {len(pids)} scored)")
+
+
+def _bare_periods(p: dict[str, Any]) -> list[tuple[int, int]]:
+    out, start = [], None
+    for e in p["events"]:
+        if e["type"] == "bare_soil_start":
+            start = _doy(e["date"], 2025)
+        elif e["type"] == "bare_soil_end" and start is not None:
+            out.append((start, _doy(e["date"], 2025) - 1))
+            start = None
+    if start is not None:
+        out.append((start, 364))
+    return out
+
+
+def compliant(cond: Any, p: dict[str, Any]) -> bool:
+    """Whether the parcel truly complies with the condition (from the ground truth)."""
+    if cond.rule == "crop_consistency":
+        return not p["crop_wrong"]
+    lo, hi = _doy(cond.window[0], 2025), _doy(cond.window[1], 2025)
+    if cond.rule == "event_count":
+        n = sum(e["type"] == cond.marker and lo <= _doy(e["date"], 2025) <= hi for e in p["events"])
+        return n >= cond.min_count
+    longest = max((min(b, hi) - max(a, lo) + 1 for a, b in _bare_periods(p)), default=0)
+    return longest <= cond.max_days
+
+
+def score_decisions(decisions: list[dict[str, Any]], truth: dict[str, Any]) -> None:
+    """Print the traffic-light shares and wrong green / wrong red rates per condition."""
+    cat = load_catalogue(CATALOGUE)
+    parcels = {p["pid"]: p for p in truth["parcels"]}
+    by: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for d in decisions:
+        if d["pid"] in parcels:
+            ok = compliant(cat.condition(d["condition"]), parcels[d["pid"]])
+            by[d["condition"]].append((d["colour"], ok))
+    print(f"{'condition':<20}{'n':>6}{'green':>8}{'yellow':>8}{'red':>8}{'wrong G':>9}{'wrong R':>9}"
+          f"{'G prec':>8}{'R prec':>8}")
+    for cond, rows in sorted(by.items()):
+        n = len(rows)
+        share = {c: sum(x == c for x, _ in rows) / n for c in ("green", "yellow", "red")}
+        wg = sum(c == "green" and not ok for c, ok in rows)
+        wr = sum(c == "red" and ok for c, ok in rows)
+        ng, nr = sum(c == "green" for c, _ in rows), sum(c == "red" for c, _ in rows)
+        print(f"{cond:<20}{n:6d}{share['green']:8.1%}{share['yellow']:8.1%}{share['red']:8.1%}"
+              f"{wg / n:9.2%}{wr / n:9.2%}{(1 - wg / ng) if ng else 1:8.1%}{(1 - wr / nr) if nr else 1:8.1%}")
+    print("wrong G / wrong R: share of all decisions of the condition; G/R prec: share of greens/reds right")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small season (300 parcels)")
+    ap.add_argument("--seed", type=int, default=20260, help="held-out seed (markers tuned on 42)")
+    ap.add_argument("--parcels", type=int, default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the database and the demo folder")
+    args = ap.parse_args()
+    args.parcels = args.parcels or (300 if args.quick else 3000)
+    base = load_settings(demo_mode=True)
+    if base.uses_embedded_db:
+        cluster.start(base)
+    name = f"cbm_bench_markers_{uuid.uuid4().hex[:8]}"
+    with connect(base, dbname="postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    tmp = Path(tempfile.mkdtemp(prefix="cbm-bench-markers-"))
+    try:
+        s = load_settings(demo_mode=True, database_url=database_url(base, name), var_dir=tmp / "var")
+        with connect(s) as conn:
+            migrate(conn)
+        run_id, t = _pipeline(s, tmp / "demo", args)
+        with connect(s) as conn:
+            results, decisions = q.run_results(conn, run_id), q.run_decisions(conn, run_id)
+        truth = json.loads((tmp / "demo" / "ground_truth.json").read_text())
+        print(f"held-out seed {args.seed}, {args.parcels} parcels; build {t['build']:.1f} s, "
+              f"extract {t['extract']:.1f} s, markers+decisions {t['markers']:.1f} s")
+        score_markers(results, truth)
+        score_decisions(decisions, truth)
+    finally:
+        if not args.keep:
+            with connect(base, dbname="postgres", autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"kept database {name} and {tmp}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Event markers on hand-made series with exact expected events."""
+
+from __future__ import annotations
+
+import numpy as np
+from series_factory import regrow, s1_sensors, s2_sensor, series
+
+from backend.markers.pipeline import compute_markers
+
+
+def _run(s2, s1):
+    return compute_markers(series(s2, s1), np.array(["265"], object))
+
+
+def _grass_vh(cut: int | None):
+    return regrow(cut, 4.0, 8.0, -15.0) if cut else (lambda d: np.full(d.size, -15.0))
+
+
+def test_clear_mowing_is_found_and_dated_by_s1() -> None:
+    m = _run(s2_sensor(regrow(160, 0.3, 8.0, 0.8)), s1_sensors(_grass_vh(160)))
+    (e,) = m.of("mowing", 0)
+    # S1 dates 158 and 164 bracket the cut: estimate mid-way, start/end = the S1 interval
+    assert (e.day, e.start, e.end, e.source) == (161, 159, 164, "s2+s1")
+    assert e.confidence >= 0.9
+    assert e.evidence["s1_days"] == [158, 164] and e.evidence["s2_after_day"] == 163
+
+
+def test_no_mowing_gives_no_event() -> None:
+    m = _run(s2_sensor(lambda d: np.full(d.size, 0.8)), s1_sensors(_grass_vh(None)))
+    assert m.of("mowing", 0) == [] and m.of("harvest", 0) == [] and m.of("bare_soil", 0) == []
+
+
+def test_cloudy_season_gives_no_event_and_nothing_kept() -> None:
+    m = _run(s2_sensor(lambda d: np.full(d.size, 0.8), cloudy=lambda d: (d > 120) & (d < 260)),
+             s1_sensors(_grass_vh(None)))
+    assert m.of("mowing", 0) == []
+    assert not any(120 < d < 260 for d in m.clear_days(0))
+
+
+def test_mowing_visible_only_in_s1() -> None:
+    m = _run(s2_sensor(regrow(160, 0.3, 8.0, 0.8), cloudy=lambda d: (d > 150) & (d < 185)),
+             s1_sensors(_grass_vh(160)))
+    (e,) = m.of("mowing", 0)
+    assert (e.day, e.start, e.end, e.source) == (161, 159, 164, "s1")
+    assert e.confidence == 0.643 and e.evidence["vh_drop_db"] == 2.426
+
+
+def test_haze_dip_recovering_within_one_revisit_is_dropped() -> None:
+    def ndvi(d: np.ndarray) -> np.ndarray:
+        return np.where(d == 163, 0.55, 0.8)
+
+    m = _run(s2_sensor(ndvi), s1_sensors(_grass_vh(None)))
+    assert 163 not in m.clear_days(0)
+    assert m.of("mowing", 0) == []
+
+
+def _ploughed(d: np.ndarray) -> np.ndarray:
+    grow = 0.25 + 0.55 / (1 + np.exp(-(d - 170) / 6.0))
+    return np.where(d < 100, 0.5, grow)
+
+
+def test_ploughing_and_bare_soil_period() -> None:
+    def vv(d: np.ndarray) -> np.ndarray:
+        return np.where((d >= 100) & (d < 130), -9.0, -12.0)
+
+    m = _run(s2_sensor(_ploughed), s1_sensors(lambda d: np.full(d.size, -20.0), vv))
+    (p,) = m.of("ploughing", 0)
+    assert (p.day, p.start, p.end) == (101, 99, 104)
+    (b,) = m.of("bare_soil", 0)
+    # start: the S1 change between 98 and 104; end: NDVI crosses soil level + 0.12 at about day 164
+    assert (b.start, b.end) == (101, 161)
+
+
+def test_late_harvest() -> None:
+    def ndvi(d: np.ndarray) -> np.ndarray:
+        return np.where(d < 120, 0.3, np.where(d < 300, 0.85, 0.3))
+
+    def vh(d: np.ndarray) -> np.ndarray:
+        return np.where(d < 300, -15.0, -20.0)
+
+    m = _run(s2_sensor(ndvi), s1_sensors(vh))
+    (h,) = m.of("harvest", 0)
+    assert (h.day, h.start, h.end, h.source) == (299, 297, 302, "s1")  # S1 dates 296 and 302
+    assert m.of("mowing", 0) == []
