@@ -8,6 +8,7 @@ as Copernicus Data Space ``eodata`` or a moto server in tests) and ``https://`` 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -40,17 +41,19 @@ def gdal_options(settings: Settings) -> dict[str, Any]:
 
 
 def aws_session(settings: Settings) -> AWSSession:
-    """An rasterio AWS session for the configured endpoint and credentials."""
+    """The rasterio AWS session for the configured endpoint and credentials (built once)."""
     key = settings.s3_access_key_id.get_secret_value() if settings.s3_access_key_id else None
     secret = (settings.s3_secret_access_key.get_secret_value()
               if settings.s3_secret_access_key else None)
-    return AWSSession(
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name=settings.s3_region,
-        endpoint_url=settings.s3_endpoint,
-        aws_unsigned=settings.s3_unsigned,
-    )
+    return _session(key, secret, settings.s3_region, settings.s3_endpoint, settings.s3_unsigned)
+
+
+@functools.lru_cache(maxsize=8)
+def _session(key: str | None, secret: str | None, region: str, endpoint: str | None,
+             unsigned: bool) -> AWSSession:
+    # Building a boto3 session costs ~16 ms: do it once per configuration, not per read.
+    return AWSSession(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region,
+                      endpoint_url=endpoint, aws_unsigned=unsigned)
 
 
 @contextlib.contextmanager

@@ -85,7 +85,8 @@ def moto_s3() -> Iterator[str]:
         server.stop()
 
 
-def s3_settings(settings: Settings, endpoint: str) -> Settings:
-    """Settings reading ``s3://`` hrefs from the moto endpoint."""
-    return Settings(**{**settings.model_dump(), "s3_endpoint": endpoint, "s3_https": False,
+@pytest.fixture()
+def moto_settings(clean_db: Settings, moto_s3: str) -> Settings:
+    """Settings of the (emptied) test database that read ``s3://`` hrefs from the moto endpoint."""
+    return Settings(**{**clean_db.model_dump(), "s3_endpoint": moto_s3, "s3_https": False,
                        "s3_access_key_id": "test", "s3_secret_access_key": "test"})

@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
-from conftest import s3_settings
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
@@ -186,7 +185,8 @@ def test_concurrent_workers_never_duplicate(clean_db: Settings, scene: dict) -> 
     assert n == 8
 
 
-def test_local_and_s3_give_identical_rows(clean_db: Settings, scene: dict, moto_s3: str) -> None:
+def test_local_and_s3_give_identical_rows(clean_db: Settings, scene: dict, moto_s3: str,
+                                          moto_settings: Settings) -> None:
     import boto3
 
     _load(clean_db, scene)
@@ -207,7 +207,7 @@ def test_local_and_s3_give_identical_rows(clean_db: Settings, scene: dict, moto_
     import json
 
     item_file.write_text(json.dumps(item))
-    s = s3_settings(clean_db, moto_s3)
+    s = moto_settings
     assert add_source(s, str(item_file)).added == 1
     assert extract(s, aoi="tt", year=2025).done == 1
     remote = _rows(s, "s2")

@@ -1,0 +1,184 @@
+"""Chips for a location and date range: image selection from the catalogue, limits, rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+from backend.catalogue.filters import DateLike, to_datetime
+from backend.chips import render
+from backend.chips.cache import relative
+from backend.chips.spec import ChipSpec, band_kind, normalise_band
+from backend.db import queries_chips as q
+from backend.errors import CbmError, InvalidInput, LimitExceeded
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+OnError = Callable[[Mapping[str, Any], CbmError], None]
+
+
+@dataclass(frozen=True)
+class ChipFile:
+    """A rendered file in the chip cache.
+
+    Attributes:
+        path: path relative to the cache root (what a signed URL grants).
+        name: file name for downloads (``<item id>.<band>.tif``).
+        media_type: MIME type.
+    """
+
+    path: str
+    name: str
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One chip of one image (and one band, for raw chips)."""
+
+    image_id: int
+    item_id: str
+    datetime: dt.datetime
+    file: ChipFile
+    band: str | None = None
+    cloud_fraction: float | None = None
+
+    @property
+    def compact_date(self) -> str:
+        """Acquisition time as ``YYYYMMDDTHHMMSS`` (UTC), as the JRC client expects."""
+        return self.datetime.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
+
+
+def check_size(settings: Settings, size: int) -> None:
+    """Refuse chips larger than ``api_max_chip_size``."""
+    if size > settings.api_max_chip_size:
+        raise LimitExceeded(f"chipsize {size} px exceeds the limit CBM_API_MAX_CHIP_SIZE = "
+                            f"{settings.api_max_chip_size} px")
+
+
+def date_range(settings: Settings, start: DateLike, end: DateLike) -> tuple[dt.datetime, dt.datetime]:
+    """Parse an inclusive date range and refuse one longer than ``api_max_date_span_days``.
+
+    Raises:
+        InvalidInput: unparsable dates or end before start.
+        LimitExceeded: the range is too long.
+    """
+    first, last = to_datetime(start), to_datetime(end, end=True)
+    assert first is not None and last is not None
+    if last < first:
+        raise InvalidInput(f"end_date {end} is before start_date {start}")
+    days = (last - first).total_seconds() / 86400
+    if days > settings.api_max_date_span_days:
+        raise LimitExceeded(f"date range of {days:.0f} days exceeds the limit CBM_API_MAX_DATE_SPAN_DAYS = "
+                            f"{settings.api_max_date_span_days} days")
+    return first, last
+
+
+def select_images(
+    settings: Settings, conn: q.Conn, spec: ChipSpec, start: DateLike, end: DateLike, *,
+    max_cloud: float | None = None, chips_per_image: int = 1,
+) -> list[dict[str, Any]]:
+    """Catalogued images of the spec's kind covering its location in a date range.
+
+    Raises:
+        LimitExceeded: the request would make more than ``api_max_chips`` chips.
+    """
+    if max_cloud is not None and not 0 <= max_cloud <= 100:
+        raise InvalidInput(f"max_cloud must be within 0..100, got {max_cloud}")
+    check_size(settings, spec.size)
+    first, last = date_range(settings, start, end)
+    limit = settings.api_max_chips // chips_per_image
+    rows = q.images_at(conn, spec.lon, spec.lat, first, last, kinds=[spec.kind], max_cloud=max_cloud,
+                       limit=limit + 1)
+    if len(rows) > limit:
+        raise LimitExceeded(f"more than {len(rows) - 1} images x {chips_per_image} band(s) match; the limit "
+                            f"CBM_API_MAX_CHIPS is {settings.api_max_chips} chips per request: "
+                            "shorten the date range or set max_cloud")
+    return rows
+
+
+def png_chips(
+    settings: Settings, conn: q.Conn, spec: ChipSpec, start: DateLike, end: DateLike, *,
+    max_cloud: float | None = None, progress: bool | Any = False, on_error: OnError | None = None,
+) -> list[Chip]:
+    """PNG chips of every image covering the location in the date range, oldest first.
+
+    Args:
+        settings: backend settings.
+        conn: database connection (catalogue).
+        spec: location, size, style.
+        start: first date (inclusive).
+        end: last date (inclusive; a date means the whole day).
+        max_cloud: maximum scene cloud cover (percent).
+        progress: True for a tqdm bar, or a tqdm-like object to ``update(1)`` per image.
+        on_error: called with (image row, error) for an image that cannot be rendered; it is
+            skipped. Default: log a warning.
+    """
+    chips = []
+    for row in _with_progress(select_images(settings, conn, spec, start, end, max_cloud=max_cloud), progress):
+        try:
+            path = render.chip_png_file(settings, row, spec)
+            cloud = render.cloud_fraction(settings, row, spec)
+        except CbmError as exc:
+            (on_error or _log_error)(row, exc)
+            continue
+        file = ChipFile(relative(settings, path), f"{row['item_id']}.{spec.style}.png", "image/png")
+        chips.append(Chip(row["id"], row["item_id"], row["datetime"], file, cloud_fraction=cloud))
+    return chips
+
+
+def raw_chips(
+    settings: Settings, conn: q.Conn, lon: float, lat: float, start: DateLike, end: DateLike,
+    bands: Sequence[str], *, size: int = 128, max_cloud: float | None = None,
+    progress: bool | Any = False, on_error: OnError | None = None,
+) -> list[Chip]:
+    """Raw GeoTIFF chips of ``bands`` for every image covering the location, by date then band.
+
+    ``size`` counts pixels of the first band; the other bands cover the same ground at their
+    own resolution. Arguments as :func:`png_chips`.
+    """
+    names = _check_bands(bands)
+    spec = ChipSpec(lon, lat, size, style=names[0])
+    rows = select_images(settings, conn, spec, start, end, max_cloud=max_cloud, chips_per_image=len(names))
+    chips = []
+    for row in _with_progress(rows, progress):
+        try:
+            paths = [(b, render.chip_geotiff_file(settings, row, b, spec)) for b in names]
+        except CbmError as exc:
+            (on_error or _log_error)(row, exc)
+            continue
+        for band, path in paths:
+            file = ChipFile(relative(settings, path), f"{row['item_id']}.{band}.tif", "image/tiff")
+            chips.append(Chip(row["id"], row["item_id"], row["datetime"], file, band=band))
+    return chips
+
+
+def _check_bands(bands: Sequence[str]) -> list[str]:
+    names = list(dict.fromkeys(normalise_band(b) for b in bands if b.strip()))
+    if not names:
+        raise InvalidInput("give at least one band")
+    kinds = {band_kind(b) for b in names}
+    if len(kinds) > 1:
+        raise InvalidInput(f"bands {', '.join(names)} belong to different image kinds; "
+                           "ask for them separately")
+    return names
+
+
+def _log_error(row: Mapping[str, Any], exc: CbmError) -> None:
+    log.warning("chip of image %s skipped: %s", row.get("item_id"), exc)
+
+
+def _with_progress(items: Iterable[T], progress: bool | Any) -> Iterator[T]:
+    if progress is True:
+        yield from tqdm(items, desc="chips", unit="image")
+        return
+    for item in items:
+        yield item
+        if progress:
+            progress.update(1)
