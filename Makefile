@@ -4,9 +4,9 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := postgresql-15-postgis-3 python3-venv
+SYSTEM_PACKAGES := postgresql-15-postgis-3 python3-venv chromium nodejs
 
-.PHONY: all setup sysdeps db demo test lint typecheck pytest stop clean-var
+.PHONY: all setup sysdeps db demo test lint typecheck pytest stop hub
 
 all: demo
 
@@ -31,14 +31,24 @@ db: setup
 demo: db
 	@$(BIN)/cbm demo run
 
+CHP := var/node/node_modules/.bin/configurable-http-proxy
+
+# configurable-http-proxy for JupyterHub, from the npm registry.
+$(CHP):
+	@command -v npm >/dev/null || { echo "npm not found: apt-get install -y npm (or nodejs from nodesource)" >&2; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix var/node configurable-http-proxy
+
+hub: db $(CHP)
+	@scripts/hub.sh
+
 lint: setup
-	$(BIN)/ruff check backend cbm_widgets tests bench
+	$(BIN)/ruff check backend cbm_widgets tests bench hub-config
 
 typecheck: setup
 	$(BIN)/mypy
 
 # pytest exits 5 when no test was collected: that is a failure here.
-pytest: db
+pytest: db $(CHP)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 

@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     batch_kernel: str = Field("python3", description="Jupyter kernel of batch notebooks (needs the "
                                                      "project installed; created in the venv if missing).")
     batch_retries: int = Field(1, ge=0, le=20, description="Re-runs of a failed or unfinished chunk.")
-    batch_chunk_jobs: int = Field(20, ge=1, le=100_000, description="Target extraction jobs per chunk "
-                                                                   "(keeps kernel start-up under 5 %).")
+    batch_chunk_jobs: int = Field(500, ge=1, le=100_000, description="Target extraction jobs per chunk: "
+                                  "kernel start + per-process label rasters < 5 % (bench/batch.py).")
     batch_workers: int | None = Field(None, ge=1, le=1024, description="Local Dask workers; unset = cores.")
     batch_watch_s: int = Field(60, ge=1, le=86400, description="Poll interval of `cbm batch watch`.")
 

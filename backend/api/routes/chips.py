@@ -1,0 +1,197 @@
+"""JRC CbM chip endpoints (``/query/chipsByLocation`` ...) and the signed ``/files`` route.
+
+Chip files are rendered into the chip cache and handed out as short-lived signed URLs
+(``/files/<token>/<name>``), because the JRC client downloads them without credentials.
+Everything but ``/files`` needs a user with a grant on an AOI whose parcel set covers the
+location (admins: anywhere); raw GeoTIFF chips need the analyst role.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from backend import chips
+from backend.api.deps import AnalystUser, Conn, CurrentUser, SettingsDep
+from backend.api.errors import ERROR_RESPONSES
+from backend.api.security import User
+from backend.chips.cache import resolve
+from backend.chips.gallery import gallery_html
+from backend.chips.spec import band_kind, normalise_band
+from backend.db import queries_chips as q
+from backend.errors import Forbidden, InvalidInput
+from backend.settings import Settings
+
+router = APIRouter(tags=["JRC CbM compatible: chips"], responses=ERROR_RESPONSES)
+
+Lon = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude, WGS84.",
+                             examples=[5.6641])]
+Lat = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude, WGS84.",
+                             examples=[52.6943])]
+Start = Annotated[date, Query(description="First date (YYYY-MM-DD, inclusive).", examples=["2025-06-01"])]
+End = Annotated[date, Query(description="Last date (YYYY-MM-DD, inclusive).", examples=["2025-06-30"])]
+ChipSize = Annotated[int, Query(ge=1, le=4096, description="Chip side in pixels of the first band "
+                                "(limit: api_max_chip_size).", examples=[256])]
+MaxCloud = Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False,
+                                         description="Maximum scene cloud cover (%).")]
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {403: {"description": "Invalid or expired link."},
+                                                   404: {"description": "File no longer cached."}}
+
+
+def require_location(user: User, conn: Conn, lon: float, lat: float) -> None:
+    """Refuse (403) users without a grant on an AOI whose parcel set covers the point."""
+    if "*" in user.aois or any(user.can_read(aoi) for aoi in q.aois_at(conn, lon, lat)):
+        return
+    raise Forbidden("no access to this location: ask an administrator for a grant on its AOI")
+
+
+def located_user(user: CurrentUser, conn: Conn, lon: Lon, lat: Lat) -> User:
+    """The current user, allowed at ``lon``/``lat``."""
+    require_location(user, conn, lon, lat)
+    return user
+
+
+def located_analyst(user: AnalystUser, conn: Conn, lon: Lon, lat: Lat) -> User:
+    """The current user (analyst or admin), allowed at ``lon``/``lat``."""
+    require_location(user, conn, lon, lat)
+    return user
+
+
+LocatedUser = Annotated[User, Depends(located_user)]
+LocatedAnalyst = Annotated[User, Depends(located_analyst)]
+
+
+def file_url(settings: Settings, file: chips.ChipFile) -> str:
+    """Path (relative to the API root) of a signed, short-lived URL of a cached file."""
+    return f"/files/{chips.sign(settings, file.path, settings.chip_url_ttl_s)}/{file.name}"
+
+
+def raw_columns(settings: Settings, found: list[chips.Chip], with_bands: bool) -> dict[str, list[str]]:
+    """The JRC raw-chip JSON: ``dates`` and ``chips`` (and ``bands``) columns."""
+    out = {"dates": [c.compact_date for c in found], "chips": [file_url(settings, c.file) for c in found]}
+    return {**out, "bands": [c.band or "" for c in found]} if with_bands else out
+
+
+@router.get("/query/chipsByLocation", summary="PNG chips at a location for a date range")
+def chips_by_location(
+    request: Request, user: LocatedUser, conn: Conn, settings: SettingsDep, lon: Lon, lat: Lat,
+    start_date: Start, end_date: End, chipsize: ChipSize = 256,
+    band: Annotated[str, Query(max_length=40, description="`B08_B04_B03` (three bands, first sets the "
+                               "resolution), `truecolor`, `falsecolor`, `ndvi`, or one band (`B04`, `VV`).",
+                               examples=["B08_B04_B03"])] = "B08_B04_B03",
+    lut: Annotated[str | None, Query(max_length=40, description="Stretch: percentiles `5_95`, or values "
+                                     "`minmax:0_3000`; default per style.", examples=["5_95"])] = None,
+    max_cloud: MaxCloud = None,
+) -> Any:
+    """JSON list of ``{date, url, image, cloud_fraction}`` (HTML gallery for ``Accept: text/html``)."""
+    spec = chips.ChipSpec(lon, lat, chipsize, style=band, lut=lut)
+    found = chips.png_chips(settings, conn, spec, start_date, end_date, max_cloud=max_cloud)
+    items = [{"date": c.datetime.isoformat(), "url": file_url(settings, c.file), "image": c.item_id,
+              "cloud_fraction": c.cloud_fraction} for c in found]
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(gallery_html(items, request.scope.get("root_path", ""), spec))
+    return items
+
+
+@router.get("/query/rawChipByLocation", summary="Raw GeoTIFF chips of one band at a location")
+def raw_chip_by_location(
+    user: LocatedAnalyst, conn: Conn, settings: SettingsDep, lon: Lon, lat: Lat, start_date: Start,
+    end_date: End, band: Annotated[str, Query(max_length=16, description="One band: `B04`, `SCL`, `VV`...",
+                                              examples=["B04"])],
+    chipsize: ChipSize = 128, max_cloud: MaxCloud = None,
+) -> dict[str, list[str]]:
+    """``{"dates": ["YYYYMMDDTHHMMSS", ...], "chips": ["/files/<token>/<item>.<BAND>.tif", ...]}``."""
+    found = chips.raw_chips(settings, conn, lon, lat, start_date, end_date, [band], size=chipsize,
+                            max_cloud=max_cloud)
+    return raw_columns(settings, found, with_bands=False)
+
+
+class BatchRequest(BaseModel):
+    """Raw chips of several bands at one location (JSON body, or query parameters on GET)."""
+
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, examples=[5.6641])
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, examples=[52.6943])
+    start_date: date = Field(examples=["2025-06-01"])
+    end_date: date = Field(examples=["2025-06-30"])
+    bands: list[Annotated[str, Field(max_length=16)]] | None = Field(
+        None, max_length=16, description="Band names; default B04 B08 (S2) or VV VH (S1).")
+    chipsize: int = Field(128, ge=1, le=4096)
+    max_cloud: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+
+
+def batch_request(request: Request, body: Annotated[BatchRequest | None, Body()] = None) -> BatchRequest:
+    """The JSON body, or the same fields as query parameters (``bands`` comma or ``_`` separated)."""
+    if body is not None:
+        return body
+    params: dict[str, Any] = dict(request.query_params)
+    if "bands" in params:
+        params["bands"] = [b for b in params["bands"].replace(",", "_").split("_") if b]
+    try:
+        return BatchRequest.model_validate(params)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
+
+
+Batch = Annotated[BatchRequest, Depends(batch_request)]
+
+
+def _batch(user: User, conn: Conn, settings: Settings, req: BatchRequest, default: list[str],
+           kinds: set[str]) -> dict[str, list[str]]:
+    require_location(user, conn, req.lon, req.lat)
+    bands = req.bands or default
+    if {band_kind(normalise_band(b)) for b in bands} - kinds:
+        raise InvalidInput(f"this endpoint serves {'/'.join(sorted(kinds))} bands, not {', '.join(bands)}")
+    found = chips.raw_chips(settings, conn, req.lon, req.lat, req.start_date, req.end_date, bands,
+                            size=req.chipsize, max_cloud=req.max_cloud)
+    return raw_columns(settings, found, with_bands=True)
+
+
+@router.get("/query/rawChipsBatch", summary="Raw S2 chips of several bands (JSON body or query)")
+@router.post("/query/rawChipsBatch", summary="Raw S2 chips of several bands")
+def raw_chips_batch(user: AnalystUser, conn: Conn, settings: SettingsDep, req: Batch) -> dict[str, list[str]]:
+    """``{"dates", "bands", "chips"}`` columns: one row per image and band, by date then band."""
+    return _batch(user, conn, settings, req, ["B04", "B08"], {"s2"})
+
+
+@router.get("/query/rawS1ChipsBatch", summary="Raw S1 chips of several bands (JSON body or query)")
+@router.post("/query/rawS1ChipsBatch", summary="Raw S1 chips of several bands")
+def raw_s1_chips_batch(user: AnalystUser, conn: Conn, settings: SettingsDep,
+                       req: Batch) -> dict[str, list[str]]:
+    """As ``rawChipsBatch`` for S1 backscatter (``VV VH``) or coherence (``COH_VV COH_VH``)."""
+    return _batch(user, conn, settings, req, ["VV", "VH"], {"bs", "c6"})
+
+
+@router.get("/query/backgroundByLocation", summary="Background image around a location",
+            response_class=PlainTextResponse)
+def background_by_location(
+    request: Request, user: LocatedUser, conn: Conn, settings: SettingsDep, lon: Lon, lat: Lat,
+    chipsize: ChipSize = 256,
+    extend: Annotated[float, Query(gt=0, le=100_000, allow_inf_nan=False, description="Ground side (m); "
+                                   "limit: chip_background_max_extent_m.")] = 512.0,
+    tms: Annotated[str, Query(max_length=40, description="Configured source name; others fall back to "
+                              "the least cloudy S2 image.")] = "Google",
+    iformat: Annotated[str, Query(max_length=8, description="`tif` or `png`.")] = "tif",
+) -> PlainTextResponse:
+    """Plain text: the absolute (signed, short-lived) URL of the image file, or ``{}``."""
+    file = chips.background(settings, lon, lat, chipsize, extend, tms, iformat, conn=conn)
+    if file is None:
+        return PlainTextResponse("{}")
+    return PlainTextResponse(str(request.base_url).rstrip("/") + file_url(settings, file))
+
+
+@router.get("/files/{token}/{name}", summary="A signed chip file (no credentials)",
+            response_class=FileResponse, responses=FILE_RESPONSES)
+def signed_file(settings: SettingsDep, token: str, name: str) -> FileResponse:
+    """The file a signed token grants, while the token is valid (403 otherwise)."""
+    rel, expiry = chips.verify(settings, token)
+    path = resolve(settings, rel)
+    media = "image/png" if path.suffix == ".png" else "image/tiff"
+    max_age = max(0, int(expiry - time.time()))
+    return FileResponse(path, media_type=media, filename=name, content_disposition_type="inline",
+                        headers={"Cache-Control": f"private, max-age={max_age}, immutable"})

@@ -1,0 +1,70 @@
+"""Service, account, parcel-set, catalogue, extraction-job and batch-run endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from backend.api.deps import AdminUser, AnalystUser, Conn, CurrentUser, ReadableSetPath
+from backend.api.errors import ERROR_RESPONSES
+from backend.api.services import status, users
+from backend.db import queries_api as q
+
+router = APIRouter(responses=ERROR_RESPONSES)
+RunId = Annotated[str, Path(min_length=1, max_length=128, description="Batch run id.")]
+
+
+@router.get("/health", tags=["service"], summary="Liveness and database check (no login)")
+def health(conn: Conn) -> dict[str, str]:
+    """``{"status": "ok"}`` when the database answers."""
+    q.ping(conn)
+    return {"status": "ok"}
+
+
+@router.get("/me", tags=["service"], summary="The logged-in user, role and AOI grants")
+def me(user: CurrentUser) -> dict[str, Any]:
+    """Who you are: username, role and granted AOIs (``*`` = all)."""
+    return {"username": user.username, "role": user.role, "aois": sorted(user.aois)}
+
+
+@router.get("/sets", tags=["parcel sets"], summary="Parcel sets you may read")
+def sets(user: CurrentUser, conn: Conn) -> list[dict[str, Any]]:
+    """AOI, year, variant, CRS and parcel count of each readable parcel set."""
+    return status.list_sets(conn, user)
+
+
+@router.get("/sets/{aoi}/{year}", tags=["parcel sets"], summary="Summary of a parcel set")
+def set_summary(key: ReadableSetPath, conn: Conn) -> dict[str, Any]:
+    """Parcels, crop counts, extraction progress, images done per kind, latest decision colours."""
+    return status.set_summary(conn, key)
+
+
+@router.get("/sets/{aoi}/{year}/jobs", tags=["parcel sets"], summary="Extraction-job status (analyst)")
+def set_jobs(key: ReadableSetPath, user: AnalystUser, conn: Conn) -> dict[str, Any]:
+    """Job counts by status, rows written, and the latest failures with their errors."""
+    return status.jobs(conn, key)
+
+
+@router.get("/catalogue/summary", tags=["catalogue"], summary="Image catalogue summary (analyst)")
+def catalogue_summary(user: AnalystUser, conn: Conn) -> list[dict[str, Any]]:
+    """Images per collection and kind with date range and extraction-job counts."""
+    return status.catalogue_summary(conn)
+
+
+@router.get("/batch/runs", tags=["batch"], summary="Latest batch runs (analyst)")
+def batch_runs(user: AnalystUser, conn: Conn) -> list[dict[str, Any]]:
+    """Runs for AOIs you may read (admins: all), newest first."""
+    return status.batch_runs(conn, user)
+
+
+@router.get("/batch/runs/{run_id}", tags=["batch"], summary="One batch run with its chunks (analyst)")
+def batch_run(run_id: RunId, user: AnalystUser, conn: Conn) -> dict[str, Any]:
+    """Run status, parameters, and per-chunk status, attempts, rows and errors."""
+    return status.batch_run(conn, user, run_id)
+
+
+@router.get("/admin/users", tags=["admin"], summary="User accounts (admin)")
+def admin_users(user: AdminUser, conn: Conn) -> list[dict[str, Any]]:
+    """Usernames, roles, state and grants (never password hashes)."""
+    return users.list_users(conn)

@@ -1,0 +1,102 @@
+"""JRC-compatible parcel queries: column-oriented results for parcels, polygons and peers.
+
+"Nothing found" is every column with an empty list (HTTP 200), as the JRC client expects.
+A missing parcel set (AOI/year/ptype) is :class:`ParcelSetNotFound` (404) — callers must have
+checked the user's AOI grant first so that 404 never leaks to users without access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from backend.api.params import GeomOptions, SetKey, parse_polygon
+from backend.db import queries_api as q
+from backend.errors import LimitExceeded, ParcelSetNotFound
+from backend.settings import Settings
+
+PARCEL_COLUMNS = ("pid", "cropname", "cropcode", "srid", "area", "clon", "clat")
+
+
+def columns(rows: Sequence[dict[str, Any]], names: Iterable[str]) -> dict[str, list[Any]]:
+    """Turn rows into the column-oriented JSON shape ``{name: [values...]}``."""
+    return {n: [r[n] for r in rows] for n in names}
+
+
+def resolve_set(conn: q.Conn, key: SetKey) -> dict[str, Any]:
+    """The parcel set (id, srid) of a key.
+
+    Raises:
+        ParcelSetNotFound: no set for this AOI, year and ptype.
+    """
+    row = q.parcel_set(conn, key.aoi, key.year, key.ptype)
+    if row is None:
+        variant = f" ptype={key.ptype}" if key.ptype else ""
+        raise ParcelSetNotFound(f"no parcel set for aoi={key.aoi} year={key.year}{variant}")
+    return row
+
+
+def _parcel_columns(rows: Sequence[dict[str, Any]], opts: GeomOptions) -> dict[str, list[Any]]:
+    return columns(rows, (*PARCEL_COLUMNS, "geom") if opts.with_geom else PARCEL_COLUMNS)
+
+
+def by_location(conn: q.Conn, key: SetKey, lon: float, lat: float, opts: GeomOptions) -> dict[str, list[Any]]:
+    """Parcel columns of the parcel(s) containing a WGS84 point."""
+    pset = resolve_set(conn, key)
+    rows = q.parcels_by_location(conn, pset, lon, lat, with_geom=opts.with_geom, wgs84=opts.wgs84)
+    return _parcel_columns(rows, opts)
+
+
+def by_pid(conn: q.Conn, key: SetKey, pid: str, opts: GeomOptions) -> dict[str, list[Any]]:
+    """Parcel columns of the parcel with this agency id."""
+    pset = resolve_set(conn, key)
+    return _parcel_columns(q.parcels_by_pid(conn, pset, pid, with_geom=opts.with_geom, wgs84=opts.wgs84),
+                           opts)
+
+
+def by_polygon(conn: q.Conn, settings: Settings, key: SetKey, polygon: str, opts: GeomOptions,
+               only_ids: bool) -> dict[str, list[Any]]:
+    """Parcels intersecting a WGS84 polygon: ``{"pid": [...]}`` or full parcel columns.
+
+    Raises:
+        InvalidInput: malformed polygon.
+        LimitExceeded: polygon too large or complex, or more than ``api_max_rows`` parcels.
+    """
+    geom = parse_polygon(polygon, settings)
+    pset = resolve_set(conn, key)
+    limit = settings.api_max_rows
+    rows = q.parcels_by_polygon(conn, pset, geom.wkt, limit + 1, only_ids=only_ids,
+                                with_geom=opts.with_geom, wgs84=opts.wgs84)
+    if len(rows) > limit:
+        raise LimitExceeded(f"more than api_max_rows={limit} parcels in the polygon; use a smaller one")
+    return columns(rows, ("pid",)) if only_ids else _parcel_columns(rows, opts)
+
+
+def peers(conn: q.Conn, settings: Settings, key: SetKey, pid: str, distance: float,
+          max_peers: int) -> dict[str, list[Any]]:
+    """Same-crop parcels within ``distance`` metres, nearest first: ``{"pids": [], "distance": []}``.
+
+    Raises:
+        LimitExceeded: ``max`` above ``api_max_rows``.
+    """
+    if max_peers > settings.api_max_rows:
+        raise LimitExceeded(f"max={max_peers} exceeds the limit api_max_rows={settings.api_max_rows}")
+    pset = resolve_set(conn, key)
+    rows = q.parcel_peers(conn, pset["id"], pid, distance, max_peers)
+    return {"pids": [r["pid"] for r in rows], "distance": [float(r["distance"]) for r in rows]}
+
+
+def info(conn: q.Conn, user_aois: frozenset[str]) -> dict[str, Any]:
+    """Describe the service: readable parcel sets, time-series types and band names."""
+    from backend.api.params import TS_BANDS
+
+    sets = [s for s in q.list_sets(conn) if "*" in user_aois or s["aoi"] in user_aois]
+    aois: dict[str, dict[str, Any]] = {}
+    for s in sets:
+        entry = aois.setdefault(s["aoi"], {"years": [], "ptypes": []})
+        if s["year"] not in entry["years"]:
+            entry["years"].append(s["year"])
+        if s["ptype"] and s["ptype"] not in entry["ptypes"]:
+            entry["ptypes"].append(s["ptype"])
+    return {"service": "cbm", "api": "JRC CbM compatible /query endpoints", "aois": aois,
+            "tstypes": {k: list(v) for k, v in TS_BANDS.items()}, "weather": False}

@@ -1,0 +1,263 @@
+"""SQL of the REST API (psycopg 3, rows as dicts). Nothing else in ``backend/api`` writes SQL.
+
+Parcel geometries are stored in their set's native CRS (``parcel_sets.srid``); query shapes
+arrive in WGS84 and are transformed to the set's CRS so the GiST index on ``parcels.geom`` is used.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow
+
+Conn = psycopg.Connection[DictRow]
+
+def ping(conn: Conn) -> None:
+    """Round-trip to the database (raises if it does not answer)."""
+    conn.execute("SELECT 1")
+
+
+# ---------------------------------------------------------------------------- users
+_USER = """
+SELECT u.id, u.username, u.role, u.password_hash, u.active,
+       coalesce(array_agg(g.aoi ORDER BY g.aoi) FILTER (WHERE g.aoi IS NOT NULL), '{}') AS aois
+FROM users u LEFT JOIN aoi_grants g ON g.user_id = u.id
+WHERE u.username = %s GROUP BY u.id"""
+
+
+def user_by_name(conn: Conn, username: str) -> dict[str, Any] | None:
+    """A user with its password hash and granted AOIs, or None."""
+    return conn.execute(_USER, (username,)).fetchone()
+
+
+def any_admin(conn: Conn) -> bool:
+    """True if an active admin account exists."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND active) AS e"
+                        ).fetchone()["e"]  # type: ignore[index]
+
+
+def insert_user(conn: Conn, username: str, password_hash: str, role: str) -> int:
+    """Create a user; returns its id (raises UniqueViolation if the name is taken)."""
+    row = conn.execute("INSERT INTO users (username, password_hash, role) VALUES (%s, %s, %s) RETURNING id",
+                       (username, password_hash, role)).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def set_password(conn: Conn, username: str, password_hash: str) -> int:
+    """Replace a user's password hash; returns the number of users changed (0 or 1)."""
+    return conn.execute("UPDATE users SET password_hash = %s, password_changed_at = now() "
+                        "WHERE username = %s", (password_hash, username)).rowcount
+
+
+def grant(conn: Conn, username: str, aoi: str, granted_by: str | None) -> int:
+    """Grant an AOI ('*' = all) to a user; returns rows inserted (0 when already granted)."""
+    return conn.execute(
+        "INSERT INTO aoi_grants (user_id, aoi, granted_by) SELECT id, %s, %s FROM users "
+        "WHERE username = %s ON CONFLICT DO NOTHING", (aoi, granted_by, username)).rowcount
+
+
+def list_users(conn: Conn) -> list[dict[str, Any]]:
+    """All users with role, state and grants (no hashes)."""
+    return conn.execute(
+        "SELECT u.username, u.role, u.active, u.created_at, "
+        "coalesce(array_agg(g.aoi ORDER BY g.aoi) FILTER (WHERE g.aoi IS NOT NULL), '{}') AS aois "
+        "FROM users u LEFT JOIN aoi_grants g ON g.user_id = u.id GROUP BY u.id ORDER BY u.username"
+    ).fetchall()
+
+
+def audit(conn: Conn, actor: str | None, action: str, target: str, details: str = "{}") -> None:
+    """Append one audit-log row."""
+    conn.execute("INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
+                 (actor, action, target, details))
+
+
+# ---------------------------------------------------------------------------- parcel sets
+def parcel_set(conn: Conn, aoi: str, year: int, ptype: str) -> dict[str, Any] | None:
+    """The parcel set (id, srid) of an AOI, year and variant, or None."""
+    return conn.execute("SELECT id, srid FROM parcel_sets WHERE aoi = %s AND year = %s AND ptype = %s",
+                        (aoi, year, ptype)).fetchone()
+
+
+def list_sets(conn: Conn) -> list[dict[str, Any]]:
+    """All parcel sets, newest year first."""
+    return conn.execute(
+        "SELECT aoi, year, ptype, srid, n_parcels, imported_at FROM parcel_sets "
+        "ORDER BY aoi, year DESC, ptype").fetchall()
+
+
+def set_summary(conn: Conn, set_id: int) -> dict[str, Any]:
+    """Counts of a parcel set: parcels, crops, extraction jobs, images, decisions."""
+    row = conn.execute("""
+        SELECT s.aoi, s.year, s.ptype, s.srid, s.n_parcels, s.source, s.imported_at,
+               CASE WHEN s.extent IS NULL THEN NULL ELSE ARRAY[ST_XMin(s.extent), ST_YMin(s.extent),
+                    ST_XMax(s.extent), ST_YMax(s.extent)] END AS bbox,
+          (SELECT coalesce(jsonb_object_agg(c, n), '{}') FROM (SELECT coalesce(cropcode, '') AS c,
+              count(*) AS n FROM parcels WHERE set_id = s.id GROUP BY 1 ORDER BY 2 DESC LIMIT 100) c)
+              AS crops,
+          (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM (SELECT status, count(*) AS n
+              FROM extraction_jobs WHERE set_id = s.id GROUP BY 1) j) AS jobs,
+          (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT i.kind, count(*) AS n
+              FROM extraction_jobs j JOIN images i ON i.id = j.image_id
+              WHERE j.set_id = s.id AND j.status = 'done' GROUP BY 1) k) AS images_done,
+          (SELECT coalesce(sum(n_parcels), 0) FROM extraction_jobs WHERE set_id = s.id
+              AND status = 'done') AS signatures,
+          (SELECT coalesce(jsonb_object_agg(colour, n), '{}') FROM (SELECT colour, count(*) AS n
+              FROM decisions WHERE set_id = s.id AND run_id = (SELECT max(run_id) FROM decisions
+              WHERE set_id = s.id) GROUP BY 1) d) AS decisions
+        FROM parcel_sets s WHERE s.id = %s""", (set_id,)).fetchone()
+    assert row is not None
+    return row
+
+
+def jobs_status(conn: Conn, set_id: int, max_failed: int) -> dict[str, Any]:
+    """Extraction-job counts by status and the latest failures of a set."""
+    counts = conn.execute("SELECT status, count(*) AS n, coalesce(sum(n_rows), 0) AS n_rows "
+                          "FROM extraction_jobs WHERE set_id = %s GROUP BY status", (set_id,)).fetchall()
+    failed = conn.execute(
+        "SELECT j.id, i.item_id, j.attempts, j.error, j.finished_at FROM extraction_jobs j "
+        "JOIN images i ON i.id = j.image_id WHERE j.set_id = %s AND j.status = 'failed' "
+        "ORDER BY j.finished_at DESC NULLS LAST LIMIT %s", (set_id, max_failed)).fetchall()
+    return {"counts": {r["status"]: r["n"] for r in counts},
+            "rows": sum(int(r["n_rows"]) for r in counts), "failed": failed}
+
+
+# ---------------------------------------------------------------------------- batch runs
+def batch_runs(conn: Conn, aois: list[str] | None, limit: int) -> list[dict[str, Any]]:
+    """Latest batch runs; ``aois`` restricts to runs whose ``aoi`` parameter is granted."""
+    return conn.execute(
+        "SELECT id, notebook, parameters, status, started_by, started_at, finished_at, n_chunks, "
+        "rows_written FROM batch_runs WHERE %(all)s OR parameters->>'aoi' = ANY(%(aois)s) "
+        "ORDER BY started_at DESC LIMIT %(limit)s",
+        {"all": aois is None, "aois": aois or [], "limit": limit}).fetchall()
+
+
+def batch_run(conn: Conn, run_id: str) -> dict[str, Any] | None:
+    """One batch run with its chunks, or None."""
+    run = conn.execute("SELECT * FROM batch_runs WHERE id = %s", (run_id,)).fetchone()
+    if run is not None:
+        run["chunks"] = conn.execute(
+            "SELECT chunk, status, attempts, rows_written, error, started_at, finished_at "
+            "FROM batch_chunks WHERE run_id = %s ORDER BY chunk", (run_id,)).fetchall()
+    return run
+
+
+# ---------------------------------------------------------------------------- parcels
+_PARCEL_COLUMNS = """
+SELECT p.pid, p.cropname, p.cropcode, %(srid)s::int AS srid, round(p.area_m2)::bigint AS area,
+       ST_X(c.pt) AS clon, ST_Y(c.pt) AS clat,
+       CASE WHEN %(with_geom)s THEN ST_AsGeoJSON(CASE WHEN %(wgs84)s
+            THEN ST_Transform(p.geom, 4326) ELSE p.geom END) END AS geom
+FROM parcels p CROSS JOIN LATERAL (SELECT ST_Transform(ST_Centroid(p.geom), 4326) AS pt) c
+WHERE p.set_id = %(set_id)s AND """
+
+
+def parcels_by_location(conn: Conn, pset: dict[str, Any], lon: float, lat: float, *,
+                        with_geom: bool, wgs84: bool) -> list[dict[str, Any]]:
+    """Parcels of a set containing a WGS84 point (at most a few where parcels overlap)."""
+    sql = _PARCEL_COLUMNS + ("ST_Intersects(p.geom, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, "
+                             "%(lat)s), 4326), %(srid)s)) ORDER BY p.pid LIMIT 10")
+    return conn.execute(sql, {"set_id": pset["id"], "srid": pset["srid"], "lon": lon, "lat": lat,
+                              "with_geom": with_geom, "wgs84": wgs84}).fetchall()
+
+
+def parcels_by_pid(conn: Conn, pset: dict[str, Any], pid: str, *, with_geom: bool,
+                   wgs84: bool) -> list[dict[str, Any]]:
+    """The parcel with this agency id (zero or one row)."""
+    return conn.execute(_PARCEL_COLUMNS + "p.pid = %(pid)s", {
+        "set_id": pset["id"], "srid": pset["srid"], "pid": pid, "with_geom": with_geom,
+        "wgs84": wgs84}).fetchall()
+
+
+def parcels_by_polygon(conn: Conn, pset: dict[str, Any], wkt: str, limit: int, *, only_ids: bool,
+                       with_geom: bool, wgs84: bool) -> list[dict[str, Any]]:
+    """Parcels intersecting a WGS84 polygon, by pid, at most ``limit`` rows."""
+    where = "ST_Intersects(p.geom, ST_Transform(ST_GeomFromText(%(wkt)s, 4326), %(srid)s))"
+    params = {"set_id": pset["id"], "srid": pset["srid"], "wkt": wkt, "limit": limit,
+              "with_geom": with_geom, "wgs84": wgs84}
+    if only_ids:
+        return conn.execute(f"SELECT p.pid FROM parcels p WHERE p.set_id = %(set_id)s AND {where} "
+                            "ORDER BY p.pid LIMIT %(limit)s", params).fetchall()
+    return conn.execute(_PARCEL_COLUMNS + where + " ORDER BY p.pid LIMIT %(limit)s", params).fetchall()
+
+
+def parcel_peers(conn: Conn, set_id: int, pid: str, distance: float, limit: int) -> list[dict[str, Any]]:
+    """Parcels of the same crop within ``distance`` (set CRS units, metres) of a parcel, nearest first."""
+    return conn.execute("""
+        SELECT o.pid, ST_Distance(o.geom, t.geom) AS distance
+        FROM parcels t JOIN parcels o ON o.set_id = t.set_id AND o.cropcode = t.cropcode AND o.id <> t.id
+             AND ST_DWithin(o.geom, t.geom, %(distance)s)
+        WHERE t.set_id = %(set_id)s AND t.pid = %(pid)s
+        ORDER BY distance, o.pid LIMIT %(limit)s""",
+        {"set_id": set_id, "pid": pid, "distance": distance, "limit": limit}).fetchall()
+
+
+def parcel_row(conn: Conn, set_id: int, pid: str) -> dict[str, Any] | None:
+    """Internal id, crop and WGS84 GeoJSON geometry of a parcel, or None."""
+    return conn.execute("SELECT id, pid, cropcode, cropname, area_m2, ST_AsGeoJSON(ST_Transform(geom, 4326)) "
+                        "AS geojson FROM parcels WHERE set_id = %s AND pid = %s", (set_id, pid)).fetchone()
+
+
+# ---------------------------------------------------------------------------- time series
+_SERIES = """
+SELECT extract(epoch FROM i.datetime)::float8 AS date_part, i.bands, g.stats, g.hist
+FROM parcels p
+JOIN signatures g ON g.set_id = p.set_id AND g.parcel_id = p.id
+JOIN images i ON i.id = g.image_id
+WHERE p.set_id = %(set_id)s AND g.set_id = %(set_id)s AND p.pid = %(pid)s AND i.kind = %(kind)s
+  AND i.datetime >= %(start)s AND i.datetime < %(end)s
+ORDER BY i.datetime, i.id"""
+
+
+def series(conn: Conn, set_id: int, pid: str, kind: str, start: datetime, end: datetime) -> list[tuple]:
+    """One row per image of a parcel's signatures: (date_part, bands, stats[band][8], hist)."""
+    with conn.cursor(row_factory=psycopg.rows.tuple_row, binary=True) as cur:
+        cur.execute(_SERIES, {"set_id": set_id, "pid": pid, "kind": kind, "start": start, "end": end})
+        return cur.fetchall()
+
+
+# ---------------------------------------------------------------------------- markers, decisions
+def markers(conn: Conn, set_id: int, parcel_id: int) -> list[dict[str, Any]]:
+    """Marker results of a parcel from the latest run that has any, in marker order."""
+    return conn.execute("""
+        SELECT r.run_id, m.scheme, r.marker, r.seq, r.version, r.start_date, r.end_date, r.value,
+               r.confidence, r.evidence
+        FROM marker_results r JOIN marker_runs m ON m.id = r.run_id
+        WHERE r.set_id = %(s)s AND r.parcel_id = %(p)s AND r.run_id = (SELECT max(run_id)
+              FROM marker_results WHERE set_id = %(s)s AND parcel_id = %(p)s)
+        ORDER BY r.marker, r.seq""", {"s": set_id, "p": parcel_id}).fetchall()
+
+
+def decisions(conn: Conn, set_id: int, parcel_id: int) -> list[dict[str, Any]]:
+    """Decisions of a parcel from the latest run that has any, by condition."""
+    return conn.execute("""
+        SELECT d.run_id, m.scheme, m.catalogue_version, d.condition, d.colour, d.reason, d.evidence,
+               d.rule_version, d.decided_at
+        FROM decisions d JOIN marker_runs m ON m.id = d.run_id
+        WHERE d.set_id = %(s)s AND d.parcel_id = %(p)s AND d.run_id = (SELECT max(run_id)
+              FROM decisions WHERE set_id = %(s)s AND parcel_id = %(p)s)
+        ORDER BY d.condition""", {"s": set_id, "p": parcel_id}).fetchall()
+
+
+# ---------------------------------------------------------------------------- vector tiles
+_TILE = """
+WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS web),
+box AS (SELECT web, ST_Transform(web, %(srid)s) AS native FROM env),
+f AS (
+  SELECT p.id, p.pid, p.cropcode, d.colour,
+         ST_AsMVTGeom(ST_Transform(p.geom, 3857), box.web, 4096, 64, true) AS geom
+  FROM box JOIN parcels p ON p.set_id = %(set_id)s AND p.geom && box.native
+  LEFT JOIN LATERAL (SELECT colour FROM decisions d WHERE d.set_id = p.set_id AND d.parcel_id = p.id
+       ORDER BY d.run_id DESC, array_position(ARRAY['red', 'yellow', 'green'], d.colour) LIMIT 1) d ON true
+  LIMIT %(limit)s
+)
+SELECT ST_AsMVT(f, 'parcels', 4096, 'geom', 'id') AS tile FROM f WHERE f.geom IS NOT NULL"""
+
+
+def tile(conn: Conn, pset: dict[str, Any], z: int, x: int, y: int, limit: int) -> bytes:
+    """A Mapbox vector tile (layer ``parcels``: id, pid, cropcode, colour) of a set."""
+    row = conn.execute(_TILE, {"z": z, "x": x, "y": y, "srid": pset["srid"], "set_id": pset["id"],
+                               "limit": limit}).fetchone()
+    return bytes(row["tile"]) if row and row["tile"] is not None else b""

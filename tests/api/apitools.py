@@ -1,0 +1,147 @@
+"""API test helpers: an own migrated database with a tiny real area, users, and real uvicorn servers.
+
+The area is built like the extraction tests: COGs written with rasterio, parcels imported, the
+folder catalogued and extracted for real. Marker, decision and batch-run rows are inserted with
+SQL (those producers are other modules). Servers run uvicorn in a thread on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import httpx
+import numpy as np
+import rasterio
+import uvicorn
+from pyproj import Transformer
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+from backend.api.app import create_app
+from backend.db import connect
+from backend.settings import DEMO_ADMIN_PASSWORD, Settings
+
+X0, Y0 = 600_000.0, 5_700_000.0
+CRS = "EPSG:32631"
+# pid -> (col0, row0, col1, row1) in 10 m pixels; A, B, C share crop 1 (A and B touch), D is crop 2
+PARCELS = {"A": (2, 2, 12, 10), "B": (12, 2, 20, 10), "C": (40, 40, 50, 60), "D": (60, 60, 70, 70)}
+CROPS = {"A": "1", "B": "1", "C": "1", "D": "2"}
+S2_DATES = ("20250601T103031", "20250611T103031")
+PASSWORDS = {"admin": DEMO_ADMIN_PASSWORD, "analyst": "analyst-pass-1", "consumer": "consumer-pass-1",
+             "outsider": "outsider-pass-1"}
+TO_WGS84 = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+
+
+def rect(c0: int, r0: int, c1: int, r1: int):
+    return box(X0 + c0 * 10, Y0 - r1 * 10, X0 + c1 * 10, Y0 - r0 * 10)
+
+
+def lonlat(pid: str) -> tuple[float, float]:
+    """WGS84 centre of a test parcel."""
+    c = rect(*PARCELS[pid]).centroid
+    return TO_WGS84.transform(c.x, c.y)
+
+
+def _write(path: Path, arr: np.ndarray, res: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
+                       dtype=arr.dtype, crs=CRS, transform=from_origin(X0, Y0, res, res),
+                       tiled=True, blockxsize=16, blockysize=16) as ds:
+        ds.write(arr, 1)
+
+
+def build_scene(root: Path) -> None:
+    """Two S2 dates, one S1 backscatter and one coherence image over the parcels."""
+    rng = np.random.default_rng(11)
+    for k, date in enumerate(S2_DATES):
+        item = root / "cogs" / f"S2A_MSIL2A_{date}_R008_T31UFU"
+        for b in ("B02", "B03", "B04", "B08"):
+            _write(item / f"{b}.tif", rng.integers(100, 5000, (64, 64), dtype=np.uint16), 10)
+        for b in ("B05", "B11"):
+            _write(item / f"{b}.tif", rng.integers(100, 5000, (32, 32), dtype=np.uint16), 20)
+        scl = np.full((32, 32), 4, np.uint8)
+        if k == 1:
+            scl[1:5, 6:10] = 9  # parcel B under cloud on the second date
+        _write(item / "SCL.tif", scl, 20)
+    for name, bands in (("S1A_IW_GRDH_20250603T055012_BS", ("VV", "VH")),
+                        ("S1A_IW_COH_20250605T055012_C6", ("COH_VV", "COH_VH"))):
+        for b in bands:
+            _write(root / "cogs" / name / f"{b}.tif", rng.random((64, 64), dtype=np.float32), 10)
+    gpd.GeoDataFrame({"pid": list(PARCELS), "crop_code": [CROPS[p] for p in PARCELS],
+                      "crop_name": ["Wheat" if CROPS[p] == "1" else "Maize" for p in PARCELS]},
+                     geometry=[rect(*r) for r in PARCELS.values()], crs=CRS).to_file(root / "tt.gpkg")
+    gpd.GeoDataFrame({"pid": ["Z1"], "crop_code": ["1"]}, geometry=[rect(2, 2, 12, 10)],
+                     crs=CRS).to_file(root / "zz.gpkg")
+
+
+def insert_results(s: Settings) -> None:
+    with connect(s) as conn:
+        set_id = conn.execute("SELECT id FROM parcel_sets WHERE aoi = 'tt'").fetchone()["id"]
+        run = conn.execute("INSERT INTO marker_runs (set_id, scheme, catalogue_version) "
+                           "VALUES (%s, 'grassland', 'v1') RETURNING id", (set_id,)).fetchone()["id"]
+        conn.execute("INSERT INTO marker_results (run_id, set_id, parcel_id, marker, version, start_date, "
+                     "end_date, value, confidence, evidence) SELECT %s, %s, id, 'mowing', '1.0', "
+                     "'2025-06-05', '2025-06-09', 0.4, 0.9, '{\"dates\": [\"2025-06-01\"]}' FROM parcels "
+                     "WHERE set_id = %s AND pid = 'A'", (run, set_id, set_id))
+        conn.execute("INSERT INTO decisions (run_id, set_id, parcel_id, condition, colour, reason, evidence, "
+                     "rule_version) SELECT %s, %s, id, 'mown_once', c, 'test', '{\"observations\": 2}', 'r1' "
+                     "FROM parcels, (VALUES ('A', 'red'), ('B', 'green')) v(p, c) WHERE set_id = %s AND "
+                     "pid = v.p", (run, set_id, set_id))
+        conn.execute("INSERT INTO batch_runs (id, notebook, parameters, status) VALUES "
+                     "('run-tt', 'extract.ipynb', '{\"aoi\": \"tt\"}', 'done'), "
+                     "('run-zz', 'extract.ipynb', '{\"aoi\": \"zz\"}', 'failed')")
+        conn.execute("INSERT INTO batch_chunks (run_id, chunk, status) VALUES ('run-tt', 0, 'done')")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running API server on loopback."""
+
+    url: str
+    settings: Settings
+
+    def client(self, who: str | None = "consumer", **kwargs: Any) -> httpx.Client:
+        auth = (who, PASSWORDS[who]) if who else None
+        return httpx.Client(base_url=self.url, auth=auth, timeout=60, **kwargs)
+
+
+def run_server(settings: Settings) -> tuple[Server, Callable[[], None]]:
+    """Start uvicorn with ``create_app(settings)`` in a thread; returns the server and a stopper."""
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                            access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("API server did not start")
+        time.sleep(0.05)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    return Server(f"http://127.0.0.1:{port}", settings), stop
+
+
+def get_json(server: Server, path: str, who: str | None = "consumer", **params: Any) -> Any:
+    with server.client(who) as c:
+        r = c.get(path, params=params)
+    assert r.status_code == 200, (r.status_code, r.text)
+    return json.loads(r.text)

@@ -1,0 +1,106 @@
+"""Access matrix built from ``app.routes``: a route without a rule here fails the suite.
+
+For each route and method: no credentials -> 401 (except public routes); a role below the rule's
+-> 403; a user without a grant on the AOI -> 403 with the same message whether the AOI exists
+or not; the allowed roles -> neither 401 nor 403.
+"""
+
+from __future__ import annotations
+
+import pytest
+from apitools import Server, lonlat
+
+from backend.api.app import create_app, iter_routes
+
+LON, LAT = lonlat("A")
+SET = {"aoi": "tt", "year": 2025}
+TS = {**SET, "pid": "A"}
+LOC = {"lon": LON, "lat": LAT, "start_date": "2025-06-01", "end_date": "2025-06-30"}
+# path -> (who may call it: public | consumer | analyst | admin | signed, AOI-scoped?, example query)
+RULES: dict[str, tuple[str, bool, dict]] = {
+    "/openapi.json": ("public", False, {}),
+    "/docs": ("public", False, {}),
+    "/docs/oauth2-redirect": ("public", False, {}),
+    "/redoc": ("public", False, {}),
+    "/health": ("public", False, {}),
+    "/files/{token}/{name}": ("signed", False, {}),
+    "/query/info": ("consumer", False, {}),
+    "/me": ("consumer", False, {}),
+    "/sets": ("consumer", False, {}),
+    "/query/parcelByLocation": ("consumer", True, {**SET, "lon": LON, "lat": LAT}),
+    "/query/parcelByID": ("consumer", True, TS),
+    "/query/parcelsByPolygon": ("consumer", True, {**SET, "polygon": f"{LON} {LAT}, {LON + 1e-4} {LAT}, "
+                                                                       f"{LON} {LAT + 1e-4}"}),
+    "/query/parcelPeers": ("consumer", True, TS),
+    "/query/parcelTimeSeries": ("consumer", True, TS),
+    "/query/weatherTimeSeries": ("consumer", True, TS),
+    "/parcels/markers": ("consumer", True, TS),
+    "/parcels/decisions": ("consumer", True, TS),
+    "/parcels/timeseries.csv": ("consumer", True, TS),
+    "/parcels/timeseries.gpkg": ("consumer", True, TS),
+    "/sets/{aoi}/{year}": ("consumer", True, {}),
+    "/tiles/{aoi}/{year}/{z}/{x}/{y}.mvt": ("consumer", True, {}),
+    "/sets/{aoi}/{year}/jobs": ("analyst", True, {}),
+    "/catalogue/summary": ("analyst", False, {}),
+    "/batch/runs": ("analyst", False, {}),
+    "/batch/runs/{run_id}": ("analyst", False, {}),
+    "/admin/users": ("admin", False, {}),
+    # chips (routes/chips.py): AOI checked from the location
+    "/query/chipsByLocation": ("consumer", False, {**LOC, "chipsize": 32}),
+    "/query/rawChipByLocation": ("analyst", False, {**LOC, "band": "B04", "chipsize": 32}),
+    "/query/rawChipsBatch": ("analyst", False, {**LOC, "band": "B04", "chipsize": 32}),
+    "/query/rawS1ChipsBatch": ("analyst", False, {**LOC, "band": "VV", "chipsize": 32}),
+    "/query/backgroundByLocation": ("consumer", False, {"lon": LON, "lat": LAT, "chipsize": 32,
+                                                         "extend": 100}),
+}
+ROLES = ("consumer", "analyst", "admin")
+
+
+def _url(path: str, aoi: str = "tt") -> str:
+    return (path.replace("{aoi}", aoi).replace("{year}", "2025").replace("{z}", "16")
+            .replace("{x}", "33000").replace("{y}", "21000").replace("{run_id}", "run-tt")
+            .replace("{token}", "x" * 40).replace("{name}", "chip.png"))
+
+
+def _routes() -> list[tuple[str, str]]:
+    from backend.settings import load_settings
+
+    return iter_routes(create_app(load_settings(demo_mode=True)))
+
+
+def test_every_route_has_an_access_rule() -> None:
+    missing = sorted({p for _, p in _routes()} - set(RULES))
+    assert not missing, f"routes without an access rule in tests/api/test_access.py: {missing}"
+
+
+@pytest.mark.parametrize(("method", "path"), _routes())
+def test_access_matrix(api: Server, method: str, path: str) -> None:
+    rule, aoi_scoped, params = RULES[path]
+    anonymous = api.client(None).request(method, _url(path), params=params)
+    if rule == "public":
+        assert anonymous.status_code == 200, anonymous.text
+        return
+    if rule == "signed":
+        assert anonymous.status_code in (403, 404) and "token" not in anonymous.text.lower()
+        return
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Basic")
+    rank = ROLES.index(rule)
+    for who in ROLES:
+        r = api.client(who).request(method, _url(path), params=params)
+        if ROLES.index(who) < rank:
+            assert r.status_code == 403, (who, r.status_code, r.text)
+        else:
+            assert r.status_code not in (401, 403) and r.status_code < 500, (who, r.status_code, r.text)
+    if aoi_scoped:
+        _check_no_leak(api, method, path, params)
+
+
+def _check_no_leak(api: Server, method: str, path: str, params: dict) -> None:
+    """A user without the grant gets the same 403 for an existing and a missing AOI."""
+    answers = []
+    for aoi in ("tt", "qq"):
+        p = {**params, "aoi": aoi} if "aoi" in params else params
+        r = api.client("outsider").request(method, _url(path, aoi), params=p)
+        assert r.status_code == 403, r.text
+        answers.append(r.json()["detail"].replace(aoi, "<aoi>"))
+    assert answers[0] == answers[1]
