@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := postgresql-15-postgis-3 python3-venv chromium nodejs
 
-.PHONY: all setup sysdeps db demo test lint typecheck pytest stop hub
+.PHONY: all setup sysdeps db demo demo-data test lint typecheck pytest stop hub
 
 all: demo
 
@@ -28,8 +28,12 @@ db: setup
 	@$(BIN)/cbm db start
 	@$(BIN)/cbm db migrate
 
-demo: db
+# The demo data pipeline (build, import, catalogue, extraction via the batch runner, markers).
+demo-data: db
 	@$(BIN)/cbm demo run
+
+demo: demo-data
+	@scripts/serve-demo.sh
 
 CHP := var/node/node_modules/.bin/configurable-http-proxy
 
@@ -42,17 +46,18 @@ hub: db $(CHP)
 	@scripts/hub.sh
 
 lint: setup
-	$(BIN)/ruff check backend cbm_widgets tests bench hub-config
+	$(BIN)/ruff check backend cbm_widgets tests bench hub-config apps scripts
 
 typecheck: setup
 	$(BIN)/mypy
 
 # pytest exits 5 when no test was collected: that is a failure here.
-pytest: db $(CHP)
+pytest: demo-data $(CHP)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 test: lint typecheck pytest
 
 stop:
+	-@for f in var/serve/*.pid; do [ -f "$$f" ] && kill "$$(cat $$f)" 2>/dev/null; rm -f "$$f"; done; true
 	-@$(BIN)/cbm db stop

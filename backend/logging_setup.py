@@ -29,3 +29,5 @@ def setup_logging(level: int = logging.WARNING, secrets: list[str] | None = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for noisy in ("distributed", "papermill", "traitlets", "bokeh", "tornado"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

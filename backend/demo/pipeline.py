@@ -71,11 +71,20 @@ def _catalogue(settings: Settings, manifest: Any) -> str:
 
 
 def _extract(settings: Settings, year: int, progress: bool | Any) -> str:
-    from backend.extraction.service import extract
+    """Extract the open jobs through the batch runner (papermill on Dask), keeping run records."""
+    from backend.batch import run_batch
+    from backend.extraction import jobs
+    from backend.settings import PROJECT_ROOT
 
-    r = extract(settings, aoi=DEMO_AOI, year=year, progress=progress)
-    return (f"extraction: {r.done} images done ({r.rows} band-rows, {r.seconds:.0f} s), "
-            f"{r.retried} to retry, {r.failed} failed")
+    with connect(settings) as conn:
+        counts = jobs.counts(conn, DEMO_AOI, year)
+    todo = counts.get("pending", 0) + counts.get("running", 0)
+    if todo == 0:
+        return f"extraction: nothing to do ({counts.get('done', 0)} images done)"
+    run = run_batch(settings, PROJECT_ROOT / "notebooks" / "batch" / "extract.ipynb",
+                    {"aoi": DEMO_AOI, "year": year}, progress=bool(progress))
+    return (f"extraction: batch run {run.id} {run.status}: {todo} images in {run.n_chunks} chunks, "
+            f"{run.rows_written} rows; executed notebooks in {run.output_dir}")
 
 
 def _markers(settings: Settings, year: int) -> str:

@@ -89,7 +89,7 @@ def _s1_events(days: np.ndarray, v: np.ndarray, radar: Radar, p: MowingParams) -
     with np.errstate(invalid="ignore"):
         cand = radar.vh_drop >= p.s1_drop_db
     cand[:, 1:] &= ~cand[:, :-1]
-    cand[:, 0] = False
+    cand[:, :1] = False  # no prior image for the first one (also fine with no S1 images)
     out = []
     for row, c in zip(*np.nonzero(cand), strict=True):
         e = _s1_event(days, v, radar, int(row), int(c), p)

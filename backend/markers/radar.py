@@ -55,6 +55,8 @@ def _orbit_flat(db: np.ndarray, orbit: np.ndarray) -> np.ndarray:
 
 def prior_median(x: np.ndarray, k: int = 3) -> np.ndarray:
     """Median of the ``k`` previous columns (NaN-aware; NaN for the first column)."""
+    if x.shape[1] == 0:  # a set without images of this sensor
+        return x.astype(float, copy=True)
     pad = np.concatenate([np.full((x.shape[0], k), np.nan), x], axis=1)
     win = sliding_window_view(pad[:, :-1], k, axis=1)
     with warnings.catch_warnings():

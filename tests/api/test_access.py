@@ -41,6 +41,7 @@ RULES: dict[str, tuple[str, bool, dict]] = {
     "/sets/{aoi}/{year}": ("consumer", True, {}),
     "/tiles/{aoi}/{year}/{z}/{x}/{y}.mvt": ("consumer", True, {}),
     "/sets/{aoi}/{year}/jobs": ("analyst", True, {}),
+    "/sets/{aoi}/{year}/decisions": ("consumer", True, {}),
     "/catalogue/summary": ("analyst", False, {}),
     "/batch/runs": ("analyst", False, {}),
     "/batch/runs/{run_id}": ("analyst", False, {}),

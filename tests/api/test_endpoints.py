@@ -26,6 +26,20 @@ def test_markers_and_decisions_with_evidence(api: Server) -> None:
     assert r.status_code == 404 and "nope" in r.json()["detail"]
 
 
+def test_decision_pages_with_filters_and_counts(api: Server) -> None:
+    page = get_json(api, "/sets/tt/2025/decisions")
+    assert page["counts"] == {"mown_once": {"green": 1, "red": 1}} and page["total"] == 2
+    assert [(r["pid"], r["colour"]) for r in page["rows"]] == [("A", "red"), ("B", "green")]  # red first
+    assert page["rows"][0]["reason"] == "test" and page["rows"][0]["condition"] == "mown_once"
+    green = get_json(api, "/sets/tt/2025/decisions", colour="green")
+    assert green["total"] == 1 and [r["pid"] for r in green["rows"]] == ["B"]
+    second = get_json(api, "/sets/tt/2025/decisions", offset=1, limit=1)
+    assert [r["pid"] for r in second["rows"]] == ["B"] and second["total"] == 2
+    assert get_json(api, "/sets/tt/2025/decisions", condition="other")["total"] == 0
+    with api.client() as c:
+        assert c.get("/sets/tt/2025/decisions", params={"colour": "purple"}).status_code == 422
+
+
 def test_time_series_csv(api: Server) -> None:
     with api.client() as c:
         r = c.get("/parcels/timeseries.csv", params={**TS, "band": "B08"})

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
-from backend.api.deps import AdminUser, AnalystUser, Conn, CurrentUser, ReadableSetPath
+from backend.api.deps import AdminUser, AnalystUser, Conn, CurrentUser, ReadableSetPath, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.services import status, users
 from backend.db import queries_api as q
 
 router = APIRouter(responses=ERROR_RESPONSES)
+Colour = Literal["green", "yellow", "red"]
 RunId = Annotated[str, Path(min_length=1, max_length=128, description="Batch run id.")]
 
 
@@ -44,6 +45,20 @@ def set_summary(key: ReadableSetPath, conn: Conn) -> dict[str, Any]:
 def set_jobs(key: ReadableSetPath, user: AnalystUser, conn: Conn) -> dict[str, Any]:
     """Job counts by status, rows written, and the latest failures with their errors."""
     return status.jobs(conn, key)
+
+
+@router.get("/sets/{aoi}/{year}/decisions", tags=["parcel sets"],
+            summary="Page through the traffic-light decisions of a set (latest run)")
+def set_decisions(key: ReadableSetPath, conn: Conn, settings: SettingsDep,
+                  colour: Annotated[Colour | None, Query(description="green, yellow or red.")] = None,
+                  condition: Annotated[str | None, Query(max_length=64, description="Condition id.")] = None,
+                  crop: Annotated[str | None, Query(max_length=64, description="Crop code or name.")] = None,
+                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=1000, description="Rows (≤ api_max_rows).")] = 20,
+                  ) -> dict[str, Any]:
+    """Counts per condition and colour, and a page of decisions (red first) with pid, crop and reason."""
+    return status.decision_page(conn, key, colour=colour, condition=condition, crop=crop, offset=offset,
+                                limit=min(limit, settings.api_max_rows))
 
 
 @router.get("/catalogue/summary", tags=["catalogue"], summary="Image catalogue summary (analyst)")

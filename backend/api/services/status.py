@@ -12,6 +12,7 @@ from backend.api.security import User
 from backend.api.services.query import resolve_set
 from backend.db import queries_api as q
 from backend.db import queries_catalogue as qc
+from backend.db import queries_decisions as qd
 from backend.errors import NotFound, ParcelNotFound
 
 MAX_FAILED_JOBS = 50
@@ -75,6 +76,18 @@ def markers(conn: q.Conn, key: SetKey, pid: str) -> dict[str, Any]:
     """Marker results of a parcel (latest run) with their evidence; empty list when none."""
     set_id, parcel_id = _parcel_id(conn, key, pid)
     return {"pid": pid, "markers": q.markers(conn, set_id, parcel_id)}
+
+
+def decision_page(conn: q.Conn, key: SetKey, *, colour: str | None, condition: str | None,
+                  crop: str | None, offset: int, limit: int) -> dict[str, Any]:
+    """One page of the set's latest decisions with the counts per condition and colour."""
+    set_id = resolve_set(conn, key)["id"]
+    counts: dict[str, dict[str, int]] = {}
+    for r in qd.decision_counts(conn, set_id):
+        counts.setdefault(r["condition"], {})[r["colour"]] = int(r["n"])
+    total, rows = qd.decision_page(conn, set_id, colour=colour, condition=condition, crop=crop,
+                                   offset=offset, limit=limit)
+    return {"total": total, "offset": offset, "limit": limit, "counts": counts, "rows": rows}
 
 
 def decisions(conn: q.Conn, key: SetKey, pid: str) -> dict[str, Any]:

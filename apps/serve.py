@@ -1,0 +1,74 @@
+r"""Serve the CbM dashboards with Voilà, offline (no CDN, no external tiles).
+
+Usage::
+
+    CBM_API_URL=http://127.0.0.1:8000 CBM_API_USER=... CBM_API_PASSWORD=... \\
+        .venv/bin/python apps/serve.py --port 8866
+
+then open ``http://127.0.0.1:8866/voila/render/parcel_lookup.ipynb?aoi=demo&year=2025&parcel_id=P000001``.
+
+It prepares the ``cbm`` Voilà template (Voilà's ``lab`` template without CDN links) and copies
+Font Awesome from the ``fontawesomefree`` package into ``var/voila`` so the template serves it
+locally, then runs ``voila`` with the template, loopback-only, tracebacks hidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+APPS = Path(__file__).resolve().parent
+ROOT = APPS.parent
+TEMPLATE = "cbm"
+DENYLIST = '["@jupyter-notebook/lab-extension"]'  # silences a harmless RUNTIME-012 console error
+
+
+def prepare(var_dir: Path) -> Path:
+    """Copy Font Awesome into ``var_dir/voila`` (once); returns the Jupyter data root holding it."""
+    root = var_dir / "voila" / "share" / "jupyter"
+    target = root / "voila" / "templates" / TEMPLATE / "static" / "fontawesome"
+    if not (target / "css" / "all.min.css").exists():
+        source = resources.files("fontawesomefree") / "static" / "fontawesomefree"
+        with resources.as_file(source) as src:
+            for part in ("css", "webfonts"):
+                shutil.copytree(src / part, target / part, dirs_exist_ok=True)
+    return root
+
+
+def environment(var_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the Voilà process: ``JUPYTER_PATH`` with our template and its static files."""
+    env = dict(os.environ if base is None else base)
+    paths = [str(APPS / "share" / "jupyter"), str(prepare(var_dir))]
+    if env.get("JUPYTER_PATH"):
+        paths.append(env["JUPYTER_PATH"])
+    env["JUPYTER_PATH"] = os.pathsep.join(paths)
+    return env
+
+
+def command(port: int, *, ip: str = "127.0.0.1", notebooks: Path = APPS) -> list[str]:
+    """The ``voila`` command line serving every app of ``notebooks``."""
+    voila = Path(sys.executable).with_name("voila")
+    return [str(voila), "--no-browser", f"--port={port}", f"--Voila.ip={ip}", f"--template={TEMPLATE}",
+            f"--VoilaConfiguration.extension_denylist={DENYLIST}",
+            "--VoilaConfiguration.show_tracebacks=False",
+            "--VoilaConfiguration.file_allowlist=[]", str(notebooks)]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments and replace this process with Voilà."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8866)
+    parser.add_argument("--ip", default="127.0.0.1")
+    parser.add_argument("--var-dir", type=Path, default=ROOT / "var")
+    args = parser.parse_args(argv)
+    argv_ = command(args.port, ip=args.ip)
+    os.execve(argv_[0], argv_, environment(args.var_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""``run_batch``: execute a parameterised notebook once per chunk of work, on Dask, recorded.
+
+A run over a parcel set splits its open extraction jobs into chunks; each chunk is one
+papermill execution (``job_ids`` = the chunk's jobs) on a Dask worker. A ``LocalCluster`` sized
+to the machine is started unless a scheduler address is given. Every executed notebook is kept
+under ``var_dir/runs/<run id>/chunk-NNN.ipynb`` and the run in ``batch_runs``/``batch_chunks``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from backend.batch import chunking, records
+from backend.batch.execute import ChunkSpec
+from backend.batch.params import split_settings
+from backend.batch.records import BatchRun, ChunkRecord
+from backend.errors import InvalidInput, NotFound
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+RUNNER_PARAMETERS = ("run_id", "chunk", "job_ids", "settings_overrides")
+
+
+def run_batch(
+    settings: Settings, notebook: str | Path, parameters: dict[str, Any], *, chunks: int | None = None,
+    scheduler: str | None = None, retries: int | None = None, progress: bool = False,
+    stop: threading.Event | None = None, on_event: Callable[[str], None] | None = None,
+) -> BatchRun:
+    """Run ``notebook`` over the open extraction jobs of ``parameters['aoi']``, ``['year']``.
+
+    Args:
+        settings: settings of the run; non-secret ones that differ from the defaults reach the
+            notebook as ``settings_overrides``, secrets as ``CBM_*`` in the kernel's environment.
+        notebook: a notebook with a ``parameters`` cell (e.g. ``notebooks/batch/extract.ipynb``).
+        parameters: notebook parameters; with ``aoi`` and ``year`` and a notebook that declares
+            ``job_ids``, the set's open jobs are split into chunks, otherwise one chunk runs.
+        chunks: number of chunks (default: about ``settings.batch_chunk_jobs`` jobs each, at
+            least one per Dask thread).
+        scheduler: address of a running Dask scheduler; None starts a ``LocalCluster``.
+        retries: re-runs of a failed or unfinished chunk (default ``settings.batch_retries``).
+        progress: show a progress bar over chunks.
+        stop: when set, no new chunk starts; running ones finish; the run ends 'cancelled'.
+        on_event: receives human-readable lines (dashboard link, retries, failures).
+
+    Returns:
+        The recorded run with its chunks (status done, partial, failed or cancelled).
+
+    Raises:
+        NotFound: the notebook does not exist.
+        InvalidInput: a parameter is not declared in the notebook's parameters cell.
+    """
+    path = Path(notebook)
+    declared = _declared_parameters(path, parameters)
+    retries = settings.batch_retries if retries is None else retries
+    say = on_event or (lambda message: log.info("%s", message))
+    with _dask_client(settings, scheduler) as client:
+        say(f"Dask dashboard: {_dashboard(client)}")
+        run = _plan(settings, path, parameters, declared, chunks, client)
+        records.create_run(settings, run)
+        say(f"run {run.id}: {len(run.chunks)} chunks, records in {run.output_dir}")
+        make_spec = _spec_factory(settings, path, run, declared)
+        from backend.batch.loop import ChunkLoop
+
+        bar = tqdm(total=len(run.chunks), unit="chunk", desc=run.id) if progress else None
+        try:
+            ChunkLoop(settings, client, run, make_spec, retries=retries, bar=bar, stop=stop,
+                      on_event=on_event).execute()
+        finally:
+            if bar is not None:
+                bar.close()
+    return run
+
+
+def _declared_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
+    import papermill as pm
+
+    if not path.is_file():
+        raise NotFound(f"notebook {path} not found")
+    declared = pm.inspect_notebook(str(path))
+    if not declared:
+        raise InvalidInput(f"{path} has no cell tagged 'parameters'")
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise InvalidInput(f"{path.name} has no parameter {', '.join(unknown)}; "
+                           f"it declares {', '.join(declared)}")
+    reserved = sorted(set(parameters) & set(RUNNER_PARAMETERS))
+    if reserved:
+        raise InvalidInput(f"{', '.join(reserved)} are set by the runner, not with -p")
+    return dict(declared)
+
+
+@contextlib.contextmanager
+def _dask_client(settings: Settings, scheduler: str | None) -> Iterator[Any]:
+    from distributed import Client
+
+    if scheduler is not None:
+        with Client(scheduler, timeout="20s") as client:
+            yield client
+        return
+    with local_cluster(settings) as cluster, Client(cluster) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def local_cluster(settings: Settings) -> Iterator[Any]:
+    """A Dask ``LocalCluster``: ``settings.batch_workers`` (default: one per core) single-thread workers."""
+    from distributed import LocalCluster
+
+    n = settings.batch_workers or os.cpu_count() or 1
+    if not log.isEnabledFor(logging.INFO):  # distributed sets up its own INFO logging on import
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                      silence_logs=logging.WARNING) as cluster:
+        yield cluster
+
+
+def _dashboard(client: Any) -> str:
+    link = str(client.dashboard_link)
+    if importlib.util.find_spec("bokeh") is None:
+        link += " (not served: install bokeh>=3.1 to see it)"
+    return link
+
+
+def _plan(settings: Settings, path: Path, parameters: dict[str, Any], declared: dict[str, Any],
+          n_chunks: int | None, client: Any) -> BatchRun:
+    run_id = records.new_run_id(str(path), parameters)
+    out_dir = settings.var_dir / "runs" / run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if "job_ids" in declared and {"aoi", "year"} <= set(parameters):
+        slots = max(1, sum(client.nthreads().values()))
+        parts = chunking.plan(settings, str(parameters["aoi"]), int(parameters["year"]),
+                              chunks=n_chunks, n_slots=slots)
+    else:
+        parts = [[]]
+    run = BatchRun(id=run_id, notebook=str(path), parameters=parameters, started_by=records.started_by(),
+                   scheduler=str(client.scheduler.address), output_dir=str(out_dir))
+    run.chunks = [ChunkRecord(chunk=i, job_ids=ids, output_path=str(out_dir / f"chunk-{i:03d}.ipynb"))
+                  for i, ids in enumerate(parts)]
+    run.n_chunks = len(run.chunks)
+    return run
+
+
+def _spec_factory(settings: Settings, path: Path, run: BatchRun,
+                  declared: dict[str, Any]) -> Callable[[ChunkRecord], ChunkSpec]:
+    overrides, env = split_settings(settings)
+    text = path.read_text(encoding="utf-8")
+
+    def make(c: ChunkRecord) -> ChunkSpec:
+        params = dict(run.parameters)
+        extra = {"run_id": run.id, "chunk": c.chunk, "job_ids": c.job_ids, "settings_overrides": overrides}
+        params.update({k: v for k, v in extra.items() if k in declared})
+        return ChunkSpec(run.id, c.chunk, c.attempts, text, params, settings.batch_kernel, env)
+
+    return make

@@ -1,0 +1,103 @@
+"""The shared shape of every cbm widget: state traitlets, selection callbacks, a status line.
+
+A widget owns ``aoi``, ``year``, ``parcel_id`` and ``date`` as traitlets; :func:`cbm_widgets.link`
+ties these together across widgets. Errors from the API never escape into the page: they are
+caught by :meth:`CbmWidget.guard`, logged, and shown as one short sentence in ``status``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as w
+import traitlets as t
+
+from cbm_widgets.client import CbmClient
+from cbm_widgets.errors import CbmApiError, human
+
+log = logging.getLogger(__name__)
+
+
+class CbmWidget(w.VBox):
+    """Base class: state traitlets, ``on_parcel_selected``/``on_date_selected``, ``error`` message.
+
+    Attributes:
+        aoi: AOI code of the parcel set.
+        year: year of the parcel set.
+        parcel_id: agency id (``pid``) of the selected parcel; ``""`` for none.
+        date: selected observation date, ISO ``YYYY-MM-DD``; ``""`` for none.
+        error: the last error, as a short sentence; ``""`` when all is well.
+        busy: True while the widget is loading data.
+    """
+
+    aoi = t.Unicode("").tag(sync=True)
+    year = t.Int(0).tag(sync=True)
+    parcel_id = t.Unicode("").tag(sync=True)
+    date = t.Unicode("").tag(sync=True)
+    error = t.Unicode("").tag(sync=True)
+    busy = t.Bool(False).tag(sync=True)
+
+    css_class = "cbm-widget"
+
+    def __init__(self, client: CbmClient, **kwargs: Any) -> None:
+        self.client = client
+        self._parcel_callbacks = w.CallbackDispatcher()
+        self._date_callbacks = w.CallbackDispatcher()
+        self.status = w.HTML("", _dom_classes=["cbm-status"])
+        super().__init__(**kwargs)
+        self.add_class("cbm-widget")
+        self.add_class(self.css_class)
+
+    # ------------------------------------------------------------------ events
+    def on_parcel_selected(self, callback: Callable[[str], Any], remove: bool = False) -> None:
+        """Call ``callback(pid)`` when the user selects a parcel in this widget."""
+        self._parcel_callbacks.register_callback(callback, remove=remove)
+
+    def on_date_selected(self, callback: Callable[[str], Any], remove: bool = False) -> None:
+        """Call ``callback(iso_date)`` when the user selects a date in this widget."""
+        self._date_callbacks.register_callback(callback, remove=remove)
+
+    def select_parcel(self, pid: str) -> None:
+        """Select a parcel as the user would: set ``parcel_id`` and fire the callbacks."""
+        self.parcel_id = pid
+        self._parcel_callbacks(pid)
+
+    def select_date(self, iso: str) -> None:
+        """Select a date as the user would: set ``date`` and fire the callbacks."""
+        self.date = iso
+        self._date_callbacks(iso)
+
+    # ------------------------------------------------------------------ feedback
+    @t.observe("error")
+    def _show_error(self, change: dict[str, Any]) -> None:
+        message = change["new"]
+        self.status.value = (f'<div class="cbm-error" role="alert">{html.escape(message)}</div>'
+                             if message else "")
+
+    @contextmanager
+    def guard(self, what: str) -> Iterator[None]:
+        """Run a data load: set ``busy``, clear or set ``error``; never lets an exception out."""
+        self.busy = True
+        self.error = ""
+        try:
+            yield
+        except CbmApiError as exc:
+            log.info("%s: %s", what, exc)
+            self.error = human(exc)
+        except Exception:
+            log.exception("unexpected error while %s", what)
+            self.error = human(RuntimeError())
+        finally:
+            self.busy = False
+
+    def when_rendered(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` once the widget is on screen (here: at once; maps wait for the browser)."""
+        callback()
+
+    def _ready(self) -> bool:
+        """True when a parcel set and a parcel are chosen."""
+        return bool(self.aoi and self.year and self.parcel_id)

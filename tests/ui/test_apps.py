@@ -1,0 +1,97 @@
+"""The Voilà apps in a real browser: deep links, search, chart clicks, chips, error messages."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from uitools import Watched
+
+pytestmark = pytest.mark.slow
+LOAD_MS = 60_000
+DEMO = "aoi=demo&year=2025"
+
+
+def _open(w: Watched, base: str, app: str, query: str) -> float:
+    """Open an app; returns seconds until the map and the chart are drawn."""
+    t0 = time.monotonic()
+    w.page.goto(f"{base}/voila/render/{app}.ipynb?{query}", timeout=LOAD_MS)
+    w.page.wait_for_selector(".leaflet-container", timeout=LOAD_MS)
+    w.page.wait_for_selector("svg.svg-figure", timeout=LOAD_MS)
+    return time.monotonic() - t0
+
+
+def _search(w: Watched, text: str) -> None:
+    box = w.page.locator(".cbm-search input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_parcel_lookup(voila: str, watched: Watched) -> None:
+    page = watched.page
+    _open(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000001")
+    page.get_by_text("SYNTHETIC DEMO DATA").wait_for()
+    page.locator(".cbm-card .cbm-pid", has_text="P000001").wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-timeseries .cbm-caption", has_text="P000001").wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-map path.leaflet-interactive").first.wait_for(timeout=LOAD_MS)
+    watched.shot("parcel_lookup-deep-link")
+    # search another parcel: card and chart follow
+    t0 = time.monotonic()
+    _search(watched, "P000002")
+    page.locator(".cbm-timeseries .cbm-caption", has_text="P000002").wait_for(timeout=LOAD_MS)
+    chart_s = time.monotonic() - t0
+    page.locator(".cbm-card .cbm-pid", has_text="P000002").wait_for(timeout=LOAD_MS)
+    # click a date on the chart: the gallery marks that chip
+    page.locator(".cbm-timeseries .dot").nth(20).click(force=True)
+    page.locator(".cbm-chip-selected img").wait_for(timeout=LOAD_MS)
+    watched.shot("parcel_lookup-date-selected")
+    # unknown parcel: a short message, no traceback
+    _search(watched, "NO-SUCH-PARCEL")
+    page.locator(".cbm-error", has_text="No parcel 'NO-SUCH-PARCEL'").wait_for(timeout=LOAD_MS)
+    assert "Traceback" not in page.content()
+    watched.shot("parcel_lookup-unknown-parcel")
+    watched.check()
+    print(f"search -> chart updated in {chart_s:.2f} s")
+
+
+def test_map_click_selects_parcel(voila: str, watched: Watched) -> None:
+    page = watched.page
+    _open(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000001")
+    page.locator(".cbm-timeseries .cbm-caption", has_text="P000001").wait_for(timeout=LOAD_MS)
+    box = page.locator(".cbm-map .leaflet-container").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.75)
+    caption = page.locator(".cbm-timeseries .cbm-caption")
+    page.wait_for_function("el => !el.textContent.includes('P000001')", arg=caption.element_handle(),
+                           timeout=LOAD_MS)
+    watched.check()
+
+
+def test_timeseries_app(voila: str, watched: Watched) -> None:
+    _open(watched, voila, "timeseries", f"{DEMO}&parcel_id=P000004")
+    watched.page.locator(".cbm-peers .cbm-caption", has_text="peers").wait_for(timeout=LOAD_MS)
+    watched.shot("timeseries")
+    watched.check()
+
+
+def test_chips_app(voila: str, watched: Watched) -> None:
+    page = watched.page
+    _open(watched, voila, "chips", f"{DEMO}&parcel_id=P000005&date=2025-07-15")
+    page.locator(".cbm-chip img").first.wait_for(timeout=LOAD_MS)
+    first = page.locator(".cbm-range").inner_text()
+    page.locator(".cbm-next button, button.cbm-next").first.click()
+    page.wait_for_function("t => document.querySelector('.cbm-range').textContent !== t", arg=first,
+                           timeout=LOAD_MS)
+    page.wait_for_function("() => [...document.querySelectorAll('.cbm-chip img')].length > 0 && "
+                           "[...document.querySelectorAll('.cbm-chip img')].every(i => i.naturalWidth > 1)",
+                           timeout=LOAD_MS)
+    assert page.locator(".cbm-map .cbm-error").count() == 0  # the overlay found the nearest image
+    watched.shot("chips")
+    watched.check()
+
+
+def test_markers_app(voila: str, watched: Watched) -> None:
+    _open(watched, voila, "markers", DEMO)
+    watched.page.locator(".cbm-explorer", has_text="page 1 of").wait_for(timeout=LOAD_MS)
+    watched.shot("markers")
+    watched.check()
