@@ -1,0 +1,37 @@
+"""The ``cbm`` Typer app, its global options and the helpers every command module uses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from backend.logging_setup import setup_logging
+from backend.settings import Settings, get_settings
+
+app = typer.Typer(help="Checks by Monitoring platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress logs.")] = False,
+) -> None:
+    """Checks by Monitoring: ingest, extract, decide, serve."""
+    _state["debug"] = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    setup_logging(level)
+
+
+def settings() -> Settings:
+    """Settings for a command (raises a one-line ConfigError when invalid)."""
+    return get_settings()
+
+
+def echo(message: str) -> None:
+    """Print a result line on stdout."""
+    typer.echo(message)

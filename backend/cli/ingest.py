@@ -1,0 +1,118 @@
+"""``cbm import``, ``cbm catalogue`` and ``cbm extract``: inputs and signatures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backend.cli.base import app, echo, settings
+
+import_app = typer.Typer(help="Import agencies' data (parcel sets).", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _parse_extent(extent: str | None) -> tuple[float, float, float, float] | None:
+    if extent is None:
+        return None
+    try:
+        parts = tuple(float(v) for v in extent.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4:
+        raise typer.BadParameter("give minlon,minlat,maxlon,maxlat in WGS84, e.g. 4.1,51.9,4.6,52.2")
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+@import_app.command("parcels")
+def import_parcels_cmd(
+    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile (.shp or .zip), GeoJSON, "
+                                              "FlatGeobuf or GeoParquet.")],
+    aoi: Annotated[str, typer.Option(help="AOI code, e.g. nl (lower case letters, digits, _).")],
+    year: Annotated[int, typer.Option(help="Year of the declarations.")],
+    ptype: Annotated[str, typer.Option(help="Optional parcel-set variant.")] = "",
+    id_col: Annotated[str | None, typer.Option(help="Column of the parcel id.")] = None,
+    crop_code_col: Annotated[str | None, typer.Option(help="Column of the crop code.")] = None,
+    crop_name_col: Annotated[str | None, typer.Option(help="Column of the crop name.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer to read (multi-layer files).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping (pid, cropcode, "
+                                                      "cropname, layer).")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that has none, e.g. EPSG:28992.")] = None,
+    extent: Annotated[str | None, typer.Option(help="AOI extent minlon,minlat,maxlon,maxlat: "
+                                                    "parcels outside are rejected.")] = None,
+    replace: Annotated[bool, typer.Option(help="Replace an existing set of the same AOI and year.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write the validation report here "
+                                                     "(.csv or .json).")] = None,
+) -> None:
+    """Import a parcel set (all or nothing), with a per-row report of repairs and rejections."""
+    from backend.parcels import ColumnMapping, import_parcels, load_mapping
+
+    cols = (load_mapping(mapping) if mapping else ColumnMapping()).override(
+        pid=id_col, cropcode=crop_code_col, cropname=crop_name_col, layer=layer)
+    r = import_parcels(settings(), file, aoi=aoi, year=year, ptype=ptype, mapping=cols, crs=crs,
+                       replace=replace, report_path=report, aoi_extent=_parse_extent(extent),
+                       progress=True)
+    echo(f"imported {r.n_imported} of {r.n_read} parcels into {aoi} {year} (set {r.set_id}, "
+         f"EPSG:{r.srid}): {r.n_repaired} repaired, {r.n_rejected} rejected, "
+         f"{r.n_jobs} extraction jobs, {r.seconds:.1f} s")
+    echo(f"report: {r.report_path}")
+
+
+catalogue_app = typer.Typer(help="The image catalogue (STAC).", no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("add")
+def catalogue_add(
+    source: Annotated[str, typer.Argument(help="STAC API URL, static catalogue/collection/item "
+                                               "JSON, or a folder of COGs.")],
+    collection: Annotated[str | None, typer.Option(help="Collection to search / assign.")] = None,
+    kind: Annotated[str | None, typer.Option(help="s2, bs or c6 (folders of COGs).")] = None,
+    profile: Annotated[Path | None, typer.Option(help="YAML file of asset-name profiles.")] = None,
+    bbox: Annotated[str | None, typer.Option(help="minlon,minlat,maxlon,maxlat (STAC API).")] = None,
+    start: Annotated[str | None, typer.Option(help="First date, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date, YYYY-MM-DD.")] = None,
+    max_cloud: Annotated[float | None, typer.Option(min=0, max=100, help="Max cloud cover %.")] = None,
+) -> None:
+    """Add images to the catalogue (idempotent) and create their extraction jobs."""
+    from backend.catalogue import add_source
+
+    r = add_source(settings(), source, collection=collection, kind=kind, profile=profile,
+                   bbox=_parse_extent(bbox), start=start, end=end, max_cloud=max_cloud,
+                   progress=True, on_error=lambda rej: typer.echo(f"rejected: {rej}", err=True))
+    echo(str(r))
+    if r.seen and not (r.added + r.updated + r.unchanged):
+        raise typer.Exit(1)
+
+
+@catalogue_app.command("list")
+def catalogue_list(
+    kind: Annotated[str | None, typer.Option(help="s2, bs or c6.")] = None,
+) -> None:
+    """Summarise the catalogue: images per collection and date range."""
+    from backend.catalogue import summary
+
+    for row in summary(settings()):
+        if kind is None or row.get("kind") == kind:
+            echo("  ".join(f"{k}={v}" for k, v in row.items()))
+
+
+@app.command("extract")
+def extract_cmd(
+    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set, e.g. nl.")],
+    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
+    limit: Annotated[int | None, typer.Option(min=1, help="Process at most this many jobs.")] = None,
+    force: Annotated[bool, typer.Option(help="Re-extract finished and failed jobs (replaces rows).")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Extract parcel signatures: claim pending jobs (image x parcel set) until none is left."""
+    from backend.extraction.service import extract
+
+    r = extract(settings(), aoi=aoi, year=year, limit=limit, force=force, progress=progress)
+    echo(f"{r.done} images done, {r.retried} to retry, {r.failed} failed, {r.rows} band-rows "
+         f"for {r.parcels} parcel-images in {r.seconds:.1f} s")
+    for job_id, message in r.errors:
+        typer.echo(f"job {job_id}: {message}", err=True)
+    if r.failed:
+        raise typer.Exit(1)
