@@ -1,0 +1,76 @@
+"""Notebook test fixtures: a small SYNTHETIC demo area in an own database and a real API server.
+
+The area goes through the real chain (``build_demo`` -> import -> catalogue -> extract ->
+``run_markers``); the API runs uvicorn in a thread on loopback. Notebooks are executed with
+papermill against both (see ``nbtools``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nbtools import ANALYST, AOI, PASSWORD, YEAR, Area, run_server
+
+from backend.api.services import users
+from backend.catalogue import add_source
+from backend.db import connect, database_url
+from backend.db.migrate import migrate
+from backend.demo import build_demo
+from backend.demo.pipeline import DEMO_CATALOGUE
+from backend.extraction.service import extract
+from backend.markers import run_markers
+from backend.parcels import import_parcels
+from backend.settings import Settings, load_settings
+
+
+def _load(s: Settings, demo: Path) -> int:
+    build_demo(demo, seed=7, n_parcels=40, n_s2_dates=40, n_s1_dates=40)
+    import_parcels(s, demo / "parcels.gpkg", aoi=AOI, year=YEAR)
+    assert not add_source(s, str(demo / "stac" / "catalog.json")).rejected
+    assert extract(s, aoi=AOI, year=YEAR).failed == 0
+    run = run_markers(s, aoi=AOI, year=YEAR, catalogue=DEMO_CATALOGUE, started_by="tests")
+    with connect(s, autocommit=True) as conn:
+        users.ensure_admin(conn, s)
+        users.add_user(conn, ANALYST, PASSWORD, "analyst")
+        users.grant_aoi(conn, ANALYST, AOI)
+    return run.run_id
+
+
+@pytest.fixture(scope="session")
+def area(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Area]:
+    """An own database with the small demo area, its marker run and an analyst account."""
+    name = f"cbm_nbtest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with connect(base_settings, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    root = tmp_path_factory.mktemp("nb")
+    url = database_url(base_settings, name)
+    s = load_settings(demo_mode=True, database_url=url, var_dir=root / "var",
+                      api_rate_per_minute=1_000_000, api_rate_burst=1_000_000)
+    try:
+        with connect(s) as conn:
+            migrate(conn)
+        run_id = _load(s, root / "demo")
+        yield Area(s, url, root, root / "demo" / "ground_truth.json", run_id)
+    finally:
+        with connect(base_settings, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def api_url(area: Area) -> Iterator[str]:
+    """The API on loopback; the kernels get the password in their environment, not as a parameter."""
+    url, stop = run_server(area.settings)
+    old = os.environ.get("CBM_API_PASSWORD")
+    os.environ["CBM_API_PASSWORD"] = PASSWORD
+    try:
+        yield url
+    finally:
+        stop()
+        if old is None:
+            os.environ.pop("CBM_API_PASSWORD", None)
+        else:
+            os.environ["CBM_API_PASSWORD"] = old
