@@ -46,7 +46,7 @@ hub: db $(CHP)
 	@scripts/hub.sh
 
 lint: setup
-	$(BIN)/ruff check backend cbm_widgets tests bench hub-config apps scripts
+	$(BIN)/ruff check backend cbm_widgets tests bench hub-config apps scripts notebooks
 
 typecheck: setup
 	$(BIN)/mypy
