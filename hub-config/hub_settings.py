@@ -31,7 +31,7 @@ class HubSettings(BaseSettings):
     )
 
     ip: str = Field("127.0.0.1", description="Public (proxy) address; loopback by default.")
-    port: int = Field(8000, ge=1, le=65535, description="Public (proxy) port.")
+    port: int = Field(8100, ge=1, le=65535, description="Public (proxy) port.")
     proxy_api_port: int | None = Field(None, ge=1, le=65535,
                                        description="Proxy REST API port; unset = port+1.")
     hub_port: int = Field(8081, ge=1, le=65535, description="Internal port of the hub itself (loopback).")

@@ -1,8 +1,10 @@
 """Helpers of the hub tests: a real JupyterHub: one per module, free loopback ports, always stopped.
 
 The hub runs the project's ``hub-config/jupyterhub_config.py`` against the session's test
-database (``settings`` fixture). As root, its users become system users with the test prefix
-``cbmt-``; those users, their homes and the hub's processes are removed at the end.
+database (``hub`` fixture over the ``settings`` fixture), or against any database and dashboard
+directory with ``running_hub`` (the browser test: the demo database and ``apps/``). As root, its
+users become system users with the test prefix ``cbmt-``; those users, their homes and the hub's
+processes are removed at the end.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pytest
 import requests
 
 from backend.api.security import hash_password
-from backend.db import connect
+from backend.db import connect, database_url
 from backend.db import queries_api as q
 from backend.settings import PROJECT_ROOT, Settings
 
@@ -145,41 +147,60 @@ def wait_up(url: str, proc: subprocess.Popen, hub: Hub, timeout_s: float = 60) -
     pytest.fail(f"hub not up after {timeout_s} s:\n{hub.tail()}")
 
 
-@pytest.fixture(scope="module")
-def hub(settings: Settings) -> Iterator[Hub]:
-    """Start a hub on free loopback ports with one user per role; stop and clean up after."""
+@contextlib.contextmanager
+def running_hub(settings: Settings, users: dict[str, str], tag: str, apps: Path | None = None,
+                api_url: str = "http://127.0.0.1:9") -> Iterator[Hub]:
+    """Start a hub on free loopback ports over ``settings``' user store; stop and clean up after.
+
+    ``apps`` is the consumers' dashboard directory (default: a tiny test dashboard), ``api_url``
+    the REST API given to notebooks and dashboards (default: nothing listens there). System users
+    named with ``tag`` and the hub's temporary directory are removed at the end.
+    """
     if not PROXY.exists():  # `make test` installs it; fail loudly rather than skip
         pytest.fail(f"{PROXY} missing: run `make test` (or npm install --prefix var/node "
                     "configurable-http-proxy)")
-    tag = secrets.token_hex(3)
     base = Path(tempfile.mkdtemp(prefix="cbm-hub-test-"))
     base.chmod(0o755)  # system users must traverse to their homes and the apps
     (base / "homes").mkdir(mode=0o755)
-    write_apps(base / "apps")
+    if apps is None:
+        apps = base / "apps"
+        write_apps(apps)
     port, api_port, hub_port, dash_port = free_ports(4)
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ,
-           "CBM_DEMO_MODE": "true", "CBM_DATABASE_URL": settings.database_url.get_secret_value(),
+           "CBM_DEMO_MODE": "true", "CBM_DATABASE_URL": database_url(settings),
            "CBM_HUB_IP": "127.0.0.1", "CBM_HUB_PORT": str(port), "CBM_HUB_PROXY_API_PORT": str(api_port),
            "CBM_HUB_HUB_PORT": str(hub_port), "CBM_HUB_DASHBOARDS_PORT": str(dash_port),
            "CBM_HUB_DATA_DIR": str(base / "data"), "CBM_HUB_HOME_ROOT": str(base / "homes"),
-           "CBM_HUB_APPS_DIR": str(base / "apps"), "CBM_HUB_SHARE_DIR": str(base / "share"),
+           "CBM_HUB_APPS_DIR": str(apps), "CBM_HUB_SHARE_DIR": str(base / "share"),
            "CBM_HUB_USER_PREFIX": PREFIX,
            "CBM_HUB_DASHBOARDS_USER": f"{PREFIX}dash-{tag}", "CBM_HUB_IDLE_TIMEOUT_S": "0",
-           "CBM_HUB_API_URL": "http://127.0.0.1:9"}
-    users = create_users(settings, tag)
+           "CBM_HUB_API_URL": api_url}
     log = base / "hub.log"
     h = Hub(url, users, base / "homes", log)
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(VENV_BIN / "jupyterhub"), "-f", str(HUB_CONFIG)], cwd=base,
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_up(url, proc, h)
-        yield h
+        with log.open("wb") as out:
+            proc = subprocess.Popen([str(VENV_BIN / "jupyterhub"), "-f", str(HUB_CONFIG)], cwd=base,
+                                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_up(url, proc, h)
+            yield h
+        finally:
+            stop(proc)
     finally:
-        stop(proc)
         drop_system_users(tag)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def hub(settings: Settings) -> Iterator[Hub]:
+    """A hub over the session's test database with one user per role; users deleted after."""
+    tag = secrets.token_hex(3)
+    try:
+        users = create_users(settings, tag)
+        with running_hub(settings, users, tag) as h:
+            yield h
+    finally:
         with connect(settings, autocommit=True) as conn:
             conn.execute("DELETE FROM users WHERE username LIKE %s", (f"%-{tag}",))
 
