@@ -3,7 +3,7 @@
     catalogue: demo-eco            # name
     scheme: eco-demo               # the aid scheme
     year: 2025
-    version: "2025.1"              # bump on every change; kept in each decision
+    version: "2025.2"              # bump on every change; kept in each decision
     conditions:
       - id: grassland_mown
         title: Grassland mown at least once between 1 June and 15 August
@@ -36,7 +36,7 @@ from backend.errors import InvalidInput
 
 RULES: dict[str, dict[str, Any]] = {
     "event_count": {"markers": ("mowing", "ploughing", "harvest"), "required": ("window", "min_count"),
-                    "green": {"min_confidence": float}, "red": {"max_s2_gap_days": int}},
+                    "green": {"min_confidence": float}, "red": {"max_s2_gap_days": int, "max_s1_hints": int}},
     "max_period": {"markers": ("bare_soil",), "required": ("window", "max_days"),
                    "green": {"max_s2_gap_days": int, "margin_days": int},
                    "red": {"min_confidence": float, "margin_days": int}},

@@ -10,10 +10,11 @@ from typing import Any
 
 from backend.markers.catalogue import Catalogue, Condition
 from backend.markers.clean import REASONS
+from backend.markers.mowing import s1_hint_days
 from backend.markers.pipeline import VERSIONS, Markers
 from backend.markers.rules import consistency_features, event_features, judge, period_features, window_days
 
-RULE_VERSION = "rules-1"
+RULE_VERSION = "rules-2"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def replay(evidence: dict[str, Any]) -> tuple[str, str]:
 def _features(cond: Condition, m: Markers, row: int) -> dict[str, Any]:
     year = m.series.year
     if cond.rule == "event_count":
-        return event_features(cond, m.of(cond.marker, row), m.clear_days(row), year)
+        hints = s1_hint_days(m.radar, row, m.params.mowing) if cond.marker == "mowing" else []
+        return event_features(cond, m.of(cond.marker, row), m.clear_days(row), year, hints)
     if cond.rule == "max_period":
         return period_features(cond, m.of(cond.marker, row), m.clear_days(row), year)
     c = m.consistency

@@ -16,7 +16,7 @@ import numpy as np
 from backend.markers.events import Event, prev_valid_index, r3, take
 from backend.markers.radar import Radar
 
-MOWING_VERSION = "mowing-1"
+MOWING_VERSION = "mowing-2"
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,20 @@ def _s1_event(days: np.ndarray, v: np.ndarray, radar: Radar, row: int, c: int,
     else:
         return None
     return Event(row, "mowing", (d0 + 1 + d) // 2, d0 + 1, d, r3(conf), src, ev)
+
+
+def s1_hint_days(radar: Radar, row: int, params: MowingParams | None = None) -> list[int]:
+    """S1 dates of every VH drop that could be a cut (mowing candidates, confirmed or not).
+
+    A candidate that the S2 or regrowth checks rejected is still a hint: a condition should not
+    be judged failed (red) on a parcel where S1 saw one.
+    """
+    p = params or MowingParams()
+    with np.errstate(invalid="ignore"):
+        cand = radar.vh_drop[row] >= p.s1_drop_db
+    cand[1:] &= ~cand[:-1]
+    cand[:1] = False
+    return [int(d) for d in radar.days[cand]]
 
 
 def _s1_events(days: np.ndarray, v: np.ndarray, radar: Radar, p: MowingParams) -> list[Event]:

@@ -11,7 +11,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from backend.markers.indices import to_db
 from backend.markers.series import Sensor
 
-S1_VERSION = "s1-1"
+S1_VERSION = "s1-2"
+PAIR_DAYS = 6
+MIN_PARCELS_DATE_NORM = 20
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Radar:
         coh_days: Day index of each coherence date (end of the 6-day pair).
         coh: VV coherence (0..1).
         coh_rise: This coherence minus the median of the previous three.
+        coh_ratio: This coherence over the median of the previous three, divided by the median
+            of that ratio over all parcels of the date (area-wide rain and wind cancel out;
+            a surface disturbed within the 6-day pair falls well below 1).
     """
 
     days: np.ndarray
@@ -36,6 +41,7 @@ class Radar:
     coh_days: np.ndarray
     coh: np.ndarray
     coh_rise: np.ndarray
+    coh_ratio: np.ndarray
 
 
 def _orbit_flat(db: np.ndarray, orbit: np.ndarray) -> np.ndarray:
@@ -69,8 +75,38 @@ def radar_features(bs: Sensor, c6: Sensor) -> Radar:
     vh = _orbit_flat(to_db(bs.bands["VH"]), bs.orbit)
     vv = _orbit_flat(to_db(bs.bands["VV"]), bs.orbit)
     coh = c6.bands["COH_VV"]
+    prior = prior_median(coh)
     return Radar(bs.days, vh, vv, prior_median(vh) - vh, vv - prior_median(vv),
-                 c6.days, coh, coh - prior_median(coh))
+                 c6.days, coh, coh - prior, _date_normalised(coh, prior))
+
+
+def _date_normalised(coh: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Coherence over its prior median, over the median of that ratio across parcels per date."""
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ratio = np.where(prior > 0, coh / prior, np.nan)
+        if ratio.shape[0] < MIN_PARCELS_DATE_NORM:  # too few parcels for an area-wide level
+            return ratio
+        med = np.nanmedian(ratio, axis=0, keepdims=True)
+        return np.where(med > 0, ratio / med, np.nan)
+
+
+def coherence_dip(radar: Radar, row: int, d0: int, d: int) -> float | None:
+    """Lowest normalised coherence of the 6-day pairs that cover the change in ``(d0, d]``.
+
+    Returns:
+        The ratio (about 1 when nothing happened, ~0.3 after a disturbance), or None when the
+        pairs do not cover every day of the interval (no evidence either way).
+    """
+    cols = np.flatnonzero((radar.coh_days > d0) & (radar.coh_days - PAIR_DAYS < d))
+    covered = np.zeros(d - d0, bool)
+    for c in cols:
+        cd = int(radar.coh_days[c])
+        covered[max(cd - PAIR_DAYS - d0, 0):max(cd - d0, 0)] = True
+    vals = radar.coh_ratio[row, cols]
+    if not covered.all() or not np.isfinite(vals).any():
+        return None
+    return float(np.nanmin(vals))
 
 
 def window_max(src_days: np.ndarray, values: np.ndarray, at_days: np.ndarray,

@@ -18,8 +18,8 @@ from backend.markers.catalogue import Condition
 from backend.markers.events import Event, r3
 
 GREEN, YELLOW, RED = "green", "yellow", "red"
-DEFAULTS = {"min_confidence": 0.6, "max_s2_gap_days": 25, "margin_days": 5, "min_score": 0.5,
-            "max_score": 0.1}
+DEFAULTS = {"min_confidence": 0.6, "max_s2_gap_days": 25, "max_s1_hints": 0, "margin_days": 5,
+            "min_score": 0.5, "max_score": 0.1}
 
 
 def threshold(cond: Condition, colour: str, key: str) -> Any:
@@ -46,14 +46,19 @@ def _event_json(e: Event) -> dict[str, Any]:
 
 
 def event_features(cond: Condition, events: Sequence[Event], clear: Sequence[int],
-                   year: int) -> dict[str, Any]:
-    """Features of an ``event_count`` condition."""
+                   year: int, hints: Sequence[int] = ()) -> dict[str, Any]:
+    """Features of an ``event_count`` condition.
+
+    ``hints`` are days of weak S1 evidence of the event (candidates not confirmed); those in the
+    window and outside every found event are recorded as ``s1_hints``.
+    """
     lo, hi = window_days(cond, year)
     inside = [e for e in events if lo <= e.day <= hi]
     conf = threshold(cond, GREEN, "min_confidence")
+    weak = [int(d) for d in hints if lo <= d <= hi and not any(e.start <= d <= e.end for e in events)]
     return {"window_days": [lo, hi], "events": [_event_json(e) for e in inside],
             "n_events": len(inside), "n_confident": sum(e.confidence >= conf for e in inside),
-            "s2_max_gap_days": max_gap(clear, lo, hi)}
+            "s2_max_gap_days": max_gap(clear, lo, hi), "s1_hints": weak}
 
 
 def period_features(cond: Condition, periods: Sequence[Event], clear: Sequence[int],
@@ -90,6 +95,10 @@ def _judge_events(c: Condition, f: dict[str, Any]) -> tuple[str, str]:
     if f["n_events"] >= n:
         return YELLOW, (f"{f['n_events']} {what} event(s) in the window (day {days}) but below confidence "
                         f"{threshold(c, GREEN, 'min_confidence')}: check the images")
+    hints = f.get("s1_hints", [])  # records before rules-2 have none
+    if len(hints) > threshold(c, RED, "max_s1_hints"):
+        return YELLOW, (f"no {what} confirmed, but Sentinel-1 shows a possible one (day "
+                        f"{', '.join(str(d) for d in hints)}): check the images")
     gap, limit = f["s2_max_gap_days"], threshold(c, RED, "max_s2_gap_days")
     if gap <= limit:
         return RED, f"no {what} found in the window although clear S2 images came at most {gap} days apart"

@@ -3,7 +3,11 @@
 A clear S2 observation is bare when NDVI is low and the bare-soil index high; runs of bare
 observations are periods whose start and end are interpolated at the NDVI threshold between the
 neighbouring observations, and the start moved to the Sentinel-1 date of the change when S1
-saw one (ploughing roughens the soil: VV rises; a harvest removes biomass: VH drops).
+saw one (ploughing roughens the soil: VV rises; a harvest removes biomass: VH drops; a
+ploughing is preferred). Stubble and sparse winter cover sit near soil level in NDVI: a run that
+contains a ploughing with clearly greener observations before it starts at the ploughing.
+A ploughing needs the 6-day coherence of the pairs around it to drop (the surface was disturbed);
+a VV rise with intact coherence is wetter soil.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import numpy as np
 
 from backend.markers.events import Event, r3
 from backend.markers.indices import bsi
-from backend.markers.radar import Radar
+from backend.markers.radar import Radar, coherence_dip
 from backend.markers.series import Sensor
 
-TILLAGE_VERSION = "tillage-1"
+TILLAGE_VERSION = "tillage-2"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class TillageParams:
     s1_change_db: float = 1.0
     plough_vv_rise_db: float = 2.0
     plough_ndvi_after: float = 0.38
+    split_margin: float = 0.06
+    plough_coh_max: float = 0.7
     harvest_peak: float = 0.6
     harvest_after: float = 0.45
     harvest_vh_drop_db: float = 1.5
@@ -63,11 +69,35 @@ def _cross(d0: int, v0: float, d1: int, v1: float, thr: float) -> int:
     return max(d0 + 1, min(d1, round(d0 + f * (d1 - d0))))
 
 
-def _s1_change_day(radar: Radar, row: int, lo: int, hi: int, p: TillageParams) -> int | None:
+def _s1_change_day(radar: Radar, row: int, lo: int, hi: int, p: TillageParams,
+                   stubble: bool = False) -> int | None:
+    """Day of the first S1 change in ``(lo, hi]``; the ploughing first when ``stubble`` came before."""
     cols = np.flatnonzero((radar.days > lo) & (radar.days <= hi + 1))
-    for c in cols:
+    plough = [c for c in cols if stubble and c > 0 and radar.vv_rise[row, c] >= p.plough_vv_rise_db]
+    for c in plough[:1] or cols:
         if c > 0 and (radar.vh_drop[row, c] >= p.s1_change_db or radar.vv_rise[row, c] >= p.s1_change_db):
             return (int(radar.days[c - 1]) + 1 + int(radar.days[c])) // 2
+    return None
+
+
+def plough_split(row: int, days: np.ndarray, v: np.ndarray, run_cols: np.ndarray, radar: Radar,
+                 p: TillageParams) -> tuple[int, int] | None:
+    """Where a bare run really starts when it was stubble or winter cover until a ploughing.
+
+    Dry stubble and sparse cover sit near soil level in NDVI; a ploughing inside the run (VV rise
+    of ``plough_vv_rise_db``) with the observations before it at least ``split_margin`` above those
+    after it shows that the soil was only bared then.
+
+    Returns:
+        (index into ``run_cols`` of the first observation after the ploughing, ploughing day), or None.
+    """
+    d = days[run_cols]
+    for c in np.flatnonzero((radar.days > d[0]) & (radar.days <= d[-1])):
+        if not radar.vv_rise[row, c] >= p.plough_vv_rise_db:
+            continue
+        k = int(np.searchsorted(d, radar.days[c - 1], side="right"))
+        if 0 < k < d.size and np.median(v[run_cols[:k]]) >= np.median(v[run_cols[k:]]) + p.split_margin:
+            return k, (int(radar.days[c - 1]) + 1 + int(radar.days[c])) // 2
     return None
 
 
@@ -75,11 +105,16 @@ def _period(row: int, days: np.ndarray, v: np.ndarray, cols: np.ndarray, run: tu
             radar: Radar, p: TillageParams) -> Event:
     """One bare period from the run ``cols[run[0]..run[1]]`` of clear observations."""
     a, b = run
+    split = plough_split(row, days, v, cols[a:b + 1], radar, p)
+    if split is not None:
+        a += split[0]
     first = cols[a]
-    if a > 0:
+    if split is not None:
+        start = split[1]
+    elif a > 0:
         prev = cols[a - 1]
         start = _cross(int(days[prev]), v[prev], int(days[first]), v[first], p.bare_ndvi)
-        s1 = _s1_change_day(radar, row, int(days[prev]), int(days[first]), p)
+        s1 = _s1_change_day(radar, row, int(days[prev]), int(days[first]), p, True)
         start = s1 if s1 is not None else start
     else:
         start = 0
@@ -92,6 +127,8 @@ def _period(row: int, days: np.ndarray, v: np.ndarray, cols: np.ndarray, run: tu
         end = 364
     ev = {"s2_days": [int(days[c]) for c in cols[a:b + 1]],
           "ndvi": [r3(v[c]) for c in cols[a:b + 1]]}
+    if split is not None:
+        ev["stubble_or_cover_until"] = split[1]
     n = b - a + 1
     conf = r3(min(1.0, 0.55 + 0.15 * n))
     return Event(row, "bare_soil", start, start, max(start, end), conf, "s2", ev)
@@ -142,8 +179,12 @@ def detect_ploughing(s2: Sensor, v: np.ndarray, radar: Radar,
         nxt = np.flatnonzero(np.isfinite(v[row]) & (s2.days >= d0) & (s2.days <= d + 15))
         if nxt.size == 0 or v[row, nxt[-1]] >= p.plough_ndvi_after:
             continue
+        dip = coherence_dip(radar, int(row), d0, d)
+        if dip is not None and dip >= p.plough_coh_max:
+            continue  # the 6-day coherence shows no disturbance: wetter soil, not a ploughing
         ev = {"s1_days": [d0, d], "vv_rise_db": r3(radar.vv_rise[row, c]),
-              "s2_day": int(s2.days[nxt[-1]]), "ndvi_after": r3(v[row, nxt[-1]])}
+              "s2_day": int(s2.days[nxt[-1]]), "ndvi_after": r3(v[row, nxt[-1]]),
+              "coh_ratio": None if dip is None else r3(dip)}
         conf = r3(min(1.0, 0.5 + radar.vv_rise[row, c] / 8))
         out.append(Event(int(row), "ploughing", (d0 + 1 + d) // 2, d0 + 1, d, conf, "s1+s2", ev))
     return out
