@@ -9,7 +9,11 @@ then open ``http://127.0.0.1:8866/voila/render/parcel_lookup.ipynb?aoi=demo&year
 
 It prepares the ``cbm`` Voilà template (Voilà's ``lab`` template without CDN links) and copies
 Font Awesome from the ``fontawesomefree`` package into ``var/voila`` so the template serves it
-locally, then runs ``voila`` with the template, loopback-only, tracebacks hidden.
+locally, then runs ``voila`` with the template, loopback-only, tracebacks hidden, and one
+preheated kernel per app (``--preheat_kernel``): each app's first cell (imports, widgets,
+layout) has already run when a page is requested, and its second cell reads the request's query
+string with ``voila.utils.get_query_string()`` (see :func:`cbm_widgets.app.request_query_string`).
+A page with ``?theme=dark`` gets a fresh kernel (the preheated ones render the light theme).
 """
 
 from __future__ import annotations
@@ -50,13 +54,14 @@ def environment(var_dir: Path, base: dict[str, str] | None = None) -> dict[str, 
     return env
 
 
-def command(port: int, *, ip: str = "127.0.0.1", notebooks: Path = APPS) -> list[str]:
-    """The ``voila`` command line serving every app of ``notebooks``."""
+def command(port: int, *, ip: str = "127.0.0.1", notebooks: Path = APPS, preheat: bool = True) -> list[str]:
+    """The ``voila`` command line serving every app of ``notebooks`` (``preheat``: one warm kernel each)."""
     voila = Path(sys.executable).with_name("voila")
+    warm = ["--preheat_kernel=True", "--pool_size=1"] if preheat else []
     return [str(voila), "--no-browser", f"--port={port}", f"--Voila.ip={ip}", f"--template={TEMPLATE}",
             f"--VoilaConfiguration.extension_denylist={DENYLIST}",
-            "--VoilaConfiguration.show_tracebacks=False",
-            "--VoilaConfiguration.file_allowlist=[]", str(notebooks)]
+            "--VoilaConfiguration.show_tracebacks=False", "--VoilaConfiguration.allow_template_override=NO",
+            "--VoilaConfiguration.file_allowlist=[]", *warm, str(notebooks)]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -65,8 +70,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--ip", default="127.0.0.1")
     parser.add_argument("--var-dir", type=Path, default=ROOT / "var")
+    parser.add_argument("--no-preheat", action="store_true", help="start a kernel per page request")
     args = parser.parse_args(argv)
-    argv_ = command(args.port, ip=args.ip)
+    argv_ = command(args.port, ip=args.ip, preheat=not args.no_preheat)
     os.execve(argv_[0], argv_, environment(args.var_dir))
 
 

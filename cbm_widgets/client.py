@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import pandas as pd
 import requests
 
 from cbm_widgets import errors
 from cbm_widgets.models import Chip, DecisionPage, Parcel, Peer
 from cbm_widgets.settings import ClientSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +175,8 @@ class CbmClient:
         Columns: ``date band count mean std min p25 p50 p75 max`` and, for S2, ``hist``.
         Empty (with these columns) when the parcel has no observations.
         """
+        import pandas as pd  # lazily: importing pandas costs about a second
+
         data = self.get_json("/query/parcelTimeSeries", aoi=aoi, year=year, pid=pid, tstype=tstype)
         frame = pd.DataFrame.from_dict(data or {"date_part": [], "band": []}, orient="columns")
         frame["date"] = pd.to_datetime(frame["date_part"].astype(float), unit="s", utc=True)
@@ -210,15 +214,8 @@ class CbmClient:
     def decision_page(self, aoi: str, year: int, *, colour: str | None = None, condition: str | None = None,
                       crop: str | None = None, offset: int = 0, limit: int = 20) -> DecisionPage:
         """One page of a set's decisions with filters, and the counts per condition and colour."""
-        path = f"/sets/{aoi}/{year}/decisions"
-        try:
-            data = self.get_json(path, colour=colour or None, condition=condition or None, crop=crop or None,
-                                 offset=offset, limit=limit)
-        except errors.NotFound as exc:
-            if str(exc) != "Not Found":  # the API's own 404 for an unknown route
-                raise
-            message = f"This API version does not list decisions per parcel set ({path})."
-            raise errors.NotFound(message) from None
+        data = self.get_json(f"/sets/{aoi}/{year}/decisions", colour=colour or None,
+                             condition=condition or None, crop=crop or None, offset=offset, limit=limit)
         return DecisionPage(rows=list(data.get("rows", [])), total=int(data.get("total", 0)),
                             counts=dict(data.get("counts", {})))
 

@@ -99,7 +99,7 @@ class MarkerExplorer(CbmWidget):
                 self._update_conditions(sorted(result.counts))
         self.table.children = tuple(self._row(r) for r in self.rows)
         pages = max((self.total + self.page_size - 1) // self.page_size, 1)
-        self.page_label.value = f"page {self.page + 1} of {pages} · {self.total} parcels"
+        self.page_label.value = f"page {self.page + 1} of {pages} · {self.total} decisions"
 
     def _update_conditions(self, names: list[str]) -> None:
         options = [("all conditions", ""), *[(n, n) for n in names]]

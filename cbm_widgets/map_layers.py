@@ -14,8 +14,14 @@ SELECTED = "#d81b60"
 PEER = "#5c6bc0"
 PARCEL = "#37474f"
 DECISION_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
+NO_DECISION = "#90a4ae"
 LEGEND = {"selected parcel": SELECTED, "peers (same crop)": PEER, "other parcels": PARCEL}
+DECISION_LEGEND = {"red: fails a condition": DECISION_COLOURS["red"],
+                   "yellow: inconclusive": DECISION_COLOURS["yellow"],
+                   "green: all conditions met": DECISION_COLOURS["green"],
+                   "no decision": NO_DECISION, "selected parcel": SELECTED}
 MAX_VIEW_KM2 = 20.0  # below the API's default polygon limit (25 km²)
+PARCEL_STYLE = {"color": PARCEL, "weight": 1, "fillColor": PARCEL, "fillOpacity": 0.05, "opacity": 0.8}
 _COORDS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,; ]\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -31,9 +37,7 @@ def collection(features: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def parcels_layer() -> L.GeoJSON:
     """All parcels in view: thin outlines, highlighted on hover."""
-    return L.GeoJSON(data=empty_collection(), name="Parcels",
-                     style={"color": PARCEL, "weight": 1, "fillColor": PARCEL, "fillOpacity": 0.05,
-                            "opacity": 0.8},
+    return L.GeoJSON(data=empty_collection(), name="Parcels", style=PARCEL_STYLE,
                      hover_style={"weight": 3, "fillOpacity": 0.2, "color": "#000000"})
 
 
@@ -56,10 +60,10 @@ def overlay_layer() -> L.ImageOverlay:
     return L.ImageOverlay(url="", bounds=((0, 0), (0, 0)), name="Image of the selected date", opacity=0.9)
 
 
-def colour_style(feature: dict[str, Any]) -> dict[str, Any]:
-    """Style of a parcel coloured by its decision (``colour`` property)."""
-    colour = DECISION_COLOURS.get(feature.get("properties", {}).get("colour", ""), PARCEL)
-    return {"color": colour, "fillColor": colour, "fillOpacity": 0.35}
+def decision_style(feature: dict[str, Any]) -> dict[str, Any]:
+    """Style of a parcel filled with its worst decision colour (``colour`` property; none: grey)."""
+    colour = DECISION_COLOURS.get(feature.get("properties", {}).get("colour", ""), NO_DECISION)
+    return {"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.55, "opacity": 0.9}
 
 
 def parse_coordinates(text: str) -> tuple[float, float] | None:

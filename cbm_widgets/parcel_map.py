@@ -3,7 +3,11 @@
 The map has no external basemap (dashboards run without internet): a plain background, the
 parcels in view as GeoJSON from the API, the selected parcel and its same-crop peers, and the
 image chip of the selected date as an overlay. Controls live on the map: search box (parcel id
-or ``lat, lon``, Enter submits), layers, legend, full screen and measure.
+or ``lat, lon``, Enter submits), "colour by decision", layers, legend, full screen and measure.
+
+With ``colour_by_decision`` the parcels in view are filled with their worst traffic-light colour
+(red, yellow, green; grey without a decision), joined client-side from the set's decision list
+(:class:`~cbm_widgets.decisions.DecisionColours`: loaded on first use, bounded, cached).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import traitlets as t
 from cbm_widgets import map_layers as ml
 from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
+from cbm_widgets.decisions import DecisionColours
 from cbm_widgets.errors import CbmApiError
 from cbm_widgets.models import Parcel
 
@@ -32,21 +37,25 @@ class ParcelMap(CbmWidget):
 
     Args:
         client: the API client.
-        **kwargs: initial traitlet values (``aoi``, ``year``, ``parcel_id``, ``date``, ``style``).
+        **kwargs: initial traitlet values (``aoi``, ``year``, ``parcel_id``, ``date``, ``style``,
+            ``colour_by_decision``).
 
     Attributes:
         style: chip style of the overlay (``truecolor``, ``falsecolor``, ``ndvi``).
+        colour_by_decision: fill the parcels in view with their worst decision colour.
         peers: pids of the selected parcel's peers drawn on the map.
         parcel: the selected :class:`~cbm_widgets.models.Parcel` (None when none).
     """
 
     style = t.Unicode("truecolor")
     peers = t.List(t.Unicode())
+    colour_by_decision = t.Bool(False)
     css_class = "cbm-map"
 
     def __init__(self, client: CbmClient, **kwargs: Any) -> None:
         super().__init__(client)
         self.parcel: Parcel | None = None
+        self.decision_colours = DecisionColours(client)
         self.map = L.Map(center=(52.5, 5.65), zoom=14, scroll_wheel_zoom=True, max_zoom=19,
                          layout=w.Layout(width="100%", height="460px"), _dom_classes=["cbm-leaflet"])
         self.map.clear_layers()  # offline: no tile basemap, a plain background
@@ -59,11 +68,13 @@ class ParcelMap(CbmWidget):
         self.style_picker = w.Dropdown(options=[("True colour", "truecolor"), ("False colour", "falsecolor"),
                                                 ("NDVI", "ndvi")], value="truecolor",
                                        layout=w.Layout(width="120px"))
-        panel = w.VBox([w.HBox([self.search, self.style_picker]), self.status],
+        self.decision_toggle = w.Checkbox(value=False, description="Colour parcels by decision", indent=False,
+                                          _dom_classes=["cbm-decision-toggle"])
+        panel = w.VBox([w.HBox([self.search, self.style_picker]), self.decision_toggle, self.status],
                        _dom_classes=["cbm-map-panel"])
+        self.legend = L.LegendControl(ml.LEGEND, title="Legend", position="bottomright")
         for control in (L.WidgetControl(widget=panel, position="topright"),
-                        L.LayersControl(position="topright"),
-                        L.LegendControl(ml.LEGEND, title="Legend", position="bottomright"),
+                        L.LayersControl(position="topright"), self.legend,
                         L.FullScreenControl(), L.MeasureControl(position="bottomleft",
                                                                 primary_length_unit="meters",
                                                                 primary_area_unit="hectares")):
@@ -72,10 +83,12 @@ class ParcelMap(CbmWidget):
         # ---- wiring
         self.search.observe(self._submitted, names="value")
         w.link((self.style_picker, "value"), (self, "style"))
+        w.link((self.decision_toggle, "value"), (self, "colour_by_decision"))
         self.map.on_interaction(self._interaction)
         self.map.observe(self._update_view, names="bounds")
         self.observe(self._update_parcel, names=["aoi", "year", "parcel_id"])
         self.observe(self._update_overlay, names=["date", "style"])
+        self.observe(self._update_mode, names="colour_by_decision")
         for name, value in kwargs.items():
             setattr(self, name, value)
 
@@ -123,6 +136,8 @@ class ParcelMap(CbmWidget):
         if not self._ready():
             self.parcel = None
             self.selected_layer.data, self.peers_layer.data = ml.empty_collection(), ml.empty_collection()
+            if self.aoi and self.year and not self.parcel_id:
+                self._centre_on_set()
             return
         with self.guard(f"loading parcel {self.parcel_id}"):
             if self.parcel is None or self.parcel.pid != self.parcel_id:
@@ -131,6 +146,14 @@ class ParcelMap(CbmWidget):
             self.map.center, self.map.zoom = (self.parcel.lat, self.parcel.lon), 16
             self._update_peers()
         self._update_overlay()
+
+    def _centre_on_set(self) -> None:
+        """No parcel selected: show the middle of the set, zoomed in enough to draw its parcels."""
+        with self.guard(f"locating {self.aoi} {self.year}"):
+            bbox = self.client.set_summary(self.aoi, self.year).get("bbox")
+            if bbox:
+                west, south, east, north = bbox
+                self.map.center, self.map.zoom = ((south + north) / 2, (west + east) / 2), 15
 
     def _update_peers(self) -> None:
         """Peers within 1 km, drawn dimmed; a failure here never hides the selected parcel."""
@@ -163,10 +186,31 @@ class ParcelMap(CbmWidget):
             return
         try:
             parcels = self.client.parcels_in(self.aoi, self.year, (west, south, east, north))
+            colours = self._decision_colours([p.pid for p in parcels])
         except CbmApiError as exc:
             self.error = f"Parcels in view not shown: {exc}"
             return
-        self.parcels_layer.data = ml.collection(p.feature() for p in parcels)
+        self.parcels_layer.data = ml.collection(p.feature(colour=colours.get(p.pid, "")) for p in parcels)
+
+    def _decision_colours(self, pids: list[str]) -> dict[str, str]:
+        """Worst decision colour of the parcels in view (only in ``colour_by_decision`` mode)."""
+        if not self.colour_by_decision:
+            return {}
+        found = self.decision_colours.colours(self.aoi, self.year, pids)
+        if self.decision_colours.truncated:
+            self.error = (f"Decision colours come from the first {self.decision_colours.max_rows} decisions "
+                          "(red and yellow first); grey parcels may have one.")
+        return found
+
+    def _update_mode(self, _change: dict[str, Any] | None = None) -> None:
+        """Switch the parcel layer and the legend between plain outlines and decision colours."""
+        on = self.colour_by_decision
+        # the browser lets a layer's ``style`` override each feature's own: none in decision mode
+        self.parcels_layer.style_callback = ml.decision_style if on else None
+        self.parcels_layer.style = {} if on else ml.PARCEL_STYLE
+        self.legend.legend = ml.DECISION_LEGEND if on else ml.LEGEND
+        self.legend.title = "Decision (worst condition)" if on else "Legend"
+        self._update_view()
 
     def _update_overlay(self, _change: dict[str, Any] | None = None) -> None:
         if self.parcel is None or not self.date:

@@ -89,9 +89,9 @@ class TimeSeriesChart(CbmWidget):
         s2 = self.tables.get("s2", pd.DataFrame())
         self.n_observations = len(s2)
         self.n_cloudy = int(s2["cloudy"].sum()) if "cloudy" in s2 else 0
-        self._update_caption()
         self._reset_zoom()
         self._update_marks()
+        self._update_caption()  # last: a caption naming the parcel means its chart is drawn
 
     def _load_tables(self) -> None:
         get = self.client.time_series

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 from uitools import Watched
 
+from cbm_widgets.map_layers import DECISION_COLOURS
+from cbm_widgets.map_layers import SELECTED as SELECTED_COLOUR
+
 pytestmark = pytest.mark.slow
 LOAD_MS = 60_000
 DEMO = "aoi=demo&year=2025"
+RED, SELECTED = DECISION_COLOURS["red"], SELECTED_COLOUR
 
 
 def _open(w: Watched, base: str, app: str, query: str) -> float:
@@ -91,7 +96,32 @@ def test_chips_app(voila: str, watched: Watched) -> None:
 
 
 def test_markers_app(voila: str, watched: Watched) -> None:
+    page = watched.page
     _open(watched, voila, "markers", DEMO)
-    watched.page.locator(".cbm-explorer", has_text="page 1 of").wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-explorer .cbm-row").first.wait_for(timeout=LOAD_MS)
+    assert "decisions" in page.locator(".cbm-explorer", has_text="page 1 of").inner_text()
+    # the map fills the parcels in view with their worst decision colour, with its legend
+    page.locator(f'.cbm-map path[fill="{RED}"]').first.wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-map .leaflet-control", has_text="no decision").wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-explorer .cbm-row-pid").first.click()  # a red parcel: the map goes there
+    page.locator(f'.cbm-map path[stroke="{SELECTED}"]').first.wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-card .cbm-pid").first.wait_for(timeout=LOAD_MS)
     watched.shot("markers")
     watched.check()
+
+
+def test_parcel_lookup_dark_theme(voila: str, watched: Watched) -> None:
+    page = watched.page
+    _open(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000003&theme=dark")
+    assert page.locator("body.theme-dark").count() == 1
+    page.locator(".cbm-timeseries .cbm-caption", has_text="P000003").wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-chip img").first.wait_for(timeout=LOAD_MS)
+    background = page.evaluate("() => getComputedStyle(document.querySelector('.cbm-card')).backgroundColor")
+    assert _luminance(background) < 0.3, background  # the widgets follow the dark theme
+    watched.shot("parcel_lookup-dark")
+    watched.check()
+
+
+def _luminance(css_rgb: str) -> float:
+    r, g, b = (float(v) for v in re.findall(r"[\d.]+", css_rgb)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255

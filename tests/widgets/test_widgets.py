@@ -13,11 +13,13 @@ from cbm_widgets import (
     ParcelMap,
     PeersPanel,
     TimeSeriesChart,
+    dashboard,
     deep_link,
     link,
     query_params,
     start,
 )
+from cbm_widgets import map_layers as ml
 
 
 def _map(client: CbmClient) -> ParcelMap:
@@ -120,14 +122,64 @@ def test_card_and_errors_from_client(widget_api: Server) -> None:
 
 def test_marker_explorer_counts_and_selection(client: CbmClient) -> None:
     explorer = MarkerExplorer(client, aoi="tt", year=2025)
-    if explorer.error:  # the set-level decision list is not served by this API version
-        assert "Traceback" not in explorer.error
-        return
-    assert explorer.total == 2 and "mown_once" in explorer.counts.value
+    assert explorer.error == "" and explorer.total == 2 and "mown_once" in explorer.counts.value
+    assert [r["pid"] for r in explorer.rows] == ["A", "B"]  # red first
     explorer.colour = "red"
-    assert [r["pid"] for r in explorer.rows] == ["A"]
+    assert [r["pid"] for r in explorer.rows] == ["A"] and explorer.rows[0]["reason"]
     explorer.table.children[0].children[0].click()
     assert explorer.parcel_id == "A"
+    explorer.colour, explorer.crop = "", "no-such-crop"
+    assert explorer.total == 0 and explorer.rows == [] and not explorer.error
+
+
+def _all_tt_in_view(m: ParcelMap) -> None:
+    lons, lats = zip(*(lonlat(p) for p in "ABCD"), strict=True)
+    pad = 0.002
+    m.map.set_trait("bounds", ((min(lats) - pad, min(lons) - pad), (max(lats) + pad, max(lons) + pad)))
+
+
+def test_map_colours_parcels_by_decision(client: CbmClient) -> None:
+    m = _map(client)
+    _all_tt_in_view(m)
+    features = {f["properties"]["pid"]: f for f in m.parcels_layer.data["features"]}
+    assert set(features) >= {"A", "B", "C", "D"} and features["A"]["properties"]["colour"] == ""
+    m.decision_toggle.value = True  # the checkbox on the map
+    assert m.colour_by_decision and m.legend.legend == ml.DECISION_LEGEND and not m.error
+    assert m.parcels_layer.style == {}  # in the browser a layer style would override the features' styles
+    features = {f["properties"]["pid"]: f for f in m.parcels_layer.data["features"]}
+    assert {p: features[p]["properties"]["colour"] for p in "ABCD"} == {"A": "red", "B": "green", "C": "",
+                                                                        "D": ""}
+    assert features["A"]["properties"]["style"]["fillColor"] == ml.DECISION_COLOURS["red"]
+    assert features["C"]["properties"]["style"]["fillColor"] == ml.NO_DECISION
+    m.colour_by_decision = False
+    assert m.legend.legend == ml.LEGEND and all(f["properties"]["colour"] == ""
+                                                for f in m.parcels_layer.data["features"])
+
+
+def test_decision_colours_are_bounded_and_cached(client: CbmClient) -> None:
+    m = ParcelMap(client, colour_by_decision=True)
+    m.decision_colours.max_rows = 1  # the set has 2 decision rows: only the red one is read
+    m.aoi, m.year = "tt", 2025
+    _all_tt_in_view(m)
+    colours = {f["properties"]["pid"]: f["properties"]["colour"] for f in m.parcels_layer.data["features"]}
+    assert colours["A"] == "red" and colours["B"] == "" and m.decision_colours.truncated
+    assert "first 1 decisions" in m.error
+    assert m.decision_colours.colours("tt", 2025, ["A", "B", "X"]) == {"A": "red"}  # cached, no reload
+
+
+def test_map_without_parcel_centres_on_the_set(client: CbmClient) -> None:
+    m = ParcelMap(client)
+    m.aoi, m.year = "tt", 2025
+    lon, lat = lonlat("A")
+    assert abs(m.map.center[0] - lat) < 0.05 and abs(m.map.center[1] - lon) < 0.05 and m.map.zoom == 15
+
+
+def test_dashboard_banner_follows_the_hub(client: CbmClient) -> None:
+    m = _map(client)
+    page = dashboard("Parcel lookup", m, hub=m)
+    assert "SYNTHETIC" not in page.children[1].value  # aoi "tt" is not a demo area
+    m.aoi = "demo"
+    assert "SYNTHETIC DEMO DATA" in page.children[1].value
 
 
 def test_deep_link(client: CbmClient) -> None:
