@@ -10,7 +10,11 @@
 3. Starts ``uvicorn backend.api.app:app_from_env --workers N`` on a free loopback port and runs
    ``--clients`` concurrent keep-alive HTTP/1.1 clients (a minimal asyncio client, so that the
    load generator costs little CPU on the same 2 cores) for ``--seconds`` per endpoint; prints
-   p50/p95/p99 latency and throughput for parcelByLocation and parcelTimeSeries.
+   p50/p95/p99 latency and throughput for parcelByLocation and parcelTimeSeries, and the CPU
+   the server processes (uvicorn workers) and their PostgreSQL backends spent per request (from
+   ``/proc``; robust to a busy machine, unlike throughput and latency).
+
+``--reuse`` keeps the database of a previous run (same ``--parcels``); ``--only`` picks endpoints.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +43,7 @@ from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 DB = "cbm_bench_api"
 X0, Y0, STEP, SIZE = 500_000.0, 5_800_000.0, 50.0, 40.0
 BANDS = ["B02", "B03", "B04", "B05", "B08", "B11"]
+ENDPOINTS = ("location", "ts", "band")
 
 
 def setup(n_parcels: int, n_images: int) -> tuple[object, int]:
@@ -162,21 +168,58 @@ async def _client(port: int, paths: list[str], stop_at: float, lat: list[float],
     writer.close()
 
 
-def load(port: int, name: str, paths: list[str], clients: int, seconds: float) -> None:
-    async def run() -> tuple[list[float], list[int]]:
-        lat: list[float] = []
-        errors: list[int] = []
-        warm_until = time.perf_counter() + 2
-        await asyncio.gather(*[_client(port, paths[:50], warm_until, [], []) for _ in range(clients)])
-        stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*[_client(port, paths, stop_at, lat, errors) for _ in range(clients)])
-        return lat, errors
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux ``/proc``; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
-    lat, errors = asyncio.run(run())
+
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants (Linux ``/proc``)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _postgres_pids(s: object) -> list[int]:
+    with connect(s, autocommit=True) as conn:  # type: ignore[arg-type]
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                            (DB,)).fetchall()
+    return [r["pid"] for r in rows]
+
+
+def load(port: int, name: str, paths: list[str], clients: int, seconds: float,
+         pids: Callable[[], tuple[list[int], list[int]]] = lambda: ([], [])) -> None:
+    """Warm up 2 s, then ``clients`` keep-alive clients for ``seconds``; print latency and CPU."""
+    async def run(until: float, urls: list[str], lat: list[float], errors: list[int]) -> None:
+        await asyncio.gather(*[_client(port, urls, until, lat, errors) for _ in range(clients)])
+
+    lat: list[float] = []
+    errors: list[int] = []
+    asyncio.run(run(time.perf_counter() + 2, paths[:50], [], []))
+    server, postgres = pids()  # after the warm-up, when the pools have grown
+    before = _cpu_seconds(server), _cpu_seconds(postgres)
+    asyncio.run(run(time.perf_counter() + seconds, paths, lat, errors))
+    n = max(len(lat), 1) / 1000
+    cpu = (_cpu_seconds(server) - before[0]) / n, (_cpu_seconds(postgres) - before[1]) / n
     ms = np.array(lat) * 1000
     print(f"{name:18s} {clients} clients {seconds:.0f} s: {len(ms) / seconds:7.0f} req/s  p50 "
           f"{np.percentile(ms, 50):6.2f} ms  p95 {np.percentile(ms, 95):6.2f} ms  p99 "
-          f"{np.percentile(ms, 99):6.2f} ms  non-200: {len(errors)}")
+          f"{np.percentile(ms, 99):6.2f} ms  non-200: {len(errors)}  CPU/request: server "
+          f"{cpu[0]:.2f} ms, postgres {cpu[1]:.2f} ms")
 
 
 def main() -> None:
@@ -187,6 +230,8 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--reuse", action="store_true", help="Keep the existing bench database.")
+    ap.add_argument("--only", nargs="*", choices=list(ENDPOINTS), default=list(ENDPOINTS),
+                    help="Endpoints to load (default: all three).")
     a = ap.parse_args()
     if a.reuse:
         base = load_settings(demo_mode=True)
@@ -205,9 +250,10 @@ def main() -> None:
         loc = [f"/query/parcelByLocation?aoi=bench&year=2025&lon={x:.7f}&lat={y:.7f}"
                for x, y in zip(lon, lat, strict=True)]
         ts = [f"/query/parcelTimeSeries?aoi=bench&year=2025&pid=P{i}&tstype=s2" for i in ids]
-        load(port, "parcelByLocation", loc, a.clients, a.seconds)
-        load(port, "parcelTimeSeries", ts, a.clients, a.seconds)
-        load(port, "ts band=B08", [p + "&band=B08" for p in ts], a.clients, a.seconds)
+        runs = {"location": ("parcelByLocation", loc), "ts": ("parcelTimeSeries", ts),
+                "band": ("ts band=B08", [p + "&band=B08" for p in ts])}
+        for key in a.only:
+            load(port, *runs[key], a.clients, a.seconds, lambda: (_tree(proc.pid), _postgres_pids(s)))
     finally:
         proc.terminate()
         proc.wait(10)

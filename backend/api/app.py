@@ -1,8 +1,10 @@
 """The FastAPI application factory: ``create_app(settings)``.
 
-The lifespan opens one psycopg connection pool per process (autocommit, ``statement_timeout`` =
-``api_request_timeout_s``), creates the admin account from settings when no admin exists, and
-builds the in-memory authentication state (see ``backend.api.security``).
+The lifespan opens two psycopg connection pools per process with the same options (autocommit,
+``statement_timeout`` = ``api_request_timeout_s``): an async one for the hot ``async def`` routes
+and a sync one for the routes that run in the threadpool. It creates the admin account from
+settings when no admin exists; the app builds the in-memory authentication state (see
+``backend.api.security``). ``/docs`` and ``/redoc`` are served with local assets (``docs.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 import psycopg
 from fastapi import FastAPI
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from backend.api import errors
+from backend.api import docs, errors
 from backend.api.middleware import RequestContextMiddleware, install_log_record_factory
 from backend.api.routes import ROUTERS
 from backend.api.security import AuthState
@@ -41,14 +43,23 @@ answer 422/429 with the name of the limit setting and the allowed value.
 """
 
 
-def _pool(settings: Settings) -> ConnectionPool[psycopg.Connection[DictRow]]:
+def _pool_options(settings: Settings) -> dict[str, Any]:
     timeout_ms = int(settings.api_request_timeout_s * 1000)
-    return ConnectionPool(
-        database_url(settings), connection_class=psycopg.Connection[DictRow],
-        min_size=settings.api_pool_min, max_size=settings.api_pool_max,
-        timeout=settings.api_request_timeout_s, open=False, name="cbm-api",
-        kwargs={"row_factory": dict_row, "autocommit": True, "connect_timeout": 10,
-                "options": f"-c statement_timeout={timeout_ms} -c idle_in_transaction_session_timeout=60000"})
+    return {"conninfo": database_url(settings), "min_size": settings.api_pool_min,
+            "max_size": settings.api_pool_max, "timeout": settings.api_request_timeout_s, "open": False,
+            "kwargs": {"row_factory": dict_row, "autocommit": True, "connect_timeout": 10,
+                       "options": f"-c statement_timeout={timeout_ms} "
+                                  "-c idle_in_transaction_session_timeout=60000"}}
+
+
+def _pool(settings: Settings) -> ConnectionPool[psycopg.Connection[DictRow]]:
+    return ConnectionPool(connection_class=psycopg.Connection[DictRow], name="cbm-api",
+                          **_pool_options(settings))
+
+
+def _apool(settings: Settings) -> AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]:
+    return AsyncConnectionPool(connection_class=psycopg.AsyncConnection[DictRow], name="cbm-api-async",
+                               **_pool_options(settings))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -56,24 +67,27 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = _pool(settings)
+        pool, apool = _pool(settings), _apool(settings)
         pool.open(wait=True, timeout=30)
-        with pool.connection() as conn:
-            ensure_admin(conn, settings)
-        app.state.pool = pool
         try:
+            await apool.open(wait=True, timeout=30)
+            with pool.connection() as conn:
+                ensure_admin(conn, settings)
+            app.state.pool, app.state.apool = pool, apool
             yield
         finally:
+            await apool.close()
             pool.close()
 
     install_log_record_factory()
     app = FastAPI(title="CbM API", version="1.0", description=DESCRIPTION, lifespan=lifespan,
-                  swagger_ui_parameters={"persistAuthorization": True})
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.auth = AuthState.from_settings(settings)
     errors.register(app)
-    for router in ROUTERS:
+    for router in ROUTERS:  # the hot /query routes first: routes are matched in order
         app.include_router(router)
+    docs.install(app, swagger_ui_parameters={"persistAuthorization": True})
     app.add_middleware(RequestContextMiddleware, timeout_s=settings.api_request_timeout_s)
     return app
 

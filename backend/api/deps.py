@@ -1,4 +1,4 @@
-"""The dependency vocabulary of the API: ``SettingsDep``, ``Conn``, ``CurrentUser`` and role guards.
+"""The dependency vocabulary of the API: ``SettingsDep``, ``Conn``, ``APool``, ``CurrentUser``, role guards.
 
 Routes read like the domain::
 
@@ -9,6 +9,10 @@ Routes read like the domain::
 
 ``require_aoi`` must be called (or ``AoiUser`` used) by every route that touches an AOI: a
 user without a grant gets 403 whether the AOI exists or not, so nothing leaks.
+
+Hot routes are ``async def`` and take ``APool`` (psycopg's async pool): together with the async
+dependencies below they run on the event loop without a threadpool hop. ``Conn`` (sync pool)
+is for the other routes, which FastAPI runs in its threadpool.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool
 
 from backend.api.params import AoiPath, AoiQuery, PtypeQuery, SetKey, YearPath, YearQuery
 from backend.api.security import AuthState, User, verify_password
@@ -35,8 +40,8 @@ _basic = HTTPBasic(auto_error=False, realm="cbm",
                    description="HTTP Basic: CbM username and password (argon2-hashed on the server).")
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with (async: no threadpool hop)."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -47,8 +52,20 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection[DictRow]]:
         yield conn
 
 
+async def get_apool(request: Request) -> AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]:
+    """The async pool (same options as ``Conn``'s) for ``async def`` routes.
+
+    The service borrows a connection just for its statement (``async with pool.connection()``):
+    cheaper than a generator dependency, and the connection is back in the pool before the
+    response is encoded and sent.
+    """
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] = request.app.state.apool
+    return pool
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Conn = Annotated[psycopg.Connection[DictRow], Depends(get_conn)]
+APool = Annotated[AsyncConnectionPool[psycopg.AsyncConnection[DictRow]], Depends(get_apool)]
 
 
 def _load_user(request: Request, username: str, password: str) -> User | None:

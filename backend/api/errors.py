@@ -55,6 +55,8 @@ class RequestTimeout(CbmError, TimeoutError):
 # Library exceptions -> (status, public message). Order matters: first match wins.
 STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (psycopg.errors.QueryCanceled, 504, "the query took longer than api_request_timeout_s"),
+    # SQLSTATE class 22 (data exception): a parameter the database cannot take, e.g. a NUL byte.
+    (psycopg.DataError, 422, "a parameter holds a value the database cannot accept (e.g. a NUL byte)"),
     (psycopg_pool.PoolTimeout, 503, "the server is busy (no database connection free); retry"),
     (psycopg.OperationalError, 503, "the database is not reachable; retry later"),
 )

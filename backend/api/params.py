@@ -26,8 +26,8 @@ AoiPath = Annotated[str, Path(pattern=AOI_PATTERN, description="AOI code, e.g. `
 YearQuery = Annotated[int, Query(ge=1990, le=2100, description="Year of the parcel set.", examples=[2025])]
 YearPath = Annotated[int, Path(ge=1990, le=2100, description="Year of the parcel set.", examples=[2025])]
 PtypeQuery = Annotated[str, Query(pattern=PTYPE_PATTERN, description="Parcel-set variant (usually empty).")]
-PidQuery = Annotated[str, Query(min_length=1, max_length=128, description="Agency parcel id.",
-                                examples=["NL-000123"])]
+PidQuery = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00]*$", examples=["NL-000123"],
+                                description="Agency parcel id (any text but NUL).")]
 Flag = Annotated[str | None, Query(description="`True`/`true` to enable.", examples=["True"],
                                    max_length=8)]
 

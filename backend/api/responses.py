@@ -1,22 +1,25 @@
-"""Fast JSON responses for the hot endpoints: ``json.dumps`` straight to bytes.
+"""Fast JSON responses for the hot endpoints: ``orjson`` straight to bytes.
 
-Returning a dict lets FastAPI validate and re-encode every value (``jsonable_encoder``), which
-costs more than the SQL for a time series of a few hundred band rows. The JRC endpoints return
-:class:`ColumnsResponse` instead; their shapes are documented by examples in the OpenAPI.
+Returning a dict lets FastAPI validate and re-encode every value (``jsonable_encoder``), and the
+standard ``json`` module alone costs more than the SQL for a time series of a few hundred band
+rows. The JRC endpoints return :class:`ColumnsResponse` instead; their shapes are documented by
+examples in the OpenAPI.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse
+
+# datetimes, dates and decimals as ``str()`` (as the json module with default=str did)
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
 
 
 class ColumnsResponse(JSONResponse):
-    """Compact JSON of plain Python values (NaN must already be None)."""
+    """Compact UTF-8 JSON of plain Python values; NaN and infinities become ``null``."""
 
     def render(self, content: Any) -> bytes:
-        """Encode without whitespace; non-finite floats are refused (never invalid JSON)."""
-        return json.dumps(content, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                          default=str).encode()
+        """Encode without whitespace (never invalid JSON: non-finite floats are written as null)."""
+        return orjson.dumps(content, default=str, option=_OPTIONS)

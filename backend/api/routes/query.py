@@ -1,7 +1,8 @@
 """JRC CbM compatible ``/query/...`` parcel and time-series endpoints (``../shared/jrc-api.md``).
 
 Responses are column-oriented JSON; "nothing found" is 200 with empty columns. Chip endpoints
-live in ``routes/chips.py``.
+live in ``routes/chips.py``. The hot routes (parcel by location or id, time series) are
+``async def`` on the async pool (``APool``): no threadpool hop, one SQL round trip.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from backend.api.deps import Conn, CurrentUser, ReadableSet, SettingsDep
+from backend.api.deps import APool, Conn, CurrentUser, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.params import DateRange, Flag, GeomOptions, PidQuery, flag, stored_band
 from backend.api.responses import ColumnsResponse
@@ -44,19 +45,20 @@ def info(user: CurrentUser, conn: Conn) -> dict[str, Any]:
 
 @router.get("/parcelByLocation", summary="Parcel containing a WGS84 point",
             responses={200: {"content": {"application/json": {"example": PARCEL_EXAMPLE}}}})
-def parcel_by_location(key: ReadableSet, lon: Lon, lat: Lat, conn: Conn, with_geometry: WithGeometry = None,
-                       wgs84: Wgs84 = None) -> ColumnsResponse:
+async def parcel_by_location(key: ReadableSet, lon: Lon, lat: Lat, pool: APool,
+                             with_geometry: WithGeometry = None, wgs84: Wgs84 = None) -> ColumnsResponse:
     """Parcel columns (``pid cropname cropcode srid area clon clat [geom]``); empty lists when none."""
     opts = GeomOptions(flag(with_geometry), flag(wgs84))
-    return ColumnsResponse(query.by_location(conn, key, lon, lat, opts))
+    return ColumnsResponse(await query.by_location(pool, key, lon, lat, opts))
 
 
 @router.get("/parcelByID", summary="Parcel by agency id",
             responses={200: {"content": {"application/json": {"example": PARCEL_EXAMPLE}}}})
-def parcel_by_id(key: ReadableSet, pid: PidQuery, conn: Conn, with_geometry: WithGeometry = None,
-                 wgs84: Wgs84 = None) -> ColumnsResponse:
+async def parcel_by_id(key: ReadableSet, pid: PidQuery, pool: APool, with_geometry: WithGeometry = None,
+                       wgs84: Wgs84 = None) -> ColumnsResponse:
     """Parcel columns of the parcel with this ``pid``; empty lists when none."""
-    return ColumnsResponse(query.by_pid(conn, key, pid, GeomOptions(flag(with_geometry), flag(wgs84))))
+    opts = GeomOptions(flag(with_geometry), flag(wgs84))
+    return ColumnsResponse(await query.by_pid(pool, key, pid, opts))
 
 
 @router.get("/parcelsByPolygon", summary="Parcels intersecting a WGS84 polygon")
@@ -91,19 +93,19 @@ def parcel_peers(
                 "date_part": [1748772631.0], "band": ["B04"], "count": [196], "mean": [512.3],
                 "std": [40.1], "min": [420.0], "p25": [480.0], "p50": [510.0], "p75": [540.0],
                 "max": [640.0], "hist": [{"4": 49}]}}}}})
-def parcel_time_series(key: ReadableSet, pid: PidQuery, conn: Conn, settings: SettingsDep,
-                       tstype: TsType = "s2", band: Band = None, start_date: DateQuery = None,
-                       end_date: DateQuery = None) -> ColumnsResponse:
+async def parcel_time_series(key: ReadableSet, pid: PidQuery, pool: APool, settings: SettingsDep,
+                             tstype: TsType = "s2", band: Band = None, start_date: DateQuery = None,
+                             end_date: DateQuery = None) -> ColumnsResponse:
     """Columns ``date_part band count mean std min p25 p50 p75 max`` (+ ``hist`` for s2).
 
     Rows are ordered by date, then band.
     """
     dates = DateRange.build(start_date, end_date, year=key.year, max_days=settings.api_max_date_span_days)
     stored = stored_band(tstype, band) if band else None
-    return ColumnsResponse(timeseries.series(conn, key, pid, tstype, stored, dates))
+    return ColumnsResponse(await timeseries.series_async(pool, key, pid, tstype, stored, dates))
 
 
 @router.get("/weatherTimeSeries", summary="Daily weather of a parcel (none configured: `{}`)")
-def weather_time_series(key: ReadableSet, pid: PidQuery) -> dict[str, list[Any]]:
+async def weather_time_series(key: ReadableSet, pid: PidQuery) -> dict[str, list[Any]]:
     """No weather source is configured in this deployment, so the answer is ``{}``."""
     return {}

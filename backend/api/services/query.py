@@ -23,6 +23,12 @@ def columns(rows: Sequence[dict[str, Any]], names: Iterable[str]) -> dict[str, l
     return {n: [r[n] for r in rows] for n in names}
 
 
+def set_not_found(key: SetKey) -> ParcelSetNotFound:
+    """The error for a key that names no parcel set."""
+    variant = f" ptype={key.ptype}" if key.ptype else ""
+    return ParcelSetNotFound(f"no parcel set for aoi={key.aoi} year={key.year}{variant}")
+
+
 def resolve_set(conn: q.Conn, key: SetKey) -> dict[str, Any]:
     """The parcel set (id, srid) of a key.
 
@@ -31,8 +37,7 @@ def resolve_set(conn: q.Conn, key: SetKey) -> dict[str, Any]:
     """
     row = q.parcel_set(conn, key.aoi, key.year, key.ptype)
     if row is None:
-        variant = f" ptype={key.ptype}" if key.ptype else ""
-        raise ParcelSetNotFound(f"no parcel set for aoi={key.aoi} year={key.year}{variant}")
+        raise set_not_found(key)
     return row
 
 
@@ -40,18 +45,31 @@ def _parcel_columns(rows: Sequence[dict[str, Any]], opts: GeomOptions) -> dict[s
     return columns(rows, (*PARCEL_COLUMNS, "geom") if opts.with_geom else PARCEL_COLUMNS)
 
 
-def by_location(conn: q.Conn, key: SetKey, lon: float, lat: float, opts: GeomOptions) -> dict[str, list[Any]]:
-    """Parcel columns of the parcel(s) containing a WGS84 point."""
-    pset = resolve_set(conn, key)
-    rows = q.parcels_by_location(conn, pset, lon, lat, with_geom=opts.with_geom, wgs84=opts.wgs84)
+async def by_location(pool: q.APool, key: SetKey, lon: float, lat: float,
+                      opts: GeomOptions) -> dict[str, list[Any]]:
+    """Parcel columns of the parcel(s) containing a WGS84 point (one SQL statement).
+
+    Raises:
+        ParcelSetNotFound: no set for this AOI, year and ptype.
+    """
+    rows = await q.set_parcels_at(pool, key.aoi, key.year, key.ptype, lon, lat, with_geom=opts.with_geom,
+                                  wgs84=opts.wgs84)
+    if rows is None:
+        raise set_not_found(key)
     return _parcel_columns(rows, opts)
 
 
-def by_pid(conn: q.Conn, key: SetKey, pid: str, opts: GeomOptions) -> dict[str, list[Any]]:
-    """Parcel columns of the parcel with this agency id."""
-    pset = resolve_set(conn, key)
-    return _parcel_columns(q.parcels_by_pid(conn, pset, pid, with_geom=opts.with_geom, wgs84=opts.wgs84),
-                           opts)
+async def by_pid(pool: q.APool, key: SetKey, pid: str, opts: GeomOptions) -> dict[str, list[Any]]:
+    """Parcel columns of the parcel with this agency id (one SQL statement).
+
+    Raises:
+        ParcelSetNotFound: no set for this AOI, year and ptype.
+    """
+    rows = await q.set_parcel_by_pid(pool, key.aoi, key.year, key.ptype, pid, with_geom=opts.with_geom,
+                                     wgs84=opts.wgs84)
+    if rows is None:
+        raise set_not_found(key)
+    return _parcel_columns(rows, opts)
 
 
 def by_polygon(conn: q.Conn, settings: Settings, key: SetKey, polygon: str, opts: GeomOptions,
