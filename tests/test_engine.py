@@ -118,9 +118,9 @@ DTYPES = {
 
 
 @pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("chunk_pixels", [10_000_000, 700])
-def test_equals_numpy_per_parcel(dtype: str, chunk_pixels: int) -> None:
-    rng = np.random.default_rng(len(dtype) * chunk_pixels)
+@pytest.mark.parametrize("kernel", ["jit", "numpy"])
+def test_equals_numpy_per_parcel(dtype: str, kernel: str) -> None:
+    rng = np.random.default_rng(len(dtype) * len(kernel))
     shape, n = (120, 150), 300
     labels = rng.integers(0, n + 1, shape).astype(np.int32)
     labels[labels == 17] = 0
@@ -132,10 +132,29 @@ def test_equals_numpy_per_parcel(dtype: str, chunk_pixels: int) -> None:
     nodata = band.flat[3]
     pix = labelled_pixels(labels, n)
     s = zonal_stats({"b": band}, labels, n, valid=valid, nodata=nodata, pixels=pix,
-                    chunk_pixels=chunk_pixels)
+                    kernel=kernel)
     _assert_matches(s.values[:, 0], _brute(band, labels, n, valid, nodata))
-    s = zonal_stats({"b": band}, labels, n, chunk_pixels=chunk_pixels)
+    s = zonal_stats({"b": band}, labels, n, kernel=kernel)
     _assert_matches(s.values[:, 0], _brute(band, labels, n))
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+def test_compiled_kernel_is_bit_identical_to_numpy(dtype: str) -> None:
+    rng = np.random.default_rng(3)
+    shape, n = (200, 300), 400
+    labels = rng.integers(0, n + 1, shape).astype(np.int32)
+    labels[:, :90][labels[:, :90] > 0] = 7  # one parcel of ~17 000 pixels: pairwise blocks
+    labels[labels == 9] = 0  # an empty parcel
+    band = DTYPES[dtype](rng, shape).astype(dtype)
+    band[:100] //= 10 if band.dtype.kind != "f" else 1  # narrow ranges: the counting path
+    band[150:, 100:] = band.flat[0]  # ties
+    if band.dtype.kind == "f":
+        band[rng.random(shape) < 0.05] = NAN
+    valid = rng.random(shape) > 0.2
+    for nodata in (None, band.flat[5], 0, -9999.5):
+        got = zonal_stats({"b": band}, labels, n, valid=valid, nodata=nodata, kernel="jit")
+        ref = zonal_stats({"b": band}, labels, n, valid=valid, nodata=nodata, kernel="numpy")
+        np.testing.assert_array_equal(got.values.view(np.int32), ref.values.view(np.int32))
 
 
 def test_std_is_stable_for_large_offsets() -> None:
@@ -211,3 +230,26 @@ def test_invalid_inputs_are_refused() -> None:
     with pytest.raises(InvalidInput):
         zonal_stats({"b": np.zeros((1, 2))}, labels, 2, valid=np.ones((2, 2), bool))
     assert STAT_NAMES == ("count", "mean", "std", "min", "max", "p25", "p50", "p75")
+
+
+def test_numpy_fallback_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    import backend.extraction.engine as engine
+
+    rng = np.random.default_rng(8)
+    labels = rng.integers(0, 9, (30, 41)).astype(np.int32)
+    scl = rng.integers(0, 13, (15, 21)).astype(np.uint8)
+    band = rng.integers(0, 500, labels.shape).astype(np.uint16)
+    valid20 = valid_mask_from_scl(scl, {3, 8, 9})
+    ref = (scl_histogram(scl, labels[::2, ::2], 8), mask_to_finer(valid20, labels.shape, 2),
+           mask_to_finer(valid20, (44, 62), 3), zonal_stats({"b": band}, labels, 8).values)
+    pix = labelled_pixels(labels, 8)
+    monkeypatch.setattr(engine, "_jit", None)
+    ref_pix = labelled_pixels(labels, 8)
+    for a in ("index", "offsets", "order"):
+        np.testing.assert_array_equal(getattr(pix, a), getattr(ref_pix, a))
+    got = (scl_histogram(scl, labels[::2, ::2], 8), mask_to_finer(valid20, labels.shape, 2),
+           mask_to_finer(valid20, (44, 62), 3), zonal_stats({"b": band}, labels, 8).values)
+    for g, r in zip(got, ref, strict=True):
+        np.testing.assert_array_equal(g, r)
+    with pytest.raises(InvalidInput):
+        zonal_stats({"b": band}, labels, 8, kernel="jit")

@@ -1,4 +1,7 @@
-"""Per-band kernel of the statistics engine (private: use :func:`engine.zonal_stats`).
+"""numpy kernel of the statistics engine (private: use :func:`engine.zonal_stats`).
+
+The reference implementation, used when numba is not installed and by the tests to check
+the compiled kernel of :mod:`backend.extraction._jit` bit for bit.
 
 Input: the valid values of one band grouped by label, and the count per label. The values
 of each label are scattered into one row of a padded matrix (rows of width 2**k >= count,
@@ -77,7 +80,10 @@ def band_stats(vals: np.ndarray, layout: RowLayout) -> np.ndarray:
     buf = _sorted_rows(vals, layout)
     work = vals.dtype if vals.dtype.kind == "f" else np.dtype(np.float64)
     vmin, vmax = buf[layout.rowbase], buf[layout.rowbase + c - 1]
-    pct = [_percentile(buf, layout.rowbase, c, q, work) for q in PERCENTILES]
+    pct = []
+    for q in PERCENTILES:
+        lo, hi = percentile_ranks(c, q)
+        pct.append(lerp(buf[layout.rowbase + lo], buf[layout.rowbase + hi], c, q, work))
     out[layout.nonempty, 1:] = np.column_stack([mean, std, vmin, vmax, *pct])
     return out
 
@@ -101,17 +107,69 @@ def _sorted_rows(vals: np.ndarray, layout: RowLayout) -> np.ndarray:
     return buf
 
 
-def _percentile(
-    buf: np.ndarray, rowbase: np.ndarray, c: np.ndarray, q: float, work: np.dtype
-) -> np.ndarray:
-    """``np.percentile(values, 100 q)`` per row, replicating numpy's linear ``_lerp``."""
+def percentile_ranks(c: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """The two ranks ``np.percentile`` (linear) interpolates between, for counts ``c``."""
+    lo = np.floor((c - 1) * q).astype(np.int64)
+    return lo, np.minimum(lo + 1, c - 1)
+
+
+def lerp(a: np.ndarray, b: np.ndarray, c: np.ndarray, q: float, work: np.dtype) -> np.ndarray:
+    """``np.percentile(values, 100 q)`` from its order statistics ``a`` (lower), ``b`` (upper).
+
+    Replicates numpy's linear ``_lerp`` in the dtype ``work`` (the data's float dtype, or
+    float64 for integers), so the result is bit-identical.
+    """
     virt = (c - 1) * q
-    lo = np.floor(virt).astype(np.int64)
-    hi = np.minimum(lo + 1, c - 1)
-    t = (virt - lo).astype(work)
-    a = buf[rowbase + lo].astype(work)
-    b = buf[rowbase + hi].astype(work)
+    t = (virt - np.floor(virt).astype(np.int64)).astype(work)
+    a, b = a.astype(work), b.astype(work)
     diff = b - a
     res = a + diff * t
     np.subtract(b, diff * (1 - t), out=res, where=t >= 0.5)
     return res
+
+
+def gathered_stats(arr: np.ndarray, index: np.ndarray, offsets: np.ndarray,
+                   nodata: float | int | None) -> np.ndarray:
+    """``float32 (n, 8)`` stats of ``arr.ravel()[index]`` grouped by ``offsets`` (numpy path)."""
+    vals = arr.ravel()[index]
+    ok = None
+    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+        ok = vals != nodata
+    if vals.dtype.kind == "f":
+        ok = ~np.isnan(vals) if ok is None else ok & ~np.isnan(vals)
+    counts = np.diff(offsets)
+    if ok is not None:
+        counts = _segment_sums(ok, counts)
+        vals = vals[ok]
+    return band_stats(vals, row_layout(counts))
+
+
+def _segment_sums(ok: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """True values per segment of ``ok`` (segments of lengths ``total``)."""
+    counts = np.zeros_like(total)
+    has = np.flatnonzero(total)
+    if has.size:
+        starts = (np.cumsum(total) - total)[has]
+        counts[has] = np.add.reduceat(ok, starts, dtype=np.int64)
+    return counts
+
+
+def finish_order_stats(raw: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``float32 (n, 8)`` from the compiled kernel's per-label output.
+
+    ``raw`` is ``float64 (n, 11)``: count, mean, std, min, max and the lower and upper order
+    statistic of each percentile (exact: every supported dtype converts to float64 and back
+    losslessly). The interpolation is :func:`lerp`, in the same dtype as :func:`band_stats`.
+    """
+    out = np.full((raw.shape[0], 8), np.nan, dtype=np.float32)
+    out[:, 0] = raw[:, 0]
+    ne = np.flatnonzero(raw[:, 0])
+    if ne.size == 0:
+        return out
+    r = raw[ne]
+    c = r[:, 0].astype(np.int64)
+    work = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    pct = [lerp(r[:, 5 + 2 * j].astype(dtype), r[:, 6 + 2 * j].astype(dtype), c, q, work)
+           for j, q in enumerate(PERCENTILES)]
+    out[ne, 1:] = np.column_stack([r[:, 1:5], *pct])
+    return out

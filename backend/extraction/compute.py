@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
 
 from backend.errors import InvalidInput
 from backend.extraction.engine import (
+    band_stats,
     mask_to_finer,
     scl_histogram,
+    select_pixels,
     valid_mask_from_scl,
-    zonal_stats,
 )
 from backend.extraction.labels import ParcelGrid, coarse_slices, parcel_grid
-from backend.extraction.reader import BandGroup, read_window
+from backend.extraction.reader import BandGroup, read_ahead
 
 N_STATS = 8
 
@@ -93,33 +95,30 @@ def compute_image(
     scl_group = next((g for g in groups if "SCL" in g.hrefs), None)
     if kind == "s2" and scl_group is None:
         raise InvalidInput("Sentinel-2 image without an SCL asset: cannot mask clouds")
-    valid20 = hist = None
     pg20 = grid_for(scl_group) if scl_group is not None else None
+    plan = [(g, pg, names) for g in sorted(groups, key=lambda g: g.grid.transform.a)  # finest first
+            if (names := [b for b in bands if b in g.hrefs]) and (pg := grid_for(g)) is not None]
+    reads = [(g.hrefs[b], pg.window) for g, pg, names in plan for b in names]
     if scl_group is not None and pg20 is not None:
-        scl = read_window(scl_group.hrefs["SCL"], pg20.window)
-        valid20 = valid_mask_from_scl(scl, scl_classes)
-        hist = scl_histogram(scl, pg20.labels, n, pixels=pg20.pixels)
+        reads.insert(0, (scl_group.hrefs["SCL"], pg20.window))
     stats = np.full((n, len(bands), N_STATS), np.nan, np.float32)
     stats[:, :, 0] = 0
-    n_total = np.zeros(n, np.int64)
-    first_count = None
-    for group in sorted(groups, key=lambda g: g.grid.transform.a):  # finest grid first
-        names = [b for b in bands if b in group.hrefs]
-        pg = grid_for(group)
-        if not names or pg is None:
-            continue
-        valid = _valid_on(pg, pg20, valid20)
-        data = {b: read_window(group.hrefs[b], pg.window) for b in names}
-        res = zonal_stats(data, pg.labels, n, valid=valid, nodata=dict(group.nodata), pixels=pg.pixels)
-        for j, b in enumerate(names):
-            stats[:, bands.index(b), :] = res.values[:, j, :]
-        if first_count is None:
-            n_total, first_count = res.n_total, res.values[:, 0, 0]
+    valid20 = hist = None
+    with closing(read_ahead(reads)) as arrays:  # decodes the next band while this thread computes
+        if scl_group is not None and pg20 is not None:
+            scl = next(arrays)
+            valid20 = valid_mask_from_scl(scl, scl_classes)
+            hist = scl_histogram(scl, pg20.labels, n, pixels=pg20.pixels)
+        for group, pg, names in plan:
+            sel = select_pixels(pg.pixels, _valid_on(pg, pg20, valid20))
+            for b, arr in zip(names, arrays, strict=False):
+                stats[:, bands.index(b), :] = band_stats(sel, arr, group.nodata.get(b))
     if hist is None and kind == "s2":
         hist = np.zeros((n, 12), np.int32)
+    n_total = plan[0][1].pixels.n_total if plan else np.zeros(n, np.int64)
     frac = np.zeros(n, np.float32)
-    if first_count is not None:
-        np.divide(first_count, n_total, out=frac, where=n_total > 0)
+    if plan:  # valid fraction: valid pixels of the first band of the finest grid
+        np.divide(stats[:, bands.index(plan[0][2][0]), 0], n_total, out=frac, where=n_total > 0)
     return ImageResult(parcel_ids, n_total, np.clip(frac, 0, 1), stats, hist)
 
 

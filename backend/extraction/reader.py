@@ -7,8 +7,11 @@ over the block-aligned window that covers the parcels; a whole band is never dow
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Generator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -17,7 +20,7 @@ from rasterio.windows import Window
 
 from backend.errors import ImageReadError, InvalidInput
 from backend.extraction.labels import GridSpec
-from backend.storage import open_raster
+from backend.storage import forget_cached, open_raster
 
 log = logging.getLogger(__name__)
 
@@ -67,4 +70,43 @@ def read_window(href: str, window: Window) -> np.ndarray:
         with open_raster(href) as ds:
             return ds.read(1, window=window, boundless=False)
     except (RasterioIOError, rasterio.errors.RasterioError) as exc:
-        raise ImageReadError(f"cannot read {href} window {window}: {exc}") from None
+        raise _read_error(href, window, exc) from None
+
+
+def read_ahead(reads: Sequence[tuple[str, Window]], *, depth: int = 1) -> Generator[np.ndarray, None, None]:
+    """Yield :func:`read_window` of each ``(href, window)`` in order, decoding ahead in a thread.
+
+    While the caller works on one band, the next ``depth`` bands are decoded in a background
+    thread (GDAL releases the GIL). Datasets are opened and closed in the calling thread,
+    inside its ``rasterio.Env``; the thread only runs ``read`` on an open dataset (GDAL's
+    configuration is process-wide). At most ``depth + 1`` bands are held at a time (plus the
+    one the caller still refers to).
+
+    Raises:
+        ImageReadError: a read failed (raised when its band is reached).
+    """
+    pending: deque[tuple[Any, Future[np.ndarray]]] = deque()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="cbm-read")
+    try:
+        for i in range(len(reads)):
+            for href, window in reads[i + len(pending) : i + depth + 1]:
+                ds = open_raster(href)
+                pending.append((ds, pool.submit(ds.read, 1, window=window, boundless=False)))
+            ds, future = pending.popleft()
+            try:
+                yield future.result()
+            except (RasterioIOError, rasterio.errors.RasterioError) as exc:
+                raise _read_error(*reads[i], exc) from None
+            finally:
+                ds.close()
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        for ds, _ in pending:
+            ds.close()
+
+
+def _read_error(href: str, window: Window, exc: Exception) -> ImageReadError:
+    forget_cached(href)
+    return ImageReadError(f"cannot read {href} window {window}: {exc}")
