@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     admin_username: str = Field("admin", pattern=r"^[A-Za-z0-9_.@-]{2,64}$",
                                 description="Admin account created on first start if no admin exists.")
     api_pool_min: int = Field(1, ge=0, le=100, description="Minimum pooled DB connections per API worker.")
-    api_pool_max: int = Field(8, ge=1, le=200, description="Maximum pooled DB connections per API worker.")
+    api_pool_max: int = Field(40, ge=1, le=200, description="Max pooled DB connections per API worker "
+                              "(at least the server's thread count, or requests queue for one).")
     api_request_timeout_s: float = Field(30.0, gt=0, le=3600, description="Request and SQL timeout.")
     api_max_chips: int = Field(24, ge=1, le=1000, description="Maximum chips per request.")
     api_max_chip_size: int = Field(1024, ge=16, le=8192, description="Maximum chip size in pixels.")

@@ -72,4 +72,27 @@ def open_raster(href: str) -> rasterio.io.DatasetReader:
     try:
         return rasterio.open(href)
     except rasterio.errors.RasterioIOError as exc:
+        forget_cached(href)
         raise ImageReadError(f"cannot read {href}: {exc}") from None
+
+
+def forget_cached(href: str) -> None:
+    """Drop GDAL's cached state of a remote href after a failed open or read.
+
+    GDAL's ``/vsicurl`` cache keeps a region whose download failed (e.g. a connection dropped
+    mid-body): every later read of that file in this process then fails without a new request,
+    so a retry could never succeed. Opening and closing the file once with the href in
+    ``CPL_VSIL_CURL_NON_CACHED`` clears its cache entries. Local paths are left alone.
+    """
+    if href.startswith("s3://"):
+        vsi = "/vsis3/" + href.removeprefix("s3://")
+    elif href.startswith(("http://", "https://")):
+        vsi = "/vsicurl/" + href
+    else:
+        return
+    try:
+        with rasterio.Env(CPL_VSIL_CURL_NON_CACHED=vsi), rasterio.open(href):
+            pass
+    except rasterio.errors.RasterioIOError:
+        pass
+    log.debug("cleared GDAL's cache of %s after a failed read", href)

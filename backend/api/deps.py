@@ -95,17 +95,25 @@ async def current_user(
     name, password = credentials.username, credentials.password
     auth.throttle.check(name, ip)
     key = auth.cache.key(name, password)
-    user = auth.cache.get(key)
-    if user is None:
-        user = await run_in_threadpool(_load_user, request, name, password)
-        if user is None:
-            auth.throttle.failed(name, ip)
-            log.warning("failed login for user %r from %s", name[:64], ip)
-            raise AuthError("wrong username or password")
-        auth.throttle.succeeded(name, ip)
-        auth.cache.put(key, user)
+    user = auth.cache.get(key) or await _verify(request, auth, key, name, password, ip)
     request.scope.setdefault("state", {})["user"] = user.username
     auth.rate.take(user.username)
+    return user
+
+
+async def _verify(request: Request, auth: AuthState, key: bytes, name: str, password: str, ip: str) -> User:
+    """Check a password not in the cache, one check per username at a time."""
+    async with auth.login_lock(name):
+        auth.throttle.check(name, ip)  # guesses queued behind failures see the lockout
+        user = auth.cache.get(key)  # a concurrent first login may have verified it meanwhile
+        if user is None:
+            user = await run_in_threadpool(_load_user, request, name, password)
+            if user is None:
+                auth.throttle.failed(name, ip)
+                log.warning("failed login for user %r from %s", name[:64], ip)
+                raise AuthError("wrong username or password")
+            auth.throttle.succeeded(name, ip)
+            auth.cache.put(key, user)
     return user
 
 

@@ -16,10 +16,12 @@ configured values. Put a shared limiter (reverse proxy) in front for stricter gu
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 
 from pwdlib import PasswordHash
@@ -170,6 +172,19 @@ class AuthState:
     throttle: LoginThrottle
     cache: AuthCache
     rate: RateLimiter
+    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary)
+
+    def login_lock(self, username: str) -> asyncio.Lock:
+        """One lock per username: password checks of a username run one at a time.
+
+        Concurrent first logins then cost one argon2 verification (the rest hit the cache), and
+        concurrent wrong guesses cannot all pass the failure check before it counts them.
+        """
+        lock = self._locks.get(username)
+        if lock is None:
+            lock = self._locks[username] = asyncio.Lock()
+        return lock
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthState:

@@ -2,6 +2,11 @@
 
 Parcel geometries are stored in their set's native CRS (``parcel_sets.srid``); query shapes
 arrive in WGS84 and are transformed to the set's CRS so the GiST index on ``parcels.geom`` is used.
+
+The hot JRC queries (parcel by location or id, time series) are ``async``, take the async pool
+(a connection is borrowed for the one statement) and the set's key: one statement resolves the
+set and fetches the rows (``parcel_sets LEFT JOIN LATERAL``), so a request costs one round trip;
+they return None when the set does not exist.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool
 
 Conn = psycopg.Connection[DictRow]
+AConn = psycopg.AsyncConnection[DictRow]
+APool = AsyncConnectionPool[AConn]
 
 def ping(conn: Conn) -> None:
     """Round-trip to the database (raises if it does not answer)."""
@@ -145,30 +153,45 @@ def batch_run(conn: Conn, run_id: str) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------- parcels
-_PARCEL_COLUMNS = """
-SELECT p.pid, p.cropname, p.cropcode, %(srid)s::int AS srid, round(p.area_m2)::bigint AS area,
+_PARCEL_SELECT = """
+SELECT p.pid, p.cropname, p.cropcode, {srid} AS srid, round(p.area_m2)::bigint AS area,
        ST_X(c.pt) AS clon, ST_Y(c.pt) AS clat,
        CASE WHEN %(with_geom)s THEN ST_AsGeoJSON(CASE WHEN %(wgs84)s
             THEN ST_Transform(p.geom, 4326) ELSE p.geom END) END AS geom
 FROM parcels p CROSS JOIN LATERAL (SELECT ST_Transform(ST_Centroid(p.geom), 4326) AS pt) c
-WHERE p.set_id = %(set_id)s AND """
+WHERE p.set_id = {set_id} AND """
+_PARCEL_COLUMNS = _PARCEL_SELECT.format(srid="%(srid)s::int", set_id="%(set_id)s")
+# one row per parcel found, or one row of nulls (but set_id) when the set exists and none is found
+_SET_PARCELS = """
+SELECT s.id AS set_id, r.* FROM parcel_sets s LEFT JOIN LATERAL ({select} {where} ORDER BY p.pid LIMIT 10) r
+  ON true
+WHERE s.aoi = %(aoi)s AND s.year = %(year)s AND s.ptype = %(ptype)s"""
+_AT_POINT = "ST_Intersects(p.geom, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), s.srid))"
+_SET_PARCELS_AT = _SET_PARCELS.format(select=_PARCEL_SELECT.format(srid="s.srid", set_id="s.id"),
+                                      where=_AT_POINT)
+_SET_PARCEL_BY_PID = _SET_PARCELS.format(select=_PARCEL_SELECT.format(srid="s.srid", set_id="s.id"),
+                                         where="p.pid = %(pid)s")
 
 
-def parcels_by_location(conn: Conn, pset: dict[str, Any], lon: float, lat: float, *,
-                        with_geom: bool, wgs84: bool) -> list[dict[str, Any]]:
-    """Parcels of a set containing a WGS84 point (at most a few where parcels overlap)."""
-    sql = _PARCEL_COLUMNS + ("ST_Intersects(p.geom, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, "
-                             "%(lat)s), 4326), %(srid)s)) ORDER BY p.pid LIMIT 10")
-    return conn.execute(sql, {"set_id": pset["id"], "srid": pset["srid"], "lon": lon, "lat": lat,
-                              "with_geom": with_geom, "wgs84": wgs84}).fetchall()
+async def _set_parcels(pool: APool, sql: str, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+    async with pool.connection() as conn:
+        rows = await (await conn.execute(sql, params)).fetchall()
+    return [r for r in rows if r["pid"] is not None] if rows else None
 
 
-def parcels_by_pid(conn: Conn, pset: dict[str, Any], pid: str, *, with_geom: bool,
-                   wgs84: bool) -> list[dict[str, Any]]:
-    """The parcel with this agency id (zero or one row)."""
-    return conn.execute(_PARCEL_COLUMNS + "p.pid = %(pid)s", {
-        "set_id": pset["id"], "srid": pset["srid"], "pid": pid, "with_geom": with_geom,
-        "wgs84": wgs84}).fetchall()
+async def set_parcels_at(pool: APool, aoi: str, year: int, ptype: str, lon: float, lat: float, *,
+                         with_geom: bool, wgs84: bool) -> list[dict[str, Any]] | None:
+    """Parcels of a set containing a WGS84 point (at most 10, by pid); None when no such set."""
+    return await _set_parcels(pool, _SET_PARCELS_AT, {
+        "aoi": aoi, "year": year, "ptype": ptype, "lon": lon, "lat": lat, "with_geom": with_geom,
+        "wgs84": wgs84})
+
+
+async def set_parcel_by_pid(pool: APool, aoi: str, year: int, ptype: str, pid: str, *,
+                            with_geom: bool, wgs84: bool) -> list[dict[str, Any]] | None:
+    """The parcel of a set with this agency id (zero or one row); None when no such set."""
+    return await _set_parcels(pool, _SET_PARCEL_BY_PID, {
+        "aoi": aoi, "year": year, "ptype": ptype, "pid": pid, "with_geom": with_geom, "wgs84": wgs84})
 
 
 def parcels_by_polygon(conn: Conn, pset: dict[str, Any], wkt: str, limit: int, *, only_ids: bool,
@@ -211,11 +234,34 @@ WHERE p.set_id = %(set_id)s AND g.set_id = %(set_id)s AND p.pid = %(pid)s AND i.
 ORDER BY i.datetime, i.id"""
 
 
+_SET_SERIES = """
+SELECT s.id, r.date_part, r.bands, r.stats, r.hist
+FROM parcel_sets s LEFT JOIN LATERAL (
+  SELECT extract(epoch FROM i.datetime)::float8 AS date_part, i.bands, g.stats, g.hist, i.datetime, i.id
+  FROM parcels p
+  JOIN signatures g ON g.set_id = p.set_id AND g.parcel_id = p.id
+  JOIN images i ON i.id = g.image_id
+  WHERE p.set_id = s.id AND g.set_id = s.id AND p.pid = %(pid)s AND i.kind = %(kind)s
+    AND i.datetime >= %(start)s AND i.datetime < %(end)s) r ON true
+WHERE s.aoi = %(aoi)s AND s.year = %(year)s AND s.ptype = %(ptype)s
+ORDER BY r.datetime, r.id"""
+
+
 def series(conn: Conn, set_id: int, pid: str, kind: str, start: datetime, end: datetime) -> list[tuple]:
     """One row per image of a parcel's signatures: (date_part, bands, stats[band][8], hist)."""
     with conn.cursor(row_factory=psycopg.rows.tuple_row, binary=True) as cur:
         cur.execute(_SERIES, {"set_id": set_id, "pid": pid, "kind": kind, "start": start, "end": end})
         return cur.fetchall()
+
+
+async def set_series(pool: APool, aoi: str, year: int, ptype: str, pid: str, kind: str, start: datetime,
+                     end: datetime) -> list[tuple] | None:
+    """Like :func:`series` but for a set's key, in one statement; None when no such set."""
+    async with pool.connection() as conn, conn.cursor(row_factory=psycopg.rows.tuple_row, binary=True) as cur:
+        await cur.execute(_SET_SERIES, {"aoi": aoi, "year": year, "ptype": ptype, "pid": pid, "kind": kind,
+                                        "start": start, "end": end})
+        rows = await cur.fetchall()
+    return [r[1:] for r in rows if r[1] is not None] if rows else None
 
 
 # ---------------------------------------------------------------------------- markers, decisions

@@ -67,6 +67,7 @@ def to_native_crs(gdf: gpd.GeoDataFrame, crs: str | None, source: str
     source_crs = gdf.crs.to_string()
     reprojected = False
     if gdf.crs.is_geographic:
+        _check_degrees(gdf, source, source_crs)
         utm = utm_crs(gdf.geometry.values)
         log.info("%s: geographic CRS %s reprojected to %s", source, source_crs, utm)
         gdf = gdf.to_crs(utm)
@@ -80,6 +81,15 @@ def to_native_crs(gdf: gpd.GeoDataFrame, crs: str | None, source: str
                            "EPSG:<code> with the equivalent EPSG CRS")
     factor = gdf.crs.axis_info[0].unit_conversion_factor if gdf.crs.axis_info else 1.0
     return gdf, NativeCrs(epsg, float(factor) ** 2, source_crs, reprojected)
+
+
+def _check_degrees(gdf: gpd.GeoDataFrame, source: str, source_crs: str) -> None:
+    """Refuse coordinates outside lon/lat range under a geographic CRS (a wrong CRS label)."""
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidInput(f"{source}: coordinates ({minx:.6g}, {miny:.6g}) .. ({maxx:.6g}, {maxy:.6g}) "
+                           f"are not degrees, but the CRS is {source_crs}: pass --crs with the CRS of "
+                           "its coordinates, e.g. --crs EPSG:28992")
 
 
 def utm_crs(geoms: np.ndarray) -> CRS:

@@ -80,7 +80,22 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InvalidInput(f"{path.name} is not a geospatial file (no geometry column): "
                            f"export the parcels as {FORMATS_HINT}")
+    _check_text(gdf, path)
     return gdf
+
+
+def _check_text(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Refuse Arrow text columns holding bytes that are not UTF-8 (they fail later, unclearly)."""
+    for name in gdf.columns:
+        to_arrow = getattr(gdf[name].array, "__arrow_array__", None)
+        if to_arrow is None:
+            continue
+        try:
+            to_arrow().validate(full=True)
+        except pa.ArrowInvalid:
+            raise InvalidInput(f"{path.name}: column {name!r} is not valid UTF-8 text; export the file "
+                               "as UTF-8 (a shapefile: add a .cpg naming its encoding, e.g. LATIN1)"
+                               ) from None
 
 
 def _choose_layer(path: Path, source: str, layer: str | None) -> str:

@@ -1,0 +1,104 @@
+"""Reliability fixtures: the scene, a fault-free baseline checksum, an S3 bucket on moto.
+
+``tests/api`` is put on ``sys.path`` so its helpers (``apitools``) are reused, not copied.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
+
+from relscene import AOI, YEAR, build_scene, checksum, load_local, local_items
+
+from backend.db import connect
+from backend.extraction.service import extract
+from backend.settings import Settings
+
+TRUNCATE = ("TRUNCATE signatures, parcel_sets, images, users, batch_runs, audit_log, marker_runs "
+            "RESTART IDENTITY CASCADE")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The fault-free run: scene folder, catalogued items and the signature checksum."""
+
+    root: Path
+    items: list[dict[str, Any]]
+    checksum: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def baseline(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Baseline:
+    root = tmp_path_factory.mktemp("relscene")
+    build_scene(root)
+    with connect(settings) as conn:
+        conn.execute(TRUNCATE)
+    load_local(settings, root)
+    report = extract(settings, aoi=AOI, year=YEAR)
+    assert (report.done, report.failed) == (3, 0)
+    result = Baseline(root, local_items(settings), checksum(settings))
+    assert result.checksum["n"] == 12 == result.checksum["n_distinct"]
+    with connect(settings) as conn:
+        conn.execute(TRUNCATE)
+    return result
+
+
+@pytest.fixture(scope="session")
+def s3(moto_s3: str) -> Any:
+    """A boto3 S3 client on the moto server with the bucket ``cbm``."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=f"http://{moto_s3}", aws_access_key_id="test",
+                          aws_secret_access_key="test", region_name="us-east-1")
+    client.create_bucket(Bucket="cbm")
+    return client
+
+
+@pytest.fixture(scope="session")
+def rel_api(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The API on its own database with the tiny area of ``tests/api`` (rate limits out of the way)."""
+    import os
+    import uuid
+
+    from apitools import PASSWORDS, build_scene, insert_results, run_server
+
+    from backend.api.services import users
+    from backend.catalogue import add_source
+    from backend.db import database_url
+    from backend.db.migrate import migrate
+    from backend.parcels import import_parcels
+    from backend.settings import load_settings
+
+    name = f"cbm_reltest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with connect(base_settings, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    root = tmp_path_factory.mktemp("relapi")
+    s = load_settings(demo_mode=True, database_url=database_url(base_settings, name), var_dir=root / "var",
+                      api_rate_per_minute=1_000_000, api_rate_burst=1_000_000, api_auth_cache_s=600)
+    try:
+        with connect(s) as conn:
+            migrate(conn)
+        build_scene(root)
+        import_parcels(s, root / "tt.gpkg", aoi="tt", year=2025)
+        import_parcels(s, root / "zz.gpkg", aoi="zz", year=2025)
+        assert not add_source(s, str(root / "cogs")).rejected
+        assert extract(s, aoi="tt", year=2025).failed == 0
+        insert_results(s)
+        with connect(s, autocommit=True) as conn:
+            users.ensure_admin(conn, s)
+            for who, aoi in (("analyst", "tt"), ("consumer", "tt"), ("outsider", "zz")):
+                users.add_user(conn, who, PASSWORDS[who], "analyst" if who == "analyst" else "consumer")
+                users.grant_aoi(conn, who, aoi)
+        server, stop = run_server(s)
+        yield server
+        stop()
+    finally:
+        with connect(base_settings, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
