@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 
 import numpy as np
 
-from backend.db import connect
-from backend.db.migrate import migrate
+from backend.db import connect, temporary_database
 from backend.extraction.pgcopy import COLUMNS, encode_signatures
 from backend.settings import load_settings
 
@@ -50,17 +48,8 @@ def main() -> None:
     ap.add_argument("--parcels", type=int, default=500_000)
     ap.add_argument("--images", type=int, default=4)
     args = ap.parse_args()
-    base = load_settings(demo_mode=True)
-    name = f"cbm_bench_{uuid.uuid4().hex[:6]}"
-    with connect(base, dbname="postgres", autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with connect(base, dbname=name) as conn:
-            migrate(conn)
-            _run(conn, args.parcels, args.images)
-    finally:
-        with connect(base, dbname="postgres", autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(load_settings(demo_mode=True), "cbm_bench_ingest") as s, connect(s) as conn:
+        _run(conn, args.parcels, args.images)
 
 
 def _run(conn, n: int, n_images: int) -> None:

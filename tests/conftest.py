@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from backend.db import cluster, connect, database_url
-from backend.db.migrate import migrate
+from backend.db import cluster, connect, temporary_database
 from backend.settings import Settings, load_settings
 
 
@@ -26,31 +24,13 @@ def base_settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def test_db_name(base_settings: Settings) -> Iterator[str]:
-    """Create a fresh database with PostGIS for this test session and drop it afterwards."""
+def settings(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of a fresh, migrated test database (as an external URL), dropped at the end."""
     if base_settings.uses_embedded_db:
         cluster.start(base_settings)
-    name = f"cbm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with connect(base_settings, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with connect(base_settings, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def settings(
-    base_settings: Settings, test_db_name: str, tmp_path_factory: pytest.TempPathFactory
-) -> Settings:
-    """Settings pointing at the migrated test database (as an external URL)."""
-    url = database_url(base_settings, test_db_name)
-    s = load_settings(demo_mode=True, database_url=url,
-                      var_dir=tmp_path_factory.mktemp("var"))
-    with connect(s) as conn:
-        migrate(conn)
-    return s
+    with temporary_database(base_settings, f"cbm_test_{os.getpid()}", demo_mode=True,
+                            var_dir=tmp_path_factory.mktemp("var")) as s:
+        yield s
 
 
 @pytest.fixture()

@@ -6,7 +6,10 @@ PostgreSQL+PostGIS. SQL lives in ``backend/db/queries*.py`` modules and in the m
 
 from __future__ import annotations
 
+import contextlib
 import re
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -54,3 +57,27 @@ def connect(
         hint = "start it with `cbm db start`" if settings.uses_embedded_db else "check CBM_DATABASE_URL"
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise DatabaseError(f"cannot connect to {redact(url)}: {reason} ({hint})") from None
+
+
+@contextlib.contextmanager
+def temporary_database(settings: Settings, prefix: str = "cbm_tmp", **overrides: Any) -> Iterator[Settings]:
+    """Create a fresh, migrated database next to the project's, yield settings using it, drop it.
+
+    For tests and benchmarks: the database lives in the same server (embedded cluster or
+    ``CBM_DATABASE_URL``), its name is ``<prefix>_<random>``, and it is dropped even on errors.
+    ``overrides`` are further settings for the yielded :class:`Settings`.
+    """
+    from backend.db.migrate import migrate
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with connect(settings, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        fields = {**settings.model_dump(), "database_url": database_url(settings, name), **overrides}
+        tmp = Settings(**fields)
+        with connect(tmp) as conn:
+            migrate(conn)
+        yield tmp
+    finally:
+        with connect(settings, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -7,11 +7,12 @@ SQL (those producers are other modules). Servers run uvicorn in a thread on a fr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from backend.api.app import create_app
-from backend.db import connect
+from backend.db import connect, temporary_database
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
 X0, Y0 = 600_000.0, 5_700_000.0
@@ -99,6 +100,32 @@ def insert_results(s: Settings) -> None:
                      "('run-tt', 'extract.ipynb', '{\"aoi\": \"tt\"}', 'done'), "
                      "('run-zz', 'extract.ipynb', '{\"aoi\": \"zz\"}', 'failed')")
         conn.execute("INSERT INTO batch_chunks (run_id, chunk, status) VALUES ('run-tt', 0, 'done')")
+
+
+FAST_LIMITS = {"api_rate_per_minute": 1_000_000, "api_rate_burst": 1_000_000, "api_auth_cache_s": 600}
+
+
+@contextlib.contextmanager
+def api_database(base: Settings, root: Path, prefix: str) -> Iterator[Settings]:
+    """An own database with the tiny area (sets tt and zz), its results and one user per role."""
+    from backend.api.services import users
+    from backend.catalogue import add_source
+    from backend.extraction.service import extract
+    from backend.parcels import import_parcels
+
+    with temporary_database(base, prefix, demo_mode=True, var_dir=root / "var", **FAST_LIMITS) as s:
+        build_scene(root)
+        import_parcels(s, root / "tt.gpkg", aoi="tt", year=2025)
+        import_parcels(s, root / "zz.gpkg", aoi="zz", year=2025)
+        assert not add_source(s, str(root / "cogs")).rejected
+        assert extract(s, aoi="tt", year=2025).failed == 0
+        insert_results(s)
+        with connect(s, autocommit=True) as conn:
+            users.ensure_admin(conn, s)
+            for who, aoi in (("analyst", "tt"), ("consumer", "tt"), ("outsider", "zz")):
+                users.add_user(conn, who, PASSWORDS[who], "analyst" if who == "analyst" else "consumer")
+                users.grant_aoi(conn, who, aoi)
+        yield s
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ papermill against both (see ``nbtools``).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +16,13 @@ from nbtools import ANALYST, AOI, PASSWORD, YEAR, Area, run_server
 
 from backend.api.services import users
 from backend.catalogue import add_source
-from backend.db import connect, database_url
-from backend.db.migrate import migrate
+from backend.db import connect, database_url, temporary_database
 from backend.demo import build_demo
 from backend.demo.pipeline import DEMO_CATALOGUE
 from backend.extraction.service import extract
 from backend.markers import run_markers
 from backend.parcels import import_parcels
-from backend.settings import Settings, load_settings
+from backend.settings import Settings
 
 
 def _load(s: Settings, demo: Path) -> int:
@@ -43,21 +41,11 @@ def _load(s: Settings, demo: Path) -> int:
 @pytest.fixture(scope="session")
 def area(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Area]:
     """An own database with the small demo area, its marker run and an analyst account."""
-    name = f"cbm_nbtest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with connect(base_settings, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
     root = tmp_path_factory.mktemp("nb")
-    url = database_url(base_settings, name)
-    s = load_settings(demo_mode=True, database_url=url, var_dir=root / "var",
-                      api_rate_per_minute=1_000_000, api_rate_burst=1_000_000)
-    try:
-        with connect(s) as conn:
-            migrate(conn)
+    with temporary_database(base_settings, "cbm_nbtest", demo_mode=True, var_dir=root / "var",
+                            api_rate_per_minute=1_000_000, api_rate_burst=1_000_000) as s:
         run_id = _load(s, root / "demo")
-        yield Area(s, url, root, root / "demo" / "ground_truth.json", run_id)
-    finally:
-        with connect(base_settings, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield Area(s, database_url(s), root, root / "demo" / "ground_truth.json", run_id)
 
 
 @pytest.fixture(scope="session")
