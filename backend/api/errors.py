@@ -105,7 +105,14 @@ def _library_error(status: int, message: str) -> Callable[[Request, Exception], 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     rid = _request_id(request)
     log.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, rid)
-    return JSONResponse({"detail": f"internal error; quote request id {rid}"}, status_code=500)
+    # Starlette answers unhandled errors outside our middleware: add its headers here too.
+    from backend.api.middleware import _CSP, SECURITY_HEADERS
+
+    headers = {k.decode(): v.decode() for k, v in SECURITY_HEADERS}
+    headers.update({"content-security-policy": _CSP.decode(), "cache-control": "no-store",
+                    "x-request-id": rid})
+    return JSONResponse({"detail": f"internal error; quote request id {rid}"}, status_code=500,
+                        headers=headers)
 
 
 def register(app: FastAPI) -> None:

@@ -101,3 +101,22 @@ def test_cli_users(api: Server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.
         assert "exists" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_unexpected_error_is_500_with_request_id_and_security_headers(api_settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from backend.api.app import create_app
+
+    app = create_app(api_settings)
+
+    @app.get("/boom-for-test")
+    def boom() -> None:
+        raise RuntimeError("unexpected")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/boom-for-test")
+    assert r.status_code == 500
+    assert "unexpected" not in r.text and "request id" in r.json()["detail"]
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    assert r.headers["cache-control"] == "no-store"
