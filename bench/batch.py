@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 from contextlib import contextmanager
 
 import geopandas as gpd
@@ -31,8 +30,7 @@ from backend.batch.params import split_settings
 from backend.batch.report import JobTimer
 from backend.batch.runner import run_batch
 from backend.catalogue import add_source
-from backend.db import cluster, connect, database_url
-from backend.db.migrate import migrate
+from backend.db import cluster, connect, temporary_database
 from backend.extraction import jobs
 from backend.extraction.service import extract
 from backend.parcels import import_parcels
@@ -46,18 +44,8 @@ def bench_db():
     base = load_settings(demo_mode=True)
     if base.uses_embedded_db:
         cluster.start(base)
-    name = f"cbm_bench_batch_{uuid.uuid4().hex[:6]}"
-    with connect(base, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        s = load_settings(demo_mode=True, database_url=database_url(base, name),
-                          var_dir=ROOT / "batch" / "var")
-        with connect(s) as conn:
-            migrate(conn)
+    with temporary_database(base, "cbm_bench_batch", var_dir=ROOT / "batch" / "var") as s:
         yield s
-    finally:
-        with connect(base, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def load_scene(s: Settings, cfg: Config, n_images: int) -> None:

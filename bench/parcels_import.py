@@ -11,7 +11,6 @@ per second, and drops the database.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -19,8 +18,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from backend.db import cluster, connect, database_url
-from backend.db.migrate import migrate
+from backend.db import cluster, temporary_database
 from backend.parcels import import_parcels
 from backend.settings import PROJECT_ROOT, load_settings
 
@@ -80,19 +78,9 @@ def main() -> None:
     base = load_settings(demo_mode=True)
     if base.uses_embedded_db:
         cluster.start(base)
-    name = f"cbm_bench_parcels_{os.getpid()}"
-    with connect(base, dbname="postgres", autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        settings = load_settings(demo_mode=True, database_url=database_url(base, name),
-                                 var_dir=base.var_dir / "bench")
-        with connect(settings) as c:
-            migrate(c)
+    with temporary_database(base, "cbm_bench_parcels", var_dir=base.var_dir / "bench") as settings:
         res = import_parcels(settings, path, aoi="bench", year=2025,
                              report_path=settings.var_dir / "parcels_import_report.csv")
-    finally:
-        with connect(base, dbname="postgres", autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     t = res.timings
     print(f"file      {path.name} ({path.stat().st_size / 1e6:.0f} MB)")
     print(f"parcels   read {res.n_read}  imported {res.n_imported}  repaired {res.n_repaired}"

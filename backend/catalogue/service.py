@@ -22,8 +22,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tqdm import tqdm
-
 from backend.catalogue.assets import CBM_ASSETS, band_hrefs
 from backend.catalogue.filters import DateLike, ItemFilter, to_datetime
 from backend.catalogue.models import AddResult, Rejection
@@ -33,6 +31,7 @@ from backend.catalogue.validate import ImageRecord, validate_item
 from backend.db import connect
 from backend.db import queries_catalogue as q
 from backend.errors import CbmError, ImageNotFound
+from backend.progress import with_progress
 from backend.settings import Settings
 from backend.storage import raster_env
 
@@ -95,7 +94,7 @@ def add_source(
     with raster_env(settings), connect(settings, autocommit=True) as conn:
         entries = read_source(source, collection=collection, item_filter=item_filter,
                               asset_keys=asset_keys)
-        for batch in _batches(_with_progress(entries, progress), batch_size):
+        for batch in _batches(with_progress(entries, progress, desc="catalogue", unit="item"), batch_size):
             records = _validate(batch, profiles, collection, reject)
             with conn.transaction():
                 _store(conn, records, result)
@@ -156,16 +155,6 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, max(1, size))):
         yield batch
-
-
-def _with_progress(items: Iterable[T], progress: bool | Any) -> Iterator[T]:
-    if progress is True:
-        yield from tqdm(items, desc="catalogue", unit="item")
-        return
-    for item in items:
-        yield item
-        if progress:
-            progress.update(1)
 
 
 def list_images(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-
-from tqdm import tqdm
 
 from backend.catalogue.filters import DateLike, to_datetime
 from backend.chips import render
@@ -16,6 +14,7 @@ from backend.chips.cache import relative
 from backend.chips.spec import ChipSpec, band_kind, normalise_band
 from backend.db import queries_chips as q
 from backend.errors import CbmError, InvalidInput, LimitExceeded
+from backend.progress import with_progress
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,7 +120,8 @@ def png_chips(
             skipped. Default: log a warning.
     """
     chips = []
-    for row in _with_progress(select_images(settings, conn, spec, start, end, max_cloud=max_cloud), progress):
+    for row in with_progress(select_images(settings, conn, spec, start, end, max_cloud=max_cloud), progress,
+                             desc="chips", unit="image"):
         try:
             path = render.chip_png_file(settings, row, spec)
             cloud = render.cloud_fraction(settings, row, spec)
@@ -147,7 +147,7 @@ def raw_chips(
     spec = ChipSpec(lon, lat, size, style=names[0])
     rows = select_images(settings, conn, spec, start, end, max_cloud=max_cloud, chips_per_image=len(names))
     chips = []
-    for row in _with_progress(rows, progress):
+    for row in with_progress(rows, progress, desc="chips", unit="image"):
         try:
             paths = [(b, render.chip_geotiff_file(settings, row, b, spec)) for b in names]
         except CbmError as exc:
@@ -172,13 +172,3 @@ def _check_bands(bands: Sequence[str]) -> list[str]:
 
 def _log_error(row: Mapping[str, Any], exc: CbmError) -> None:
     log.warning("chip of image %s skipped: %s", row.get("item_id"), exc)
-
-
-def _with_progress(items: Iterable[T], progress: bool | Any) -> Iterator[T]:
-    if progress is True:
-        yield from tqdm(items, desc="chips", unit="image")
-        return
-    for item in items:
-        yield item
-        if progress:
-            progress.update(1)

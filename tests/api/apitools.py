@@ -51,7 +51,8 @@ def lonlat(pid: str) -> tuple[float, float]:
     return TO_WGS84.transform(c.x, c.y)
 
 
-def _write(path: Path, arr: np.ndarray, res: float) -> None:
+def write_cog(path: Path, arr: np.ndarray, res: float) -> None:
+    """One tiled single-band GeoTIFF on the test grid (origin X0, Y0 in EPSG:32631)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
                        dtype=arr.dtype, crs=CRS, transform=from_origin(X0, Y0, res, res),
@@ -65,17 +66,17 @@ def build_scene(root: Path) -> None:
     for k, date in enumerate(S2_DATES):
         item = root / "cogs" / f"S2A_MSIL2A_{date}_R008_T31UFU"
         for b in ("B02", "B03", "B04", "B08"):
-            _write(item / f"{b}.tif", rng.integers(100, 5000, (64, 64), dtype=np.uint16), 10)
+            write_cog(item / f"{b}.tif", rng.integers(100, 5000, (64, 64), dtype=np.uint16), 10)
         for b in ("B05", "B11"):
-            _write(item / f"{b}.tif", rng.integers(100, 5000, (32, 32), dtype=np.uint16), 20)
+            write_cog(item / f"{b}.tif", rng.integers(100, 5000, (32, 32), dtype=np.uint16), 20)
         scl = np.full((32, 32), 4, np.uint8)
         if k == 1:
             scl[1:5, 6:10] = 9  # parcel B under cloud on the second date
-        _write(item / "SCL.tif", scl, 20)
+        write_cog(item / "SCL.tif", scl, 20)
     for name, bands in (("S1A_IW_GRDH_20250603T055012_BS", ("VV", "VH")),
                         ("S1A_IW_COH_20250605T055012_C6", ("COH_VV", "COH_VH"))):
         for b in bands:
-            _write(root / "cogs" / name / f"{b}.tif", rng.random((64, 64), dtype=np.float32), 10)
+            write_cog(root / "cogs" / name / f"{b}.tif", rng.random((64, 64), dtype=np.float32), 10)
     gpd.GeoDataFrame({"pid": list(PARCELS), "crop_code": [CROPS[p] for p in PARCELS],
                       "crop_name": ["Wheat" if CROPS[p] == "1" else "Maize" for p in PARCELS]},
                      geometry=[rect(*r) for r in PARCELS.values()], crs=CRS).to_file(root / "tt.gpkg")

@@ -28,7 +28,7 @@ from backend.settings import PROJECT_ROOT, Settings, load_settings
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / d) for d in ("api", "ui")]
 from apitools import run_server  # noqa: E402
-from uitools import LOOPBACK, Watched  # noqa: E402
+from uitools import Watched, watch  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -92,19 +92,7 @@ def watched() -> Iterator[Watched]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        w = Watched(page)
-
-        def route(r: Any) -> None:
-            url = r.request.url
-            if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK:
-                r.continue_()
-            else:
-                w.external.append(url)
-                r.abort()
-
-        page.route("**/*", route)
-        page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: w.errors.append(str(e)))
+        w = watch(page)
         try:
             yield w
         finally:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +11,11 @@ from typing import Any
 
 import nbformat
 import papermill as pm
-import uvicorn
 
-from backend.api.app import create_app
 from backend.settings import PROJECT_ROOT, Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+import apitools
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 AOI, YEAR = "nbdemo", 2025
@@ -35,25 +34,9 @@ class Area:
 
 
 def run_server(settings: Settings) -> tuple[str, Callable[[], None]]:
-    """Start uvicorn with ``create_app(settings)`` in a thread; returns the URL and a stopper."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("API server did not start")
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
-    return f"http://127.0.0.1:{port}", stop
+    """Start the API in a thread (``tests/api/apitools.run_server``); returns the URL and a stopper."""
+    server, stop = apitools.run_server(settings)
+    return server.url, stop
 
 
 def execute(name: str, out_dir: Path, **parameters: Any) -> tuple[dict[str, Any], nbformat.NotebookNode]:

@@ -14,8 +14,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import rasterio
-from rasterio.transform import from_origin
+from apitools import write_cog  # tests/api is on sys.path (see conftest)
 from shapely.geometry import box
 
 from backend.catalogue import add_source
@@ -38,28 +37,20 @@ SELECT count(*) AS n, count(DISTINCT (s.parcel_id, s.image_id)) AS n_distinct,
 """
 
 
-def _write(path: Path, arr: np.ndarray, res: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
-                       dtype=arr.dtype, crs=CRS, transform=from_origin(X0, Y0, res, res),
-                       tiled=True, blockxsize=16, blockysize=16) as ds:
-        ds.write(arr, 1)
-
-
 def build_scene(root: Path) -> Path:
     """Write two S2 items, one S1 item and the parcel file under ``root``; returns the COG folder."""
     rng = np.random.default_rng(3)
     cogs = root / "cogs"
     for k, item in enumerate(ITEMS[:2]):
         for b in ("B02", "B03", "B04", "B08"):
-            _write(cogs / item / f"{b}.tif", rng.integers(100, 5000, (64, 64), dtype=np.uint16), 10)
+            write_cog(cogs / item / f"{b}.tif", rng.integers(100, 5000, (64, 64), dtype=np.uint16), 10)
         for b in ("B05", "B11"):
-            _write(cogs / item / f"{b}.tif", rng.integers(100, 5000, (32, 32), dtype=np.uint16), 20)
+            write_cog(cogs / item / f"{b}.tif", rng.integers(100, 5000, (32, 32), dtype=np.uint16), 20)
         scl = np.full((32, 32), 4, np.uint8)
         scl[2:7, 10:15] = 9 if k == 0 else 4
-        _write(cogs / item / "SCL.tif", scl, 20)
+        write_cog(cogs / item / "SCL.tif", scl, 20)
     for b in ("VV", "VH"):
-        _write(cogs / ITEMS[2] / f"{b}.tif", rng.random((64, 64), dtype=np.float32), 10)
+        write_cog(cogs / ITEMS[2] / f"{b}.tif", rng.random((64, 64), dtype=np.float32), 10)
     rect = [box(X0 + c0 * 10, Y0 - r1 * 10, X0 + c1 * 10, Y0 - r0 * 10)
             for c0, r0, c1, r1 in PARCELS.values()]
     gpd.GeoDataFrame({"pid": list(PARCELS), "crop_code": ["1"] * 4}, geometry=rect,

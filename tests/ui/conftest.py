@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps"))
 
 import serve
 from apitools import Server, free_port, run_server
-from uitools import LOOPBACK, Watched
+from uitools import Watched, watch
 
 from backend.db import connect
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings, load_settings
@@ -103,18 +102,6 @@ def watched(cbm_browser: Any) -> Iterator[Watched]:
     """A fresh page that blocks non-loopback requests and records console errors."""
     context = cbm_browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    w = Watched(page)
-
-    def route(r: Any) -> None:
-        url = r.request.url
-        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK:
-            r.continue_()
-        else:
-            w.external.append(url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: w.errors.append(str(e)))
+    w = watch(page)
     yield w
     context.close()
