@@ -63,7 +63,7 @@ def test_signatures_partitioned_per_set_with_indexes(conn):
     indexes = {r["indexname"] for r in conn.execute(
         "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'").fetchall()}
     for idx in ("parcels_geom_gix", "images_footprint_gix", "extraction_jobs_todo_idx",
-                "signatures_pkey", "decisions_parcel_idx", "signatures_image_idx"):
+                "decisions_parcel_idx", "signatures_image_brin"):
         assert idx in indexes
 
 
@@ -76,6 +76,13 @@ def test_signature_partition_created_for_set(conn):
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = 'signatures'::regclass").fetchall()
     assert f"signatures_s{set_id}" in {r["relname"] for r in part}
+    # one row per parcel x image: the partition's unique key refuses a duplicate
+    row = (set_id, 1, 1, 4, 1.0, b"\0" * 32)
+    insert = ("INSERT INTO signatures (set_id, parcel_id, image_id, n_total, valid_frac, stats) "
+              "VALUES (%s, %s, %s, %s, %s, %s)")
+    conn.execute(insert, row)
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(insert, row)
     conn.rollback()
 
 

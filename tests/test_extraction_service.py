@@ -76,7 +76,8 @@ def _load(settings: Settings, scene: dict) -> None:
 def _rows(settings: Settings, kind: str) -> dict[str, dict]:
     with connect(settings) as conn:
         rows = conn.execute(
-            "SELECT p.pid, s.* FROM signatures s "
+            "SELECT p.pid, s.n_total, s.valid_frac, cbm_hist(s.hist) AS hist, cbm_stats(s.stats) AS stats "
+            "FROM signatures s "
             "JOIN parcels p ON p.set_id = s.set_id AND p.id = s.parcel_id "
             "JOIN images i ON i.id = s.image_id WHERE i.kind = %s ORDER BY p.pid", (kind,)).fetchall()
     return {r["pid"]: r for r in rows}

@@ -10,6 +10,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -60,14 +61,16 @@ def connect(
 
 
 @contextlib.contextmanager
-def temporary_database(settings: Settings, prefix: str = "cbm_tmp", **overrides: Any) -> Iterator[Settings]:
+def temporary_database(settings: Settings, prefix: str = "cbm_tmp", *, migrations: Path | None = None,
+                       **overrides: Any) -> Iterator[Settings]:
     """Create a fresh, migrated database next to the project's, yield settings using it, drop it.
 
     For tests and benchmarks: the database lives in the same server (embedded cluster or
     ``CBM_DATABASE_URL``), its name is ``<prefix>_<random>``, and it is dropped even on errors.
+    ``migrations`` is the folder of migrations to apply (default: the project's, all of them);
     ``overrides`` are further settings for the yielded :class:`Settings`.
     """
-    from backend.db.migrate import migrate
+    from backend.db.migrate import MIGRATIONS_DIR, migrate
 
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with connect(settings, dbname="postgres", autocommit=True) as conn:
@@ -76,7 +79,7 @@ def temporary_database(settings: Settings, prefix: str = "cbm_tmp", **overrides:
         fields = {**settings.model_dump(), "database_url": database_url(settings, name), **overrides}
         tmp = Settings(**fields)
         with connect(tmp) as conn:
-            migrate(conn)
+            migrate(conn, migrations or MIGRATIONS_DIR)
         yield tmp
     finally:
         with connect(settings, dbname="postgres", autocommit=True) as conn:

@@ -248,7 +248,7 @@ ORDER BY r.datetime, r.id"""
 
 
 def series(conn: Conn, set_id: int, pid: str, kind: str, start: datetime, end: datetime) -> list[tuple]:
-    """One row per image of a parcel's signatures: (date_part, bands, stats[band][8], hist)."""
+    """One row per image of a parcel's signatures: (date_part, bands, packed stats, packed hist)."""
     with conn.cursor(row_factory=psycopg.rows.tuple_row, binary=True) as cur:
         cur.execute(_SERIES, {"set_id": set_id, "pid": pid, "kind": kind, "start": start, "end": end})
         return cur.fetchall()

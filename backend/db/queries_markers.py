@@ -1,7 +1,7 @@
 """SQL of markers and decisions (psycopg 3, dict rows).
 
 Signatures are read with ``COPY ... TO STDOUT`` as CSV (one row per parcel x image with the
-band means), which is several times faster than decoding ``real[][]`` arrays row by row.
+packed count and mean of each band cut from ``signatures.stats``, decoded with numpy).
 Marker results and decisions are written with ``COPY`` in the caller's transaction.
 """
 
@@ -48,21 +48,21 @@ def images(conn: Conn, set_id: int) -> list[dict[str, Any]]:
 
 
 def copy_means(conn: Conn, set_id: int, kind: str, bands: Sequence[str]) -> bytes:
-    """CSV (with header) of ``parcel_id, image_id, valid_frac, n, <band means>`` for one sensor.
+    """CSV (with header) of ``parcel_id, image_id, valid_frac, count_mean`` for one sensor.
 
-    ``n`` is the valid pixel count of the first band; a band missing from an image gives an
-    empty field. Rows are ordered by image then parcel so that the bytes are reproducible.
+    ``count_mean`` is hex text of the packed big-endian float32 pairs (valid pixel count, mean)
+    of ``bands`` in that order, cut from ``signatures.stats`` without decoding (a band missing
+    from an image gives NaN, NaN); :func:`backend.markers.series.means_frame` decodes it with
+    numpy. Rows are ordered by image then parcel so that the bytes are reproducible.
     """
-    cols = [sql.SQL("s.stats[array_position(i.bands, {b})][2] AS {n}").format(
-        b=sql.Literal(b), n=sql.Identifier(b)) for b in bands]
+    pairs = [sql.SQL("coalesce(substring(s.stats FROM (array_position(i.bands, {b}) - 1) * 32 + 1 FOR 8), "
+                     "'\\x7fc000007fc00000'::bytea)").format(b=sql.Literal(b)) for b in bands]
     query = sql.SQL(
-        "COPY (SELECT s.parcel_id, s.image_id, s.valid_frac, "
-        "s.stats[array_position(i.bands, {first})][1] AS n, {cols} "
+        "COPY (SELECT s.parcel_id, s.image_id, s.valid_frac, encode({pairs}, 'hex') AS count_mean "
         "FROM signatures s JOIN images i ON i.id = s.image_id "
         "WHERE s.set_id = {set_id} AND i.kind = {kind} ORDER BY s.image_id, s.parcel_id) "
         "TO STDOUT (FORMAT csv, HEADER)"
-    ).format(first=sql.Literal(bands[0]), cols=sql.SQL(", ").join(cols),
-             set_id=sql.Literal(int(set_id)), kind=sql.Literal(kind))
+    ).format(pairs=sql.SQL(" || ").join(pairs), set_id=sql.Literal(int(set_id)), kind=sql.Literal(kind))
     out = bytearray()
     with conn.cursor() as cur, cur.copy(query) as copy:
         for chunk in copy:

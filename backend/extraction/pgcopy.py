@@ -1,42 +1,37 @@
-"""Build PostgreSQL binary ``COPY`` buffers for signature rows with numpy (no per-row Python).
+"""The signatures row layout: binary ``COPY`` buffers built with numpy, and the decoders.
 
-Every signature row of one image has the same size (the image's band count is fixed), so the
-whole buffer is one numpy structured array in network byte order.
+A signature row is one parcel × image (migration 0006): ``stats`` holds the float32 values of
+``stats[band][8]`` (count, mean, std, min, max, p25, p50, p75; bands in ``images.bands``
+order) packed big-endian in a bytea, ``hist`` the 12 SCL class counts as big-endian int16
+(NULL for S1). Every row of one image has the same size, so a whole COPY buffer is one numpy
+structured array in network byte order; decoding is one ``np.frombuffer``. In SQL use
+``cbm_stat(stats, band, stat)``, ``cbm_stats(stats)`` and ``cbm_hist(hist)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + np.array([0, 0], ">i4").tobytes()
 TRAILER = np.array([-1], ">i2").tobytes()
-INT2_OID = 21
-FLOAT4_OID = 700
 N_SCL_CLASSES = 12
+N_STATS = 8
+STATS_DTYPE = np.dtype(">f4")
+HIST_DTYPE = np.dtype(">i2")
 COLUMNS = ("set_id", "parcel_id", "image_id", "n_total", "valid_frac", "hist", "stats")
-
-
-def _array_header(dims: tuple[int, ...], oid: int) -> list[tuple[str, str]]:
-    fields = [("ndim", ">i4"), ("hasnull", ">i4"), ("oid", ">i4")]
-    for k in range(len(dims)):
-        fields += [(f"dim{k}", ">i4"), (f"lb{k}", ">i4")]
-    return fields
 
 
 def _row_dtype(nbands: int, with_hist: bool) -> np.dtype:
     fields: list[Any] = [("nfields", ">i2")]
     for name in ("set_id", "parcel_id", "image_id", "n_total"):
         fields += [(f"{name}_len", ">i4"), (name, ">i4")]
-    fields += [("valid_frac_len", ">i4"), ("valid_frac", ">f4")]
-    fields += [("hist_len", ">i4")]
+    fields += [("valid_frac_len", ">i4"), ("valid_frac", ">f4"), ("hist_len", ">i4")]
     if with_hist:
-        fields += _array_header((N_SCL_CLASSES,), INT2_OID)
-        fields += [("hist", [("len", ">i4"), ("v", ">i2")], (N_SCL_CLASSES,))]
-    fields += [("stats_len", ">i4")]
-    fields += [(f"s_{k}", ">i4") for k in ("ndim", "hasnull", "oid", "dim0", "lb0", "dim1", "lb1")]
-    fields += [("stats", [("len", ">i4"), ("v", ">f4")], (nbands * 8,))]
+        fields += [("hist", HIST_DTYPE, (N_SCL_CLASSES,))]
+    fields += [("stats_len", ">i4"), ("stats", STATS_DTYPE, (nbands * N_STATS,))]
     return np.dtype(fields)
 
 
@@ -64,22 +59,35 @@ def encode_signatures(
         Bytes to write with ``cursor.copy("COPY signatures (...) FROM STDIN (FORMAT BINARY)")``.
     """
     n, nbands = stats.shape[0], stats.shape[1]
-    dtype = _row_dtype(nbands, hist is not None)
-    rows = np.zeros(n, dtype)
+    rows = np.zeros(n, _row_dtype(nbands, hist is not None))
     rows["nfields"] = len(COLUMNS)
     for name, values in (("set_id", set_id), ("parcel_id", parcel_ids), ("image_id", image_id),
                          ("n_total", n_total)):
         rows[f"{name}_len"], rows[name] = 4, values
     rows["valid_frac_len"], rows["valid_frac"] = 4, valid_frac
     if hist is not None:
-        rows["hist_len"] = 5 * 4 + N_SCL_CLASSES * 6
-        rows["ndim"], rows["oid"], rows["dim0"], rows["lb0"] = 1, INT2_OID, N_SCL_CLASSES, 1
-        rows["hist"]["len"], rows["hist"]["v"] = 2, np.minimum(hist, np.iinfo(np.int16).max)
+        rows["hist_len"] = N_SCL_CLASSES * HIST_DTYPE.itemsize
+        rows["hist"] = np.minimum(hist, np.iinfo(np.int16).max)
     else:
         rows["hist_len"] = -1
-    rows["stats_len"] = 7 * 4 + nbands * 8 * 8
-    rows["s_ndim"], rows["s_oid"] = 2, FLOAT4_OID
-    rows["s_dim0"], rows["s_lb0"], rows["s_dim1"], rows["s_lb1"] = nbands, 1, 8, 1
-    rows["stats"]["len"] = 4
-    rows["stats"]["v"] = stats.reshape(n, nbands * 8)
+    rows["stats_len"] = nbands * N_STATS * STATS_DTYPE.itemsize
+    rows["stats"] = stats.reshape(n, nbands * N_STATS)
     return HEADER + rows.tobytes() + TRAILER
+
+
+def unpack_stats(packed: bytes | Sequence[bytes]) -> np.ndarray:
+    """Decode ``signatures.stats``: one value -> float32 (nbands, 8); a sequence -> (n, nbands, 8).
+
+    Every value of a sequence must have the same band count (rows of one image kind).
+    """
+    if isinstance(packed, bytes | bytearray | memoryview):
+        return np.frombuffer(packed, STATS_DTYPE).astype(np.float32).reshape(-1, N_STATS)
+    if not packed:
+        return np.empty((0, 0, N_STATS), np.float32)
+    flat = np.frombuffer(b"".join(packed), STATS_DTYPE).astype(np.float32)
+    return flat.reshape(len(packed), -1, N_STATS)
+
+
+def unpack_hist(packed: bytes | None) -> list[int] | None:
+    """Decode ``signatures.hist`` into 12 counts (SCL class 0..11), or None (S1 rows)."""
+    return None if packed is None else np.frombuffer(packed, HIST_DTYPE).tolist()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -85,6 +85,20 @@ def empty_sensor(kind: str, n_parcels: int) -> Sensor:
                   bands, np.empty((n_parcels, 0)))
 
 
+def means_frame(raw: bytes, bands: Sequence[str]) -> pd.DataFrame:
+    """Long rows ``parcel_id, image_id, valid_frac, n, <band means>`` from :func:`q.copy_means` CSV.
+
+    ``n`` is the valid pixel count of the first band (NaN when that band is missing).
+    """
+    frame = pd.read_csv(io.BytesIO(raw), dtype={"count_mean": str})
+    packed = np.frombuffer(bytes.fromhex("".join(frame.pop("count_mean"))), ">f4")
+    pairs = packed.astype(np.float64).reshape(len(frame), len(bands), 2)
+    frame["n"] = pairs[:, 0, 0]
+    for k, b in enumerate(bands):
+        frame[b] = pairs[:, k, 1]
+    return frame
+
+
 def pivot(kind: str, frame: pd.DataFrame, parcel_ids: np.ndarray, images: pd.DataFrame,
           year: int) -> Sensor:
     """Pivot long rows (parcel_id, image_id, valid_frac, band means) to a :class:`Sensor`.
@@ -128,7 +142,7 @@ def load(conn: q.Conn, set_id: int, year: int) -> SeriesSet:
     for kind, bands in SENSOR_BANDS.items():
         raw = q.copy_means(conn, set_id, kind, bands)
         h.update(kind.encode() + b"\0" + raw)
-        frame = pd.read_csv(io.BytesIO(raw), dtype={b: np.float64 for b in bands})
+        frame = means_frame(raw, bands)
         sensors[kind] = pivot(kind, frame, parcel_ids, images[images["kind"] == kind], year)
     hashes = {str(r.item_id): str(r.item_hash) for r in images.itertuples()}
     for k in sorted(hashes):

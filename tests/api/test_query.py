@@ -82,7 +82,8 @@ def test_s2_time_series_matches_signatures(api: Server) -> None:
     assert pd.to_datetime(d["date_part"][0], unit="s") == pd.Timestamp("2025-06-01 10:30:31")
     assert d["hist"][0] == {"4": 20} and d["count"][0] == 80
     with connect(api.settings) as conn:
-        stats = conn.execute("SELECT g.stats FROM signatures g JOIN parcels p ON p.set_id = g.set_id AND "
+        stats = conn.execute("SELECT cbm_stats(g.stats) AS stats FROM signatures g JOIN parcels p "
+                             "ON p.set_id = g.set_id AND "
                              "p.id = g.parcel_id JOIN images i ON i.id = g.image_id WHERE p.pid = 'A' AND "
                              "i.kind = 's2' ORDER BY i.datetime LIMIT 1").fetchone()["stats"]
     b04 = np.array(stats[2], dtype=np.float32)

@@ -66,7 +66,8 @@ def signatures(settings: Settings, aoi: str) -> dict[tuple[str, str], tuple]:
     """(pid, item id) -> (n_total, valid_frac, hist, stats) of a parcel set."""
     with connect(settings) as conn:
         rows = conn.execute(
-            "SELECT p.pid, i.item_id, s.n_total, s.valid_frac, s.hist, s.stats FROM signatures s "
+            "SELECT p.pid, i.item_id, s.n_total, s.valid_frac, cbm_hist(s.hist) AS hist, "
+            "cbm_stats(s.stats) AS stats FROM signatures s "
             "JOIN parcel_sets ps ON ps.id = s.set_id JOIN parcels p ON p.set_id = s.set_id "
             "AND p.id = s.parcel_id JOIN images i ON i.id = s.image_id WHERE ps.aoi = %s",
             (aoi,)).fetchall()

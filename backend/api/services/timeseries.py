@@ -1,9 +1,9 @@
 """Parcel time series: signature rows unpacked into JRC band rows, as JSON columns, CSV or GeoPackage.
 
 A signature row holds one image's stats for all its bands (``stats[band][8]`` in the order
-count, mean, std, min, max, p25, p50, p75); here each becomes one row per requested band, with
-the JRC band names (``B04``, ``VVb``, ``VHc``) and, for S2, the SCL histogram as ``{"4": 120}``.
-NaN statistics (no valid pixel) become null.
+count, mean, std, min, max, p25, p50, p75; packed, see ``backend.extraction.pgcopy``); here each
+becomes one row per requested band, with the JRC band names (``B04``, ``VVb``, ``VHc``) and,
+for S2, the SCL histogram as ``{"4": 120}``. NaN statistics (no valid pixel) become null.
 """
 
 from __future__ import annotations
@@ -15,47 +15,56 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from backend.api.params import STORED_TO_JRC, DateRange, SetKey
 from backend.api.services.query import resolve_set, set_not_found
 from backend.db import queries_api as q
 from backend.errors import ParcelNotFound
+from backend.extraction.pgcopy import N_STATS, unpack_hist, unpack_stats
 
 TS_COLUMNS = ("date_part", "band", "count", "mean", "std", "min", "p25", "p50", "p75", "max")
 # position in the stored stats vector of each output statistic after ``count`` (mean ... max)
 _STAT_INDEX = (1, 2, 3, 5, 6, 7, 4)
-_NO_STATS: list[tuple[float, ...]] = [()] * 8
 
 
-def _hist(hist: list[int] | None) -> dict[str, int]:
-    return {str(k): int(n) for k, n in enumerate(hist or ()) if n}
+def _hist(hist: bytes | None) -> dict[str, int]:
+    return {str(k): n for k, n in enumerate(unpack_hist(hist) or ()) if n}
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in values.tolist()]  # NaN -> null
 
 
 def unpack(rows: list[tuple], tstype: str, band: str | None) -> dict[str, list[Any]]:
     """Unpack per-image signature rows into column-oriented band rows, date then band order.
 
-    The kept band rows are collected first and transposed once (``zip``), which is several times
-    faster than appending value by value; NaN statistics become None (count 0).
+    The packed stats of all rows are decoded with one ``np.frombuffer``; the kept band rows
+    are picked by index and each column converted to a list once. NaN statistics become None
+    (count 0).
     """
     names = STORED_TO_JRC[tstype]
     dates: list[float] = []
     bands: list[str] = []
-    kept: list[list[float]] = []
+    keep: list[int] = []
     hists: list[dict[str, int]] = []
-    for date_part, stored_bands, stats, hist in rows:
-        n = len(kept)
-        for stored, s in zip(stored_bands, stats, strict=False):
+    offset = 0
+    for date_part, stored_bands, _stats, hist in rows:
+        n = len(keep)
+        for k, stored in enumerate(stored_bands):
             if stored in names and (band is None or stored == band):
                 bands.append(names[stored])
-                kept.append(s)
-        n = len(kept) - n
+                keep.append(offset + k)
+        offset += len(stored_bands)
+        n = len(keep) - n
         dates += [date_part] * n
-        if tstype == "s2":
+        if tstype == "s2" and n:
             hists += [_hist(hist)] * n
-    cols = list(zip(*kept, strict=True)) if kept else _NO_STATS
-    out: dict[str, list[Any]] = {"date_part": dates, "band": bands,
-                                 "count": [int(v) if v == v else 0 for v in cols[0]]}
+    table = unpack_stats(b"".join(r[2] for r in rows)).reshape(-1, N_STATS)[keep]
+    counts = np.nan_to_num(table[:, 0]).astype(np.int64)
+    out: dict[str, list[Any]] = {"date_part": dates, "band": bands, "count": counts.tolist()}
     for name, i in zip(TS_COLUMNS[3:], _STAT_INDEX, strict=True):
-        out[name] = [v if v == v else None for v in cols[i]]  # NaN -> null
+        out[name] = _nullable(table[:, i])
     if tstype == "s2":
         out["hist"] = hists
     return out
