@@ -9,12 +9,18 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from backend.db import cluster, connect, temporary_database
 from backend.settings import Settings, load_settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +76,31 @@ def moto_settings(clean_db: Settings, moto_s3: str) -> Settings:
     """Settings of the (emptied) test database that read ``s3://`` hrefs from the moto endpoint."""
     return Settings(**{**clean_db.model_dump(), "s3_endpoint": moto_s3, "s3_https": False,
                        "s3_access_key_id": "test", "s3_secret_access_key": "test"})
+
+
+@pytest.fixture(scope="session")
+def cbm_browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, one per test session.
+
+    tests/ui and tests/hub share it: Playwright's sync API cannot be started a second time in
+    a process while the first instance runs.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is not installed: run `make test` (it installs chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def watched(cbm_browser: Any) -> Iterator[Any]:
+    """A fresh page that blocks non-loopback requests and records console errors (``uitools``)."""
+    from uitools import watch
+
+    context = cbm_browser.new_context(viewport={"width": 1400, "height": 1000})
+    w = watch(context.new_page())
+    yield w
+    context.close()

@@ -26,14 +26,11 @@ from backend.db import connect
 from backend.db import queries_api as q
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / d) for d in ("api", "ui")]
-from apitools import run_server  # noqa: E402
-from uitools import Watched, watch  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+from apitools import run_server
+from uitools import Watched
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 AOI, YEAR, PID = "demo", 2025, "P000001"
 LOAD_MS = 60_000
 # Voilà 0.5's listing page (also standalone, without the hub) asks for GET api/kernels, which Voilà
@@ -53,8 +50,6 @@ def demo_crop(s: Settings) -> str | None:
 @pytest.fixture(scope="module")
 def demo_settings() -> Settings:
     """The project's settings, checked to hold the demo area (fails when it is missing)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is not installed: run `make test` (it installs chromium)")
     s = load_settings(demo_mode=True, api_rate_per_minute=100_000, api_rate_burst=10_000)
     try:
         found = demo_crop(s)
@@ -82,21 +77,6 @@ def demo_hub(demo_settings: Settings) -> Iterator[Hub]:
         with connect(demo_settings, autocommit=True) as conn:
             conn.execute("DELETE FROM users WHERE username = %s", (name,))
         stop_api()
-
-
-@pytest.fixture()
-def watched() -> Iterator[Watched]:
-    """Debian's Chromium; a page that blocks non-loopback requests and records console errors."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        w = watch(page)
-        try:
-            yield w
-        finally:
-            browser.close()
 
 
 def test_consumer_sees_parcel_lookup(demo_hub: Hub, demo_settings: Settings, watched: Watched) -> None:

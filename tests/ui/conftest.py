@@ -16,7 +16,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -26,21 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps"))
 
 import serve
 from apitools import Server, free_port, run_server
-from uitools import Watched, watch
 
 from backend.db import connect
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings, load_settings
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
 def demo_api() -> Iterator[Server]:
     """The API over the project database holding the demo area (fails when it was not built)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is not installed: run `make test` (it installs chromium)")
     s: Settings = load_settings(demo_mode=True, api_rate_per_minute=100_000, api_rate_burst=10_000)
     try:
         with connect(s) as conn:
@@ -84,24 +76,3 @@ def voila(demo_api: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-@pytest.fixture(scope="session")
-def cbm_browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture()
-def watched(cbm_browser: Any) -> Iterator[Watched]:
-    """A fresh page that blocks non-loopback requests and records console errors."""
-    context = cbm_browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    w = watch(page)
-    yield w
-    context.close()
