@@ -14,11 +14,13 @@ from fastapi import APIRouter, Query
 
 from backend.api.deps import APool, Conn, CurrentUser, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
+from backend.api.fastroute import LeanRoute
 from backend.api.params import DateRange, Flag, GeomOptions, PidQuery, flag, stored_band
 from backend.api.responses import ColumnsResponse
 from backend.api.services import query, timeseries
 
-router = APIRouter(prefix="/query", tags=["JRC CbM compatible"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/query", tags=["JRC CbM compatible"], responses=ERROR_RESPONSES,
+                   route_class=LeanRoute)
 
 Lon = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude, WGS84.",
                              examples=[5.6641])]
