@@ -13,12 +13,13 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse
 
-# datetimes, dates and decimals as ``str()`` (as the json module with default=str did)
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+# datetimes, dates and decimals as ``str()`` (as the json module with default=str did); numpy
+# arrays and scalars natively (a column can be an array: float32 printed shortest, NaN as null)
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_SERIALIZE_NUMPY
 
 
 class ColumnsResponse(JSONResponse):
-    """Compact UTF-8 JSON of plain Python values; NaN and infinities become ``null``."""
+    """Compact UTF-8 JSON of plain Python values or numpy arrays; NaN and infinities become ``null``."""
 
     def render(self, content: Any) -> bytes:
         """Encode without whitespace (never invalid JSON: non-finite floats are written as null)."""

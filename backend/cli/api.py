@@ -31,8 +31,10 @@ def serve_cmd(
     for handler in logging.getLogger().handlers:
         handler.setFormatter(logging.Formatter(
             "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"))
+    from backend.api.serving import UVICORN_OPTIONS
+
     uvicorn.run("backend.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_config=None, proxy_headers=False)
+                log_config=None, proxy_headers=False, **UVICORN_OPTIONS)
 
 
 users_app = typer.Typer(help="API users, roles and AOI grants.", no_args_is_help=True)

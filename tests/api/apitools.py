@@ -27,6 +27,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from backend.api.app import create_app
+from backend.api.serving import UVICORN_OPTIONS
 from backend.db import connect, temporary_database
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
@@ -148,10 +149,13 @@ class Server:
 
 
 def run_server(settings: Settings) -> tuple[Server, Callable[[], None]]:
-    """Start uvicorn with ``create_app(settings)`` in a thread; returns the server and a stopper."""
+    """Start uvicorn as ``cbm serve`` does, in a thread, with ``create_app(settings)``.
+
+    Returns the server and a stopper.
+    """
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="on")
+                            lifespan="on", **UVICORN_OPTIONS)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

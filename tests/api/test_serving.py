@@ -1,0 +1,87 @@
+"""The uvicorn protocol of ``backend.api.serving``: writes of one loop step go out together, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+from urllib.parse import urlsplit
+
+from apitools import Server
+
+from backend.api.serving import _CoalescingTransport
+from backend.settings import DEMO_ADMIN_PASSWORD
+
+
+class RecordingTransport(asyncio.Transport):
+    """Stands in for uvloop's socket transport (not our code): records what is written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_write_buffer_size(self) -> int:
+        return 7
+
+
+def test_writes_of_one_step_are_one_write_and_close_flushes() -> None:
+    async def scenario() -> RecordingTransport:
+        real = RecordingTransport()
+        proxy = _CoalescingTransport(real, asyncio.get_running_loop())
+        proxy.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        proxy.write(b"{}")
+        assert real.writes == []
+        await asyncio.sleep(0)
+        assert real.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
+        proxy.write(b"a")
+        proxy.write(b"b")
+        proxy.close()
+        assert real.writes[1:] == [b"ab"] and real.closed
+        assert proxy.get_write_buffer_size() == 7  # the rest is the real transport's
+        proxy.write(b"late")
+        await asyncio.sleep(0)
+        assert real.writes[2:] == []  # nothing written to a closed transport
+        return real
+
+    asyncio.run(scenario())
+
+
+def _read_response(sock: socket.socket, buf: bytearray) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 response with a Content-Length; what follows it stays in ``buf``."""
+    while b"\r\n\r\n" not in buf:
+        buf += sock.recv(65536)
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(
+        b"content-length:")))
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    buf[:] = rest[length:]
+    return head, rest[:length]
+
+
+def test_pipelined_keep_alive_requests_answer_in_order(api: Server) -> None:
+    url = urlsplit(api.url)
+    auth = base64.b64encode(f"admin:{DEMO_ADMIN_PASSWORD}".encode()).decode()
+    paths = ["/query/parcelByID?aoi=tt&year=2025&pid=A", "/health",
+             "/query/parcelTimeSeries?aoi=tt&year=2025&pid=B&tstype=s2",
+             "/query/parcelByID?aoi=tt&year=2025&pid=C"]
+    request = "".join(f"GET {p} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {auth}\r\n\r\n" for p in paths)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        buf = bytearray()
+        answers = [_read_response(sock, buf) for _ in paths]
+    assert all(head.startswith(b"HTTP/1.1 200") for head, _ in answers)
+    bodies = [json.loads(body) for _, body in answers]
+    assert bodies[0]["pid"] == ["A"] and bodies[3]["pid"] == ["C"]
+    assert len(bodies[2]["band"]) > 0 and "hist" in bodies[2]
