@@ -67,3 +67,10 @@ def test_db_url_hides_password_unless_asked():
     env = {"CBM_DATABASE_URL": "postgresql://u:s3cret@127.0.0.1:5/x"}
     assert "s3cret" not in run_cbm("db", "url", env=env).stdout
     assert "s3cret" in run_cbm("db", "url", "--show-password", env=env).stdout
+
+
+def test_cluster_signatures_of_unknown_set_is_not_found(settings):
+    res = run_cbm("db", "cluster-signatures", "--aoi", "nowhere", "--year", "2025",
+                  env={"CBM_DATABASE_URL": database_url(settings)})
+    assert res.returncode == 66, res.stderr
+    assert "no parcel set nowhere 2025" in res.stderr and "Traceback" not in res.stderr

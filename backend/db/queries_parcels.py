@@ -39,6 +39,20 @@ def delete_set(conn: Conn, set_id: int) -> None:
         sql.Identifier(f"signatures_s{int(set_id)}")))
 
 
+def cluster_signatures(conn: Conn, set_id: int, lock_timeout_s: float = 30) -> None:
+    """Rewrite a set's signature partition in (parcel, image) order and refresh its statistics.
+
+    Takes an exclusive lock on the partition for the duration (readers and extraction wait);
+    gives up with ``LockNotAvailable`` when the lock is not granted within ``lock_timeout_s``.
+    """
+    name = f"signatures_s{int(set_id)}"
+    part = sql.Identifier(name)
+    timeout = sql.Literal(f"{int(lock_timeout_s * 1000)}ms")
+    conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(timeout))
+    conn.execute(sql.SQL("CLUSTER {} USING {}").format(part, sql.Identifier(f"{name}_key")))
+    conn.execute(sql.SQL("ANALYZE {}").format(part))
+
+
 def insert_set(conn: Conn, *, aoi: str, year: int, ptype: str, srid: int,
                n_parcels: int, extent_wkt: str, source: str, report: dict[str, Any],
                imported_by: str | None) -> int:

@@ -81,10 +81,13 @@ def _extract(settings: Settings, year: int, progress: bool | Any) -> str:
     todo = counts.get("pending", 0) + counts.get("running", 0)
     if todo == 0:
         return f"extraction: nothing to do ({counts.get('done', 0)} images done)"
+    from backend.extraction.maintenance import cluster_signatures
+
     run = run_batch(settings, PROJECT_ROOT / "notebooks" / "batch" / "extract.ipynb",
                     {"aoi": DEMO_AOI, "year": year}, progress=bool(progress))
     return (f"extraction: batch run {run.id} {run.status}: {todo} images in {run.n_chunks} chunks, "
-            f"{run.rows_written} rows; executed notebooks in {run.output_dir}")
+            f"{run.rows_written} rows; executed notebooks in {run.output_dir}; "
+            f"{cluster_signatures(settings, DEMO_AOI, year)}")
 
 
 def _markers(settings: Settings, year: int) -> str:
