@@ -32,16 +32,13 @@ def _hist(hist: bytes | None) -> dict[str, int]:
     return {str(k): n for k, n in enumerate(unpack_hist(hist) or ()) if n}
 
 
-def _nullable(values: np.ndarray) -> list[float | None]:
-    return [None if v != v else v for v in values.tolist()]  # NaN -> null
-
-
-def unpack(rows: list[tuple], tstype: str, band: str | None) -> dict[str, list[Any]]:
+def unpack(rows: list[tuple], tstype: str, band: str | None) -> dict[str, Any]:
     """Unpack per-image signature rows into column-oriented band rows, date then band order.
 
-    The packed stats of all rows are decoded with one ``np.frombuffer``; the kept band rows
-    are picked by index and each column converted to a list once. NaN statistics become None
-    (count 0).
+    The packed stats of all rows are decoded with one ``np.frombuffer`` and the kept band rows
+    picked by index. ``count`` is an int64 array and the statistics are float32 arrays with NaN
+    where a band row has no valid pixel (``ColumnsResponse`` writes NaN as null and float32 in
+    its shortest form); :func:`plain` turns them into lists.
     """
     names = STORED_TO_JRC[tstype]
     dates: list[float] = []
@@ -61,12 +58,22 @@ def unpack(rows: list[tuple], tstype: str, band: str | None) -> dict[str, list[A
         if tstype == "s2" and n:
             hists += [_hist(hist)] * n
     table = unpack_stats(b"".join(r[2] for r in rows)).reshape(-1, N_STATS)[keep]
-    counts = np.nan_to_num(table[:, 0]).astype(np.int64)
-    out: dict[str, list[Any]] = {"date_part": dates, "band": bands, "count": counts.tolist()}
+    out: dict[str, Any] = {"date_part": dates, "band": bands,
+                           "count": np.nan_to_num(table[:, 0]).astype(np.int64)}
     for name, i in zip(TS_COLUMNS[3:], _STAT_INDEX, strict=True):
-        out[name] = _nullable(table[:, i])
+        out[name] = np.ascontiguousarray(table[:, i])
     if tstype == "s2":
         out["hist"] = hists
+    return out
+
+
+def plain(data: dict[str, Any]) -> dict[str, list[Any]]:
+    """The columns of :func:`unpack` as lists of Python values (NaN -> None)."""
+    out: dict[str, list[Any]] = {}
+    for name, col in data.items():
+        if isinstance(col, np.ndarray):
+            col = [None if v != v else v for v in col.tolist()]
+        out[name] = col
     return out
 
 
@@ -84,12 +91,14 @@ def series(conn: q.Conn, key: SetKey, pid: str, tstype: str, band: str | None,
     """
     pset = resolve_set(conn, key)
     rows = q.series(conn, pset["id"], pid, tstype, dates.start, dates.end)
-    return unpack(rows, tstype, band)
+    return plain(unpack(rows, tstype, band))
 
 
 async def series_async(pool: q.APool, key: SetKey, pid: str, tstype: str, band: str | None,
-                       dates: DateRange) -> dict[str, list[Any]]:
+                       dates: DateRange) -> dict[str, Any]:
     """:func:`series` on the async pool, with one SQL statement (set and signatures together).
+
+    The columns are as :func:`unpack` returns them (numpy arrays, for ``ColumnsResponse``).
 
     Raises:
         ParcelSetNotFound: no set for this AOI, year and ptype.
@@ -131,7 +140,7 @@ def to_geopackage(conn: q.Conn, key: SetKey, pid: str, tstype: str, band: str | 
     parcel = q.parcel_row(conn, pset["id"], pid)
     if parcel is None:
         raise ParcelNotFound(f"no parcel {pid!r} in {key.aoi} {key.year}")
-    data = unpack(q.series(conn, pset["id"], pid, tstype, dates.start, dates.end), tstype, band)
+    data = plain(unpack(q.series(conn, pset["id"], pid, tstype, dates.start, dates.end), tstype, band))
     if "hist" in data:
         data["hist"] = [json.dumps(h, sort_keys=True) for h in data["hist"]]
     table = pd.DataFrame(data)
