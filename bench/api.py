@@ -1,18 +1,32 @@
 """API benchmark: synthetic signatures via COPY, then a bounded loopback load on the real server.
 
-    .venv/bin/python bench/api.py --parcels 200000 --images 73 --seconds 30 --clients 16
+    .venv/bin/python bench/api.py --parcels 500000 --images 34 --seconds 30 --clients 16 --cold
 
 1. Creates database ``cbm_bench_api`` in the project cluster (dropped first), a parcel set of
    ``--parcels`` 40 m squares (EPSG:32631), ``--images`` S2 images (6 bands) and one signature
-   row per parcel x image with random stats, written with binary COPY
-   (``backend.extraction.pgcopy.encode_signatures``). Band-rows = parcels x images x 6.
+   row per parcel x image with random stats, written with binary COPY, one image at a time as
+   the extraction does (``backend.extraction.pgcopy.encode_signatures``).
+   Band-rows = parcels x images x 6 (500 000 x 34 = 102 M). Prints the table size on disk.
 2. Times the time-series SQL alone (warm, psycopg, p50).
-3. Starts ``uvicorn backend.api.app:app_from_env --workers N`` on a free loopback port and runs
-   ``--clients`` concurrent keep-alive HTTP/1.1 clients (a minimal asyncio client, so that the
-   load generator costs little CPU on the same 2 cores) for ``--seconds`` per endpoint; prints
-   p50/p95/p99 latency and throughput for parcelByLocation and parcelTimeSeries, and the CPU
-   the server processes (uvicorn workers) and their PostgreSQL backends spent per request (from
-   ``/proc``; robust to a busy machine, unlike throughput and latency).
+3. Starts ``uvicorn backend.api.app:app_from_env --workers N`` as ``cbm serve`` does (uvloop,
+   ``backend.api.serving``'s HTTP protocol) on a free
+   loopback port and runs ``--clients`` concurrent keep-alive HTTP/1.1 clients (a minimal
+   asyncio client, so that the load generator costs little CPU on the same cores) for
+   ``--seconds`` per endpoint; prints p50/p95/p99 latency and throughput for parcelByLocation
+   and parcelTimeSeries, the CPU per request of the server processes (uvicorn workers), of
+   their PostgreSQL backends and of the load generator itself (from ``/proc``: robust to a busy
+   machine, unlike throughput and latency), the load average, and the spread of requests per
+   connection: the clients connect at once and one uvicorn worker may accept most of them
+   (each drains the accept queue when it wakes), which shows as a large max/min and a long tail.
+4. ``--cold``: evicts the bench database's files from the OS page cache (``CHECKPOINT``, then
+   ``posix_fadvise(DONTNEED)`` on each relation file; the rest of the machine's cache is left
+   alone) and loads parcels not requested before, so most reads come from disk. PostgreSQL's
+   own ``shared_buffers`` stay warm: emptying them needs a restart of the shared cluster.
+
+``--layout clustered`` (default) then rewrites the signatures in parcel order, as ``cbm db
+cluster-signatures`` does after an extraction campaign (also on a ``--reuse``d database not yet
+clustered); ``--layout extraction`` keeps the order the rows were written in (one heap page per
+image for each parcel's series), as right after an extraction.
 
 ``--reuse`` keeps the database of a previous run (same ``--parcels``); ``--only`` picks endpoints.
 """
@@ -33,9 +47,11 @@ from pathlib import Path
 
 import numpy as np
 from pyproj import Transformer
+from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from backend.api.serving import HTTP_PROTOCOL
 from backend.db import connect, database_url
 from backend.extraction.pgcopy import COLUMNS, encode_signatures
 from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
@@ -86,31 +102,84 @@ def setup(n_parcels: int, n_images: int) -> tuple[object, int]:
 
 
 def _copy_signatures(s: object, set_id: int, n: int, image_ids: list[int]) -> None:
+    """One COPY per image (in one transaction), as the extraction writes them."""
     rng = np.random.default_rng(1)
     ids = np.arange(1, n + 1, dtype=np.int32)
+    hist = np.zeros((n, 12), np.int32)
+    hist[:, 4] = 16
+    n_total, valid = np.full(n, 16, np.int32), np.ones(n, np.float32)
+    sql = f"COPY signatures ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     t = time.perf_counter()
     with connect(s) as conn:  # type: ignore[arg-type]
-        for image_id in image_ids:
+        for image_id in tqdm(image_ids, desc="COPY signatures", unit="image"):
             stats = rng.random((n, len(BANDS), 8), dtype=np.float32) * 3000
             stats[:, :, 0] = 16
-            hist = np.zeros((n, 12), np.int32)
-            hist[:, 4] = 16
-            payload = encode_signatures(set_id, image_id, ids, np.full(n, 16, np.int32),
-                                        np.ones(n, np.float32), stats, hist)
-            sql = f"COPY signatures ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
             with conn.cursor().copy(sql) as cp:
-                cp.write(payload)
+                cp.write(encode_signatures(set_id, image_id, ids, n_total, valid, stats, hist))
         conn.commit()
+        copied = time.perf_counter() - t
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE signatures")
-        conn.execute("ANALYZE parcels")
-        size = conn.execute("SELECT pg_total_relation_size(%s) AS b, pg_relation_size(%s) AS h",
-                            (f"signatures_s{set_id}", f"signatures_s{set_id}")).fetchone()
+        conn.execute("ANALYZE")  # parcels, images (autovacuum skips tables under 50 rows)
     rows = n * len(image_ids)
-    dt = time.perf_counter() - t
-    print(f"signatures: {rows:,} rows = {rows * len(BANDS):,} band-rows in {dt:.1f} s "
-          f"({rows / dt:,.0f} rows/s); table {size['h'] / 2**30:.2f} GiB, with indexes "
-          f"{size['b'] / 2**30:.2f} GiB on disk")
+    print(f"signatures: {rows:,} rows = {rows * len(BANDS):,} band-rows; COPY {copied:.0f} s "
+          f"({rows * len(BANDS) / copied / 1e6:.2f} M band-rows/s), with VACUUM ANALYZE "
+          f"{time.perf_counter() - t:.0f} s")
+
+
+def cluster(s: object) -> None:
+    """Cluster the bench set's signatures by parcel unless done already."""
+    with connect(s, autocommit=True) as conn:  # type: ignore[arg-type]
+        done = conn.execute("SELECT bool_or(x.indisclustered) AS c FROM pg_index x JOIN pg_inherits i "
+                            "ON i.inhrelid = x.indrelid WHERE i.inhparent = 'signatures'::regclass"
+                            ).fetchone()["c"]
+    if done:
+        print("signatures already clustered by parcel")
+        return
+    from backend.extraction.maintenance import cluster_signatures
+
+    print(cluster_signatures(s, "bench", 2025))  # type: ignore[arg-type]
+
+
+def table_size(s: object) -> None:
+    """Print the on-disk size of the signatures partitions (heap, indexes, TOAST) per band-row."""
+    with connect(s, autocommit=True) as conn:  # type: ignore[arg-type]
+        row = conn.execute("""
+            SELECT sum(pg_relation_size(c.oid))::float8 AS heap, sum(pg_indexes_size(c.oid))::float8 AS idx,
+                   sum(pg_total_relation_size(c.oid))::float8 AS total, sum(c.reltuples)::bigint AS nrows
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'signatures'::regclass""").fetchone()
+        band_rows = n_rows = max(int(row["nrows"] or 0), 1)
+        band_rows *= len(BANDS)
+    gib = 2.0**30
+    print(f"signatures on disk: {row['total'] / gib:.2f} GiB = heap {row['heap'] / gib:.2f} + indexes "
+          f"{row['idx'] / gib:.2f} + TOAST {(row['total'] - row['heap'] - row['idx']) / gib:.2f} GiB; "
+          f"{n_rows:,} rows, {band_rows:,} band-rows, {row['total'] / band_rows:.1f} bytes per band-row")
+
+
+def evict_os_cache(s: object) -> None:
+    """Drop the bench database's files from the OS page cache (only them: the machine is shared).
+
+    ``CHECKPOINT`` first writes dirty pages, which ``POSIX_FADV_DONTNEED`` could not drop.
+    PostgreSQL's ``shared_buffers`` are not touched (that needs a restart of the cluster).
+    """
+    with connect(s, autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute("CHECKPOINT")
+        data_dir = Path(conn.execute("SHOW data_directory").fetchone()["data_directory"])
+        oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()["oid"]
+    db_dir = data_dir / "base" / str(oid)  # the default tablespace: the bench creates no other
+    n_files = n_bytes = 0
+    for path in db_dir.iterdir():
+        if not path.is_file():
+            continue
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            n_files, n_bytes = n_files + 1, n_bytes + os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+    print(f"OS page cache dropped for {n_files} files ({n_bytes / 2**30:.2f} GiB) of {db_dir}; "
+          "shared_buffers stay warm")
 
 
 def sql_timing(s: object, n: int) -> None:
@@ -140,7 +209,8 @@ def start_server(s: object, workers: int) -> tuple[subprocess.Popen, int]:
            "CBM_API_RATE_PER_MINUTE": str(10**9), "CBM_API_RATE_BURST": str(10**9), "CBM_API_POOL_MAX": "8"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.api.app:app_from_env", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                             "--no-access-log", "--log-level", "warning"], env=env)
+                             "--loop", "uvloop", "--http", HTTP_PROTOCOL, "--no-access-log",
+                             "--log-level", "warning"], env=env)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -152,8 +222,10 @@ def start_server(s: object, workers: int) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("server did not start")
 
 
-async def _client(port: int, paths: list[str], stop_at: float, lat: list[float], errors: list[int]) -> None:
+async def _client(port: int, paths: list[str], stop_at: float, lat: list[float], errors: list[int]) -> int:
+    """One keep-alive connection sending requests until ``stop_at``; returns how many it sent."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    n = 0
     auth = base64.b64encode(f"admin:{DEMO_ADMIN_PASSWORD}".encode()).decode()
     while time.perf_counter() < stop_at:
         path = random.choice(paths)
@@ -163,9 +235,11 @@ async def _client(port: int, paths: list[str], stop_at: float, lat: list[float],
         length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
         await reader.readexactly(length)
         lat.append(time.perf_counter() - t)
+        n += 1
         if not head.startswith(b"HTTP/1.1 200"):
             errors.append(1)
     writer.close()
+    return n
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -202,24 +276,46 @@ def _postgres_pids(s: object) -> list[int]:
 
 
 def load(port: int, name: str, paths: list[str], clients: int, seconds: float,
-         pids: Callable[[], tuple[list[int], list[int]]] = lambda: ([], [])) -> None:
-    """Warm up 2 s, then ``clients`` keep-alive clients for ``seconds``; print latency and CPU."""
-    async def run(until: float, urls: list[str], lat: list[float], errors: list[int]) -> None:
-        await asyncio.gather(*[_client(port, urls, until, lat, errors) for _ in range(clients)])
+         pids: Callable[[], tuple[list[int], list[int]]] = lambda: ([], []), warmup: bool = True) -> None:
+    """Warm up 2 s (unless ``warmup`` is false), then ``clients`` keep-alive clients for ``seconds``.
+
+    Prints latency percentiles, throughput, and CPU per request of the server, its PostgreSQL
+    backends and this process (the load generator), and the 1-minute load average.
+    """
+    async def run(until: float, urls: list[str], lat: list[float], errors: list[int]) -> list[int]:
+        return await asyncio.gather(*[_client(port, urls, until, lat, errors) for _ in range(clients)])
 
     lat: list[float] = []
     errors: list[int] = []
-    asyncio.run(run(time.perf_counter() + 2, paths[:50], [], []))
+    if warmup:
+        asyncio.run(run(time.perf_counter() + 2, paths[:50], [], []))
     server, postgres = pids()  # after the warm-up, when the pools have grown
-    before = _cpu_seconds(server), _cpu_seconds(postgres)
-    asyncio.run(run(time.perf_counter() + seconds, paths, lat, errors))
+    before = _cpu_seconds(server), _cpu_seconds(postgres), time.process_time()
+    spread = sorted(asyncio.run(run(time.perf_counter() + seconds, paths, lat, errors)))
     n = max(len(lat), 1) / 1000
-    cpu = (_cpu_seconds(server) - before[0]) / n, (_cpu_seconds(postgres) - before[1]) / n
+    cpu = [(_cpu_seconds(server) - before[0]) / n, (_cpu_seconds(postgres) - before[1]) / n,
+           (time.process_time() - before[2]) / n]
     ms = np.array(lat) * 1000
-    print(f"{name:18s} {clients} clients {seconds:.0f} s: {len(ms) / seconds:7.0f} req/s  p50 "
-          f"{np.percentile(ms, 50):6.2f} ms  p95 {np.percentile(ms, 95):6.2f} ms  p99 "
-          f"{np.percentile(ms, 99):6.2f} ms  non-200: {len(errors)}  CPU/request: server "
-          f"{cpu[0]:.2f} ms, postgres {cpu[1]:.2f} ms")
+    print(f"{name:22s} {clients} clients {seconds:.0f} s: {len(ms) / seconds:6.0f} req/s  p50 "
+          f"{np.percentile(ms, 50):6.2f}  p95 {np.percentile(ms, 95):6.2f}  "
+          f"p99 {np.percentile(ms, 99):6.2f} ms  "
+          f"non-200: {len(errors)}  CPU ms/request: server {cpu[0]:.2f}, postgres {cpu[1]:.2f}, "
+          f"load generator {cpu[2]:.2f}  (load avg {os.getloadavg()[0]:.2f}); requests per connection "
+          f"min {spread[0]} median {spread[len(spread) // 2]} max {spread[-1]}",
+          flush=True)
+
+
+def _paths(n_parcels: int, width: int, ids: np.ndarray) -> dict[str, tuple[str, list[str]]]:
+    """Request paths of each endpoint for these parcel ids (a point inside each parcel)."""
+    to_wgs = Transformer.from_crs("EPSG:32631", "EPSG:4326", always_xy=True)
+    cx = X0 + ((ids - 1) % width) * STEP + SIZE / 2
+    cy = Y0 - ((ids - 1) // width) * STEP - SIZE / 2
+    lon, lat = to_wgs.transform(cx, cy)
+    loc = [f"/query/parcelByLocation?aoi=bench&year=2025&lon={x:.7f}&lat={y:.7f}"
+           for x, y in zip(lon, lat, strict=True)]
+    ts = [f"/query/parcelTimeSeries?aoi=bench&year=2025&pid=P{i}&tstype=s2" for i in ids]
+    return {"location": ("parcelByLocation", loc), "ts": ("parcelTimeSeries", ts),
+            "band": ("ts band=B08", [p + "&band=B08" for p in ts])}
 
 
 def main() -> None:
@@ -230,6 +326,12 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--reuse", action="store_true", help="Keep the existing bench database.")
+    ap.add_argument("--layout", choices=["clustered", "extraction"], default="clustered",
+                    help="Signatures in parcel order (after cbm db cluster-signatures) or as extracted.")
+    ap.add_argument("--cold", action="store_true",
+                    help="Also load after dropping the bench database's files from the OS page cache.")
+    ap.add_argument("--seed", type=int, default=2,
+                    help="Picks the parcels requested (another seed: other parcels, cold for --cold).")
     ap.add_argument("--only", nargs="*", choices=list(ENDPOINTS), default=list(ENDPOINTS),
                     help="Endpoints to load (default: all three).")
     a = ap.parse_args()
@@ -239,24 +341,31 @@ def main() -> None:
         width = int(np.ceil(np.sqrt(a.parcels)))
     else:
         s, width = setup(a.parcels, a.images)
+    if a.layout == "clustered":
+        cluster(s)
+    table_size(s)
     sql_timing(s, a.parcels)
     proc, port = start_server(s, a.workers)
+    pids = lambda: (_tree(proc.pid), _postgres_pids(s))  # noqa: E731
     try:
-        to_wgs = Transformer.from_crs("EPSG:32631", "EPSG:4326", always_xy=True)
-        ids = np.random.default_rng(2).integers(1, a.parcels + 1, 5000)
-        cx = X0 + ((ids - 1) % width) * STEP + SIZE / 2
-        cy = Y0 - ((ids - 1) // width) * STEP - SIZE / 2
-        lon, lat = to_wgs.transform(cx, cy)
-        loc = [f"/query/parcelByLocation?aoi=bench&year=2025&lon={x:.7f}&lat={y:.7f}"
-               for x, y in zip(lon, lat, strict=True)]
-        ts = [f"/query/parcelTimeSeries?aoi=bench&year=2025&pid=P{i}&tstype=s2" for i in ids]
-        runs = {"location": ("parcelByLocation", loc), "ts": ("parcelTimeSeries", ts),
-                "band": ("ts band=B08", [p + "&band=B08" for p in ts])}
+        rng = np.random.default_rng(a.seed)
+        warm = _paths(a.parcels, width, rng.integers(1, a.parcels + 1, 5000))
         for key in a.only:
-            load(port, *runs[key], a.clients, a.seconds, lambda: (_tree(proc.pid), _postgres_pids(s)))
+            load(port, *warm[key], a.clients, a.seconds, pids)
+        if a.cold:  # parcels not requested so far, each about once
+            fresh = rng.permutation(np.setdiff1d(np.arange(1, a.parcels + 1), _ids(warm)))
+            cold = _paths(a.parcels, width, fresh[:200_000])
+            for key in a.only:
+                evict_os_cache(s)
+                name, paths = cold[key]
+                load(port, f"{name} (cold OS cache)", paths, a.clients, a.seconds, pids, warmup=False)
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _ids(paths: dict[str, tuple[str, list[str]]]) -> np.ndarray:
+    return np.array([int(p.rsplit("pid=P", 1)[1].split("&")[0]) for p in paths["ts"][1]])
 
 
 if __name__ == "__main__":
