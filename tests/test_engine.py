@@ -12,9 +12,12 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from backend.errors import InvalidInput
 from backend.extraction.engine import (
     STAT_NAMES,
+    band_stats,
     labelled_pixels,
     mask_to_finer,
     scl_histogram,
+    select_by_classes,
+    select_pixels,
     valid_mask_from_scl,
     zonal_stats,
 )
@@ -157,6 +160,95 @@ def test_compiled_kernel_is_bit_identical_to_numpy(dtype: str) -> None:
         np.testing.assert_array_equal(got.values.view(np.int32), ref.values.view(np.int32))
 
 
+FLOAT_CASES = {
+    "ties": lambda r, s: r.integers(0, 3, s).astype(np.float32),  # few distinct values
+    "outlier": lambda r, s: np.where(r.random(s) < 0.01, 1e30, r.normal(0, 1, s)),  # skewed
+    "infinite": lambda r, s: np.where(r.random(s) < 0.02, np.inf, r.normal(0, 1, s)),
+    "minus_inf": lambda r, s: np.where(r.random(s) < 0.02, -np.inf, r.normal(0, 1, s)),
+    "ulps": lambda r, s: 1 + r.integers(0, 5, s) * np.finfo(np.float32).eps,  # tiny span
+    "huge_span": lambda r, s: r.choice([-1.7e308, 1.7e308, 0.0, 1.0], s),  # span overflows
+    "speckle": lambda r, s: r.gamma(1.0, 0.05, s),  # S1-like, long tail
+    "subnormal": lambda r, s: r.integers(0, 50, s) * 1e-45,
+}
+
+
+@pytest.mark.parametrize("case", list(FLOAT_CASES))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_selection_edge_cases_are_bit_identical(case: str, dtype: str) -> None:
+    rng = np.random.default_rng(len(case))
+    shape, n = (150, 200), 60
+    labels = rng.integers(0, n + 1, shape).astype(np.int32)  # ~500 pixels per label
+    labels[:, :5] = 7  # one larger label
+    with np.errstate(over="ignore"):
+        band = FLOAT_CASES[case](rng, shape).astype(dtype)
+    band[rng.random(shape) < 0.03] = NAN
+    valid = rng.random(shape) > 0.1
+    got = zonal_stats({"b": band}, labels, n, valid=valid, kernel="jit")
+    ref = zonal_stats({"b": band}, labels, n, valid=valid, kernel="numpy")
+    np.testing.assert_array_equal(got.values.view(np.int32), ref.values.view(np.int32))
+    exact = [0, 3, 4, 5, 6, 7]
+    np.testing.assert_array_equal(got.values[:, 0, exact], _brute(band, labels, n, valid)[:, exact])
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "int64", "uint64"])
+def test_wide_integer_ranges_are_bit_identical(dtype: str) -> None:
+    rng = np.random.default_rng(4)
+    shape, n = (100, 120), 30
+    labels = rng.integers(0, n + 1, shape).astype(np.int32)
+    top = 60000 if dtype == "uint16" else 2**62  # past 2**53: sums are no longer exact
+    band = rng.integers(0, top, shape, dtype=np.int64).astype(dtype)
+    got = zonal_stats({"b": band}, labels, n, kernel="jit")
+    ref = zonal_stats({"b": band}, labels, n, kernel="numpy")
+    np.testing.assert_array_equal(got.values.view(np.int32), ref.values.view(np.int32))
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3])
+@pytest.mark.parametrize("kernel", ["jit", "numpy"])
+def test_select_by_classes_equals_the_repeated_mask(factor: int, kernel: str) -> None:
+    rng = np.random.default_rng(factor)
+    labels = rng.integers(0, 40, (61, 47)).astype(np.int32)
+    labels[10:30, 5:40] = 3  # long runs of one label
+    classes = rng.integers(0, 12, (-(-61 // factor) + 1, -(-47 // factor))).astype(np.uint8)
+    band = rng.integers(0, 4000, labels.shape).astype(np.uint16)
+    masked = [0, 3, 8, 9]
+    pix = labelled_pixels(labels, 39)
+    valid = mask_to_finer(valid_mask_from_scl(classes, masked), labels.shape, factor)
+    ref = band_stats(select_pixels(pix, valid, kernel="numpy"), band, kernel="numpy")
+    got = band_stats(select_by_classes(pix, classes, masked, factor=factor, kernel=kernel), band,
+                     kernel=kernel)
+    np.testing.assert_array_equal(got.view(np.int32), ref.view(np.int32))
+    with pytest.raises(InvalidInput):
+        select_by_classes(pix, classes[:5], masked, factor=factor, kernel=kernel)
+
+
+def test_a_selection_is_used_before_the_next_one_on_the_same_pixels() -> None:
+    labels = np.array([[1, 1, 2, 2]], np.int32)
+    band = np.array([[1, 2, 3, 4]], np.uint16)
+    pix = labelled_pixels(labels, 2)
+    first = select_pixels(pix, None, kernel="jit")
+    second = select_pixels(pix, labels == 1, kernel="jit")  # reuses the scratch memory
+    assert band_stats(second, band, kernel="jit")[:, 0].tolist() == [2, 0]
+    with pytest.raises(InvalidInput, match="overwritten"):
+        band_stats(first, band, kernel="jit")
+    assert band_stats(first, band, kernel="numpy")[:, 0].tolist() == [2, 2]  # numpy keeps none
+
+
+def test_compiled_kernels_load_from_numbas_cache() -> None:
+    """numba's cache crashes on type-inferred recursion: a fresh process must load and run."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from backend.extraction import engine; engine.warm_up(); "
+            "lab = np.array([[1, 1, 2]], np.int32); "
+            "print(engine.zonal_stats({'b': np.arange(3, dtype=np.float32).reshape(1, 3)}, "
+            "lab, 2, kernel='jit').values[:, 0, 0].tolist())")
+    for _ in range(2):  # the first run may compile and save; the second loads
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=600, check=False)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip() == "[2.0, 1.0]"
+
+
 def test_std_is_stable_for_large_offsets() -> None:
     labels = np.ones((1, 1000), np.int32)
     band = (1e6 + np.arange(1000) % 3).astype(np.float64)[None, :]
@@ -243,6 +335,7 @@ def test_numpy_fallback_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     ref = (scl_histogram(scl, labels[::2, ::2], 8), mask_to_finer(valid20, labels.shape, 2),
            mask_to_finer(valid20, (44, 62), 3), zonal_stats({"b": band}, labels, 8).values)
     pix = labelled_pixels(labels, 8)
+    _ = pix.index  # grouped by the compiled counting sort
     monkeypatch.setattr(engine, "_jit", None)
     ref_pix = labelled_pixels(labels, 8)
     for a in ("index", "offsets", "order"):

@@ -1,22 +1,28 @@
 """Compiled (numba) kernels of the statistics engine (private: use :mod:`engine`).
 
-One pass per label segment gathers the valid values of a band into a small scratch buffer,
-then computes, with the same floating-point operations as the numpy kernel in
+A band arrives grouped by label (scattered there in raster order, :mod:`._jit_grid`). Each
+label segment gets, with the same floating-point operations as the numpy kernel in
 :mod:`backend.extraction._kernels` (so the results are bit-identical):
 
-- the mean as ``x[0] + pairwise_sum(x[1:])`` divided by the count, and the population std
-  from the squared deviations summed the same way: numpy's ``add.reduceat`` order;
-- min, max and the order statistics that ``np.percentile`` (linear) interpolates between,
-  found with an O(n) selection (Hoare's ``FIND``) instead of a sort, or with a counting pass
-  when an integer band's values span a narrow range. The interpolation itself is done by the
-  caller in numpy, in the same dtype as before.
+- one branch-free (vectorised) scan: NaN/nodata count, min, max and, for integers, the
+  exact sum; a segment with NaN or nodata is first compacted into a scratch buffer;
+- the mean as ``x[0] + pairwise_sum(x[1:])`` divided by the count (for integers the exact
+  sum gives the same bits), and the population std from the squared deviations summed the
+  same way: numpy's ``add.reduceat`` order;
+- the order statistics that ``np.percentile`` (linear) interpolates between: a counting
+  pass when integer values span a narrow range, otherwise (floats) bucketing by value and an
+  O(n) selection inside the 3-6 buckets that hold the wanted ranks. The interpolation itself
+  is done by the caller in numpy, in the same dtype as before.
 
-Compiled on first use and cached on disk (``cache=True``); :func:`warm_up` compiles for the
-common dtypes ahead of the first image. The kernels release the GIL, so a reader thread can
-decode the next band meanwhile; they are single-threaded (one core computes, one decodes).
+Compiled on first use and cached on disk (``cache=True``); :func:`engine.warm_up` compiles
+for the common dtypes ahead of the first image. The kernels release the GIL, so a reader
+thread can decode the next band meanwhile; they are single-threaded (one core computes, one
+decodes).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -25,34 +31,45 @@ PERCENTILES = (0.25, 0.50, 0.75)
 N_OUT = 11  # count, mean, std, min, max, (lo, hi) x 3 order statistics
 _PW_BLOCK = 128
 _jit = nb.njit(cache=True, nogil=True)
+# numba cannot load type-inferred recursive functions from its cache (they crash): the two
+# recursive sums get explicit signatures, one per band dtype, compiled (or loaded) at import.
+_DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float32",
+           "float64")
 
 
-@nb.njit("float64(float64[::1], int64, int64)", cache=True, nogil=True)  # typed: recursive
+def _typed(*args: str) -> Any:
+    """``njit`` with one explicit signature ``float64(T[::1], *args)`` per band dtype ``T``."""
+    return nb.njit([f"float64({t}[::1], {', '.join(args)})" for t in _DTYPES], cache=True,
+                   nogil=True)
+
+
+@_typed("int64", "int64")
 def _pairwise(a: np.ndarray, lo: int, n: int) -> float:
-    """The ``pairwise_sum`` of numpy, on ``a[lo:lo + n]`` (float64)."""
+    """The ``pairwise_sum`` of numpy on ``a[lo:lo + n]`` converted to float64."""
     if n < 8:
         res = -0.0
         for i in range(lo, lo + n):
-            res += a[i]
+            res += np.float64(a[i])
         return res
     if n <= _PW_BLOCK:
-        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+        f = np.float64
+        r0, r1, r2, r3 = f(a[lo]), f(a[lo + 1]), f(a[lo + 2]), f(a[lo + 3])
+        r4, r5, r6, r7 = f(a[lo + 4]), f(a[lo + 5]), f(a[lo + 6]), f(a[lo + 7])
         i = 8
         while i < n - n % 8:
             j = lo + i
-            r0 += a[j]
-            r1 += a[j + 1]
-            r2 += a[j + 2]
-            r3 += a[j + 3]
-            r4 += a[j + 4]
-            r5 += a[j + 5]
-            r6 += a[j + 6]
-            r7 += a[j + 7]
+            r0 += f(a[j])
+            r1 += f(a[j + 1])
+            r2 += f(a[j + 2])
+            r3 += f(a[j + 3])
+            r4 += f(a[j + 4])
+            r5 += f(a[j + 5])
+            r6 += f(a[j + 6])
+            r7 += f(a[j + 7])
             i += 8
         res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
         for k in range(lo + i, lo + n):
-            res += a[k]
+            res += f(a[k])
         return res
     n2 = n // 2
     n2 -= n2 % 8
@@ -65,20 +82,19 @@ def _sq(a: np.ndarray, i: int, mean: float) -> float:
     return d * d
 
 
-@nb.njit("float64(float64[::1], int64, int64, float64)", cache=True, nogil=True)
+@_typed("int64", "int64", "float64")
 def _pairwise_sq(a: np.ndarray, lo: int, n: int, mean: float) -> float:
     """:func:`_pairwise` of ``(a - mean) ** 2`` without storing the deviations."""
     if n < 8:
         res = -0.0
         for i in range(lo, lo + n):
-            d = a[i] - mean
-            res += d * d
+            res += _sq(a, i, mean)
         return res
     if n <= _PW_BLOCK:
-        r0, r1, r2, r3 = _sq(a, lo, mean), _sq(a, lo + 1, mean), _sq(a, lo + 2, mean), 0.0
-        r3 = _sq(a, lo + 3, mean)
-        r4, r5, r6, r7 = _sq(a, lo + 4, mean), _sq(a, lo + 5, mean), _sq(a, lo + 6, mean), 0.0
-        r7 = _sq(a, lo + 7, mean)
+        r0, r1, r2, r3 = (_sq(a, lo, mean), _sq(a, lo + 1, mean), _sq(a, lo + 2, mean),
+                          _sq(a, lo + 3, mean))
+        r4, r5, r6, r7 = (_sq(a, lo + 4, mean), _sq(a, lo + 5, mean), _sq(a, lo + 6, mean),
+                          _sq(a, lo + 7, mean))
         i = 8
         while i < n - n % 8:
             j = lo + i
@@ -93,8 +109,7 @@ def _pairwise_sq(a: np.ndarray, lo: int, n: int, mean: float) -> float:
             i += 8
         res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
         for k in range(lo + i, lo + n):
-            d = a[k] - mean
-            res += d * d
+            res += _sq(a, k, mean)
         return res
     n2 = n // 2
     n2 -= n2 % 8
@@ -160,51 +175,122 @@ def _ranks(n: int) -> np.ndarray:
 
 
 @_jit
-def _order_stats_select(buf: np.ndarray, n: int, out: np.ndarray) -> None:
-    """Order statistics at :func:`_ranks` by successive selections on the right part."""
+def _order_stats_select(a: np.ndarray, n: int, out: np.ndarray) -> None:
+    """Order statistics of ``a[:n]`` at :func:`_ranks` by successive selections (in place)."""
     ranks = _ranks(n)
     start = 0
     for j in range(6):
         k = ranks[j]
-        if k >= start:
+        if k >= start:  # else a[k] was placed by an earlier selection (n < 5)
             if k == start:
-                _min_to_front(buf, start, n)
+                _min_to_front(a, start, n)
             else:
-                _select(buf, start, n, k)
+                _select(a, start, n, k)
             start = k + 1
-        out[5 + j] = buf[k]
+        out[5 + j] = a[k]
 
 
 @_jit
-def _order_stats_count(buf: np.ndarray, n: int, vmin: float, span: int, out: np.ndarray,
+def _order_stats_count(a: np.ndarray, n: int, vmin: float, span: int, out: np.ndarray,
                        hist: np.ndarray) -> None:
-    """Order statistics of integer values in ``vmin..vmin+span`` with one counting pass."""
-    hist[: span + 1] = 0
+    """Order statistics of ``n >= 5`` integer values in ``vmin..vmin+span``: one counting pass.
+
+    ``hist`` must be zero on entry; it is zero again on exit.
+    """
+    lo = np.int64(vmin)
     for i in range(n):
-        hist[int(buf[i] - vmin)] += 1
-    ranks = _ranks(n)
-    order = np.argsort(ranks)
+        hist[np.int64(a[i]) - lo] += 1
+    ranks = _ranks(n)  # ascending for n >= 5
     j, seen = 0, 0
     for v in range(span + 1):
         seen += hist[v]
-        while j < 6 and ranks[order[j]] < seen:
-            out[5 + order[j]] = vmin + v
+        hist[v] = 0
+        while j < 6 and ranks[j] < seen:
+            out[5 + j] = vmin + v
             j += 1
-        if j == 6:
-            return
 
 
 @_jit
-def _gather(band: np.ndarray, index: np.ndarray, s: int, e: int, nodata: float,
-            use_nodata: bool, buf: np.ndarray, out: np.ndarray) -> int:
-    """Copy the valid values of ``band[index[s:e]]`` to ``buf`` as float64; return the count.
+def _bucket(x: float, vmin: float, scale: float, last: int) -> int:
+    """Bucket of ``x``: non-decreasing in ``x`` (IEEE subtraction and product are monotone)."""
+    return min(int((x - vmin) * scale), last)
 
-    Also stores their min and max in ``out[3]`` and ``out[4]``.
+
+@_jit
+def _order_stats_bucket(a: np.ndarray, n: int, vmin: float, vmax: float, out: np.ndarray,
+                        scratch: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Order statistics by bucketing ``a[:n]`` on value, then selecting inside 3-6 buckets.
+
+    Two passes over the values (count per bucket, then copy out the buckets that hold the
+    wanted ranks) instead of the successive selections of :func:`_order_stats_select`, which
+    are several times slower on floats. Exact: the buckets are ordered by value and the
+    selection inside a bucket is exact.
     """
+    _, cnt, mark, tmp = scratch
+    if n < 64 or not vmax - vmin < np.inf:
+        _order_stats_select(a, n, out)
+        return
+    ranks = _ranks(n)  # ascending for n >= 5
+    nbk = n >> 1
+    scale = nbk / (vmax - vmin)
+    last = nbk - 1
+    cnt[: nbk + 1] = 0
+    for i in range(n):
+        cnt[_bucket(np.float64(a[i]), vmin, scale, last) + 1] += 1
+    for b in range(nbk):
+        cnt[b + 1] += cnt[b]  # cnt[b]: first rank in bucket b
+    bk = np.empty(6, np.int64)
+    for j in range(6):
+        bk[j] = np.searchsorted(cnt[: nbk + 1], ranks[j], side="right") - 1
+        mark[bk[j]] = cnt[bk[j]] + 1  # write cursor + 1 in tmp
+    for i in range(n):
+        x = a[i]
+        b = _bucket(np.float64(x), vmin, scale, last)
+        c = mark[b]
+        if c:
+            tmp[c - 1] = x
+            mark[b] = c + 1
+    start = 0
+    for j in range(6):
+        k = ranks[j]
+        start = max(start, cnt[bk[j]])
+        if k == start:
+            _min_to_front(tmp, start, cnt[bk[j] + 1])
+        elif k > start:
+            _select(tmp, start, cnt[bk[j] + 1], k)
+        start = max(start, k + 1)
+        out[5 + j] = tmp[k]
+        mark[bk[j]] = 0
+
+
+@_jit
+def _scan(a: np.ndarray, s: int, e: int, nodata: float, use_nodata: bool
+          ) -> tuple[int, float, float, float]:
+    """(values to drop (NaN or nodata), min, max, sum) of ``a[s:e]``; branch-free: vectorises.
+
+    min, max and the sum are meaningful only when nothing is dropped; the sum (in float64,
+    in order) is exact for integer values while it stays below 2**53.
+    """
+    bad = 0
+    vmin, vmax = a[s], a[s]
+    total = 0.0
+    for k in range(s, e):
+        v = a[k]
+        bad += (v != v) | (use_nodata & (v == nodata))
+        vmin = min(vmin, v)
+        vmax = max(vmax, v)
+        total += np.float64(v)
+    return bad, np.float64(vmin), np.float64(vmax), total
+
+
+@_jit
+def _compact(a: np.ndarray, s: int, e: int, nodata: float, use_nodata: bool, buf: np.ndarray
+             ) -> tuple[int, float, float]:
+    """Copy the valid values of ``a[s:e]`` to ``buf``; return (count, min, max)."""
     m = 0
     vmin, vmax = np.inf, -np.inf
     for k in range(s, e):
-        v = band[index[k]]
+        v = a[k]
         x = np.float64(v)
         if x != x or (use_nodata and v == nodata):
             continue
@@ -212,30 +298,43 @@ def _gather(band: np.ndarray, index: np.ndarray, s: int, e: int, nodata: float,
         m += 1
         vmin = min(vmin, x)
         vmax = max(vmax, x)
-    out[3] = vmin
-    out[4] = vmax
-    return m
+    return m, vmin, vmax
 
 
 @_jit
-def _segment_stats(buf: np.ndarray, n: int, is_int: bool, out: np.ndarray, hist: np.ndarray) -> None:
-    """All statistics of ``buf[:n]`` (n > 0; min and max already in ``out``) into ``out``."""
-    mean = (buf[0] + _pairwise(buf, 1, n - 1)) / n  # numpy's add.reduceat order
-    d = buf[0] - mean
+def _values_stats(a: np.ndarray, n: int, vmin: float, vmax: float, total: float, is_int: bool,
+                  out: np.ndarray, scratch: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+                  ) -> None:
+    """All statistics of the valid values ``a[:n]`` (n > 0) into ``out``; may reorder ``a``.
+
+    ``total``: their sum if known exactly (integers), else NaN.
+    """
+    if is_int and total == total and n * max(abs(vmin), abs(vmax)) < 2.0**53:
+        mean = total / n  # every partial sum is exact: the pairwise sum gives the same bits
+    else:
+        mean = (np.float64(a[0]) + _pairwise(a, 1, n - 1)) / n  # numpy's add.reduceat order
+    d = a[0] - mean
     out[0] = n
     out[1] = mean
-    out[2] = np.sqrt((d * d + _pairwise_sq(buf, 1, n - 1, mean)) / n)
-    span = out[4] - out[3]
-    if is_int and span < hist.size and span <= 4 * n + 64:
-        _order_stats_count(buf, n, out[3], int(span), out, hist)
+    out[2] = np.sqrt((d * d + _pairwise_sq(a, 1, n - 1, mean)) / n)
+    out[3] = vmin
+    out[4] = vmax
+    span = vmax - vmin
+    hist = scratch[0]
+    if is_int and n >= 5 and span < hist.size and span <= 4 * n + 64:
+        _order_stats_count(a, n, vmin, int(span), out, hist)
     else:
-        _order_stats_select(buf, n, out)
+        _order_stats_bucket(a, n, vmin, vmax, out, scratch)
 
 
 @_jit
-def band_segments(band: np.ndarray, index: np.ndarray, offsets: np.ndarray, nodata: float,
+def band_segments(grouped: np.ndarray, starts: np.ndarray, ends: np.ndarray, nodata: float,
                   use_nodata: bool, is_int: bool) -> np.ndarray:
-    """Statistics of one band per segment ``index[offsets[s]:offsets[s + 1]]``.
+    """Statistics of one band per segment ``grouped[starts[s]:ends[s]]``.
+
+    ``grouped`` holds the band's values grouped by label (:func:`._jit_grid.scatter`); it is
+    a scratch buffer, reordered in place. A segment without NaN or nodata is used where it
+    lies (the common case); otherwise its valid values are first copied out.
 
     Single-threaded on purpose: the caller's reader thread decodes the next band on the
     other core meanwhile, and worker processes may share the machine.
@@ -244,19 +343,27 @@ def band_segments(band: np.ndarray, index: np.ndarray, offsets: np.ndarray, noda
         ``float64 (n_segments, N_OUT)``; segments without valid values hold count 0 and NaN
         elsewhere.
     """
-    n_seg = offsets.size - 1
+    n_seg = ends.size
     out = np.full((n_seg, N_OUT), np.nan)
     longest = 1
     for i in range(n_seg):
-        longest = max(longest, offsets[i + 1] - offsets[i])
+        longest = max(longest, ends[i] - starts[i])
+    hist = np.zeros(1 << 14, np.int32)
+    cnt, mark = np.empty(longest // 2 + 2, np.int64), np.zeros(longest // 2 + 2, np.int64)
+    scratch = (hist, cnt, mark, np.empty(longest, grouped.dtype))
     buf = np.empty(longest)
-    hist = np.empty(1 << 14, np.int32)
+    fscratch = (hist, cnt, mark, np.empty(longest))
     for i in range(n_seg):
         row = out[i]
-        n = _gather(band, index, offsets[i], offsets[i + 1], nodata, use_nodata, buf, row)
-        row[0] = n
-        if n:
-            _segment_stats(buf, n, is_int, row, hist)
-        else:
-            row[3:5] = np.nan
+        s, e = starts[i], ends[i]
+        row[0] = 0
+        if e == s:
+            continue
+        bad, vmin, vmax, total = _scan(grouped, s, e, nodata, use_nodata)
+        if bad == 0:
+            _values_stats(grouped[s:e], e - s, vmin, vmax, total, is_int, row, scratch)
+            continue
+        m, vmin, vmax = _compact(grouped, s, e, nodata, use_nodata, buf)
+        if m:
+            _values_stats(buf[:m], m, vmin, vmax, np.nan, is_int, row, fscratch)
     return out

@@ -1,8 +1,11 @@
 """Compiled (numba) kernels for the per-grid bookkeeping of the engine (private).
 
-Grouping a label raster's pixels by label, filtering them by a validity mask, counting SCL
-classes per label and repeating a 20 m mask onto the 10 m grid: single passes over the
-arrays, no sort and no large temporaries (the full-tile label raster has ~10^8 pixels).
+The label raster is scanned in raster order, never gathered through an index grouped by
+label: a gather by label jumps between image rows on every pixel run and waits on memory
+(several times slower on a full tile), while a raster-order scan streams. So each image's
+selection is a pair of arrays in raster order, ``index`` (flat pixel) and ``dest`` (its slot
+in the label-grouped buffer, :func:`select_valid`), and each band is *scattered* into that
+buffer by :func:`scatter`: sequential reads, one write stream per parcel of the current rows.
 """
 
 from __future__ import annotations
@@ -14,38 +17,86 @@ _jit = nb.njit(cache=True, nogil=True)
 
 
 @_jit
-def select_valid(index: np.ndarray, offsets: np.ndarray, valid: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the pixels of each segment where ``valid`` (flat) is True.
-
-    Returns:
-        The kept indices (same dtype, same grouping) and their segment offsets.
-    """
-    kept = np.empty_like(index)
-    new_off = np.empty_like(offsets)
-    new_off[0] = 0
-    m = 0
-    for i in range(offsets.size - 1):
-        for k in range(offsets[i], offsets[i + 1]):
-            p = index[k]
-            kept[m] = p  # branch-free: clouds make the test unpredictable
-            m += int(valid[p])
-        new_off[i + 1] = m
-    return kept[:m], new_off
+def count_labels(labels: np.ndarray, n_labels: int) -> tuple[np.ndarray, bool]:
+    """``(pixels per label 1..n_labels, ok)``; ``ok`` is False if a label is out of range."""
+    counts = np.zeros(n_labels + 1, np.int64)
+    flat = labels.ravel()
+    p, size = 0, flat.size
+    while p < size:  # runs of one label: no store-to-load chain on counts[lab]
+        lab = flat[p]
+        if lab < 0 or lab > n_labels:
+            return counts[1:], False
+        q = p + 1
+        while q < size and flat[q] == lab:
+            q += 1
+        counts[lab] += q - p
+        p = q
+    return counts[1:], True
 
 
 @_jit
-def class_histogram(classes: np.ndarray, index: np.ndarray, offsets: np.ndarray,
-                    n_classes: int) -> np.ndarray:
-    """``int32 (n_labels, n_classes)``: pixels of each class < n_classes per segment."""
-    n_labels = offsets.size - 1
-    hist = np.zeros((n_labels, n_classes), np.int32)
-    for i in range(n_labels):
-        for k in range(offsets[i], offsets[i + 1]):
-            c = classes[index[k]]
-            if c < n_classes:
-                hist[i, c] += 1
-    return hist
+def select_valid(labels: np.ndarray, mask: np.ndarray, lut: np.ndarray, row_div: int,
+                 col_map: np.ndarray, starts: np.ndarray, index: np.ndarray, dest: np.ndarray
+                 ) -> tuple[int, np.ndarray]:
+    """The labelled pixels whose mask class is valid, in raster order, with their slot.
+
+    Pixel ``(r, c)`` of ``labels`` is valid if ``lut[mask[r // row_div, col_map[c]]]``: the
+    mask may be on a coarser grid (the 20 m SCL under a 10 m label raster) or hold booleans.
+    Label ``l`` owns the slots ``starts[l - 1]:starts[l]`` (its pixel count); its valid
+    pixels fill the first ones. Labels must be in range (:func:`count_labels`).
+
+    Returns:
+        ``(m, ends)``: ``index[:m]`` (flat pixels) and ``dest[:m]`` (their slots) are
+        filled; label ``l``'s valid pixels are in slots ``starts[l - 1]:ends[l - 1]``.
+    """
+    h, w = labels.shape
+    ends = starts[:-1].copy()
+    m = 0
+    for r in range(h):
+        lr, mr = labels[r], mask[r // row_div]
+        x = 0
+        while x < w:
+            lab = lr[x]
+            if lab == 0:
+                x += 1
+                continue
+            d = ends[lab - 1]
+            while x < w and lr[x] == lab:  # one run of a label: its slot stays in a register
+                if lut[mr[col_map[x]]]:
+                    index[m] = r * w + x
+                    dest[m] = d
+                    m += 1
+                    d += 1
+                x += 1
+            ends[lab - 1] = d
+    return m, ends
+
+
+@_jit
+def scatter(band: np.ndarray, index: np.ndarray, dest: np.ndarray, out: np.ndarray) -> None:
+    """``out[dest] = band[index]`` (flat band): the band's selected values grouped by label."""
+    for k in range(index.size):
+        out[dest[k]] = band[index[k]]
+
+
+@_jit
+def gather(band: np.ndarray, index: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = band[index]`` (flat band)."""
+    for k in range(index.size):
+        out[k] = band[index[k]]
+
+
+@_jit
+def class_histogram(classes: np.ndarray, labels: np.ndarray, n_labels: int, n_classes: int
+                    ) -> np.ndarray:
+    """``int32 (n_labels, n_classes)``: pixels of each class < n_classes per label (same grid)."""
+    hist = np.zeros((n_labels + 1, n_classes), np.int32)
+    c_flat, l_flat = classes.ravel(), labels.ravel()
+    for p in range(l_flat.size):
+        c = c_flat[p]
+        if c < n_classes:
+            hist[l_flat[p], c] += 1
+    return hist[1:]
 
 
 @_jit
@@ -66,6 +117,9 @@ def repeat_2d(coarse: np.ndarray, factor: int, h: int, w: int) -> np.ndarray:
 def group_by_label(flat: np.ndarray, n_labels: int, index: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Counting sort of the labelled pixels into ``index``, labels in spatial order.
+
+    The numpy kernel's layout (:attr:`engine.LabelledPixels.index`); the compiled path
+    does not need it.
 
     Args:
         flat: Flat label raster (0 = no label).

@@ -15,11 +15,11 @@ import numpy as np
 
 from backend.errors import InvalidInput
 from backend.extraction.engine import (
+    Selection,
     band_stats,
-    mask_to_finer,
     scl_histogram,
+    select_by_classes,
     select_pixels,
-    valid_mask_from_scl,
 )
 from backend.extraction.labels import ParcelGrid, coarse_slices, parcel_grid
 from backend.extraction.reader import BandGroup, read_ahead
@@ -103,14 +103,13 @@ def compute_image(
         reads.insert(0, (scl_group.hrefs["SCL"], pg20.window))
     stats = np.full((n, len(bands), N_STATS), np.nan, np.float32)
     stats[:, :, 0] = 0
-    valid20 = hist = None
+    scl = hist = None
     with closing(read_ahead(reads)) as arrays:  # decodes the next band while this thread computes
         if scl_group is not None and pg20 is not None:
             scl = next(arrays)
-            valid20 = valid_mask_from_scl(scl, scl_classes)
             hist = scl_histogram(scl, pg20.labels, n, pixels=pg20.pixels)
         for group, pg, names in plan:
-            sel = select_pixels(pg.pixels, _valid_on(pg, pg20, valid20))
+            sel = _selection(pg, pg20, scl, scl_classes)
             for b, arr in zip(names, arrays, strict=False):
                 stats[:, bands.index(b), :] = band_stats(sel, arr, group.nodata.get(b))
     if hist is None and kind == "s2":
@@ -122,12 +121,13 @@ def compute_image(
     return ImageResult(parcel_ids, n_total, np.clip(frac, 0, 1), stats, hist)
 
 
-def _valid_on(pg: ParcelGrid, pg20: ParcelGrid | None, valid20: np.ndarray | None) -> np.ndarray | None:
-    """The SCL validity mask on ``pg``'s window (repeated from 20 m when ``pg`` is finer)."""
-    if valid20 is None or pg20 is None:
-        return None
+def _selection(pg: ParcelGrid, pg20: ParcelGrid | None, scl: np.ndarray | None,
+               scl_classes: Sequence[int]) -> Selection:
+    """The parcel pixels of ``pg`` not masked by the SCL (read at 20 m, used as is on 10 m)."""
+    if scl is None or pg20 is None:
+        return select_pixels(pg.pixels, None)
     if pg.transform.a == pg20.transform.a:
-        return valid20
+        return select_by_classes(pg.pixels, scl, scl_classes)
     factor = round(pg20.transform.a / pg.transform.a)
     rows, cols = coarse_slices(pg, pg20)
-    return mask_to_finer(valid20[rows, cols], pg.labels.shape, factor)
+    return select_by_classes(pg.pixels, scl[rows, cols], scl_classes, factor=factor)

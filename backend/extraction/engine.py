@@ -1,23 +1,27 @@
 """Zonal statistics per parcel: a pure function ``(band arrays, label raster) -> Stats``.
 
-No Python loop over parcels. The labelled pixels are grouped by label once per grid
-(:func:`labelled_pixels`, cached by the caller) and filtered by the image's validity mask once
-per image and grid (:func:`select_pixels`); each band then gets, per label, count, mean, std
-(population), min, max and the 25th, 50th and 75th percentiles, the latter exactly as
-``np.percentile(values, q)`` (linear) does (:func:`band_stats`, one band at a time so that a
-caller can read the next band meanwhile). The compiled kernel is in
-:mod:`backend.extraction._jit` (numba); without numba, the numpy kernel of
-:mod:`backend.extraction._kernels` gives the same bits, slower.
+No Python loop over parcels. A label raster is checked and counted once per grid
+(:func:`labelled_pixels`, cached by the caller); each image selects its valid labelled
+pixels once per grid (:func:`select_pixels`, or :func:`select_by_classes` straight from a
+coarser SCL raster) in raster order; each band is then scattered into a buffer grouped by
+label and gets, per label, count, mean, std (population), min, max and the 25th, 50th and
+75th percentiles, the latter exactly as ``np.percentile(values, q)`` (linear) does
+(:func:`band_stats`, one band at a time so that a caller can read the next band meanwhile).
+The compiled kernels are in :mod:`backend.extraction._jit` and ``_jit_grid`` (numba);
+without numba, the numpy kernel of :mod:`backend.extraction._kernels` gives the same bits,
+slower.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from backend.errors import InvalidInput
 from backend.extraction import _kernels
@@ -39,41 +43,150 @@ Kernel = Literal["auto", "jit", "numpy"]
 
 @dataclass(frozen=True, eq=False)
 class LabelledPixels:
-    """Pixels that carry a label, grouped by label into segments (raster order within one).
+    """The labelled pixels of one label raster: compute once per grid, reuse for every image.
 
-    The segments are in *spatial* order (by each label's first pixel), not label order, so
-    that the kernels sweep the rasters roughly top to bottom: consecutive segments touch the
-    same rows, which stay in the CPU cache (label order jumps across the image and is several
-    times slower on a large window).
+    It also owns the scratch memory of the compiled kernel (selection and grouped band
+    values), reused from image to image: first-touching hundreds of MB of fresh pages per
+    image costs as much as the statistics on a virtual machine. So a :class:`Selection` of
+    these pixels is valid until the next :func:`select_pixels` on them (checked).
 
     Attributes:
-        index: Flat (C-order) indices into the label raster (``int32`` when they fit).
-        offsets: ``int64`` ``(n_labels + 1,)``: segment ``s`` is
-            ``index[offsets[s]:offsets[s + 1]]``.
-        order: ``int64`` ``(n_labels,)``: segment ``s`` holds label ``order[s] + 1``.
+        labels: The label raster (0 = no parcel, 1..n_labels), validated.
+        n_total: ``int64`` pixels per label (label order), shape ``(n_labels,)``.
+    """
+
+    labels: np.ndarray
+    n_total: np.ndarray
+    _work: dict[str, Any] = field(default_factory=lambda: {"gen": 0}, repr=False)
+
+    def scratch(self, name: str, n: int, dtype: DTypeLike) -> np.ndarray:
+        """A reusable buffer of ``n`` items (contents undefined), grown as needed."""
+        dt = np.dtype(dtype)
+        buf = self._work.get(name)
+        if buf is None or buf.nbytes < n * dt.itemsize:
+            self._work[name] = buf = np.empty(max(n, int(self.n_total.sum())) * dt.itemsize, np.uint8)
+        return buf[: n * dt.itemsize].view(dt)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape of the label raster."""
+        h, w = self.labels.shape
+        return h, w
+
+    @property
+    def n_labels(self) -> int:
+        """Number of labels (1..n_labels)."""
+        return int(self.n_total.size)
+
+    @cached_property
+    def grouped(self) -> Selection:
+        """All labelled pixels grouped by label, segments in *spatial* order (numpy kernel).
+
+        Segments are ordered by each label's first pixel rather than by label so that the
+        numpy kernel's gathers sweep the raster roughly top to bottom. Computed on first use.
+        """
+        flat = self.labels.ravel()
+        itype = np.int32 if flat.size < 2**31 else np.int64
+        if _jit is not None:
+            index = np.empty(int(self.n_total.sum()), itype)
+            offsets, order, _ = _jit_grid.group_by_label(flat, self.n_labels, index)
+            return Selection(index, offsets, order, self.shape)
+        index = np.flatnonzero(flat).astype(itype)
+        labs = flat[index]
+        if labs.size and np.any(labs[1:] < labs[:-1]):
+            key = labs.astype(np.uint16) if self.n_labels < 2**16 else labs
+            order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
+            index = index[order]
+        return _spatial_order(index, self.n_total, self.shape)
+
+    @property
+    def index(self) -> np.ndarray:
+        """Flat indices of the labelled pixels, grouped (see :attr:`grouped`)."""
+        return self.grouped.index
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Segment offsets into :attr:`index` (see :attr:`grouped`)."""
+        return self.grouped.offsets
+
+    @property
+    def order(self) -> np.ndarray:
+        """Segment ``s`` of :attr:`grouped` holds label ``order[s] + 1``."""
+        order = self.grouped.order
+        assert order is not None
+        return order
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """The valid labelled pixels of one image on one grid (:func:`select_pixels`).
+
+    The band values of these pixels, grouped by label, form segments:
+    segment ``s`` is ``values[offsets[s]:offsets[s + 1]]``.
+
+    Attributes:
+        index: Flat (C-order) pixel indices (``int32`` when they fit).
+        offsets: ``int64`` ``(n_labels + 1,)`` segment offsets.
+        order: Segment ``s`` holds label ``order[s] + 1``; None: label ``s + 1``.
         shape: Shape of the label raster.
+        dest: None if ``index`` is grouped by segment; otherwise ``index`` is in raster
+            order and ``dest`` gives each pixel's position in the grouped values (the
+            compiled kernel's layout: a band is read in raster order and scattered).
+        ends: None if the segments are contiguous; otherwise segment ``s`` is
+            ``values[offsets[s]:ends[s]]`` (slots up to ``offsets[s + 1]`` unused).
+        owner: The :class:`LabelledPixels` whose scratch memory this selection uses.
+        generation: The owner's selection count when this one was made.
     """
 
     index: np.ndarray
     offsets: np.ndarray
-    order: np.ndarray
+    order: np.ndarray | None
     shape: tuple[int, int]
+    dest: np.ndarray | None = None
+    ends: np.ndarray | None = None
+    owner: LabelledPixels | None = field(default=None, repr=False)
+    generation: int = 0
+
+    def values_buffer(self, dtype: DTypeLike) -> np.ndarray:
+        """Scratch for the band values grouped by segment (the owner's, if any).
+
+        Raises:
+            InvalidInput: If a later selection on the same pixels reused this one's memory.
+        """
+        if self.owner is None:
+            return np.empty(int(self.offsets[-1]), dtype)
+        if self.owner._work["gen"] != self.generation:
+            raise InvalidInput("this selection was overwritten by a later select_pixels on the "
+                               "same pixels: use each selection before making the next")
+        return self.owner.scratch("values", int(self.offsets[-1]), dtype)
 
     @property
     def n_labels(self) -> int:
         """Number of labels (1..n_labels)."""
         return int(self.offsets.size - 1)
 
-    @property
-    def n_total(self) -> np.ndarray:
-        """``int64`` pixels per label (label order), shape ``(n_labels,)``."""
-        return self.by_label(np.diff(self.offsets))
-
     def by_label(self, per_segment: np.ndarray) -> np.ndarray:
         """Rows in segment order -> rows in label order (row ``i`` is label ``i + 1``)."""
+        if self.order is None:
+            return per_segment
         out = np.empty_like(per_segment)
         out[self.order] = per_segment
         return out
+
+    @property
+    def segment_ends(self) -> np.ndarray:
+        """End of each segment in the grouped values."""
+        return self.offsets[1:] if self.ends is None else self.ends
+
+    def contiguous(self) -> Selection:
+        """The same pixels with ``index`` grouped by segment, segments contiguous."""
+        if self.dest is None and self.ends is None:
+            return self
+        slots = np.full(int(self.offsets[-1]), -1, np.int64)
+        slots[self.dest] = self.index
+        counts = self.segment_ends - self.offsets[:-1]
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return Selection(slots[slots >= 0].astype(self.index.dtype), offsets, self.order, self.shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,33 +211,25 @@ class Stats:
 
 
 def labelled_pixels(labels: np.ndarray, n_labels: int) -> LabelledPixels:
-    """Group the labelled pixels of a label raster by label; do it once per grid.
+    """Check a label raster and count its pixels per label; do it once per grid.
 
     Raises:
-        InvalidInput: If a label is negative or greater than ``n_labels``.
+        InvalidInput: If a label is negative or greater than ``n_labels``, or the raster
+            is not 2-D integers.
     """
-    flat = labels.ravel()
-    if _jit is not None and flat.dtype.kind in "iu":
-        index = np.empty(np.count_nonzero(flat), np.int32 if flat.size < 2**31 else np.int64)
-        offsets, order, ok = _jit_grid.group_by_label(flat, n_labels, index)
-        if not ok:
-            raise InvalidInput(f"labels must be in 0..{n_labels}")
-        return LabelledPixels(index, offsets, order, labels.shape)
-    index = np.flatnonzero(flat)
-    if flat.size < 2**31:
-        index = index.astype(np.int32)
-    labs = flat[index]
-    if labs.size and (labs.min() < 0 or labs.max() > n_labels):
+    if labels.ndim != 2 or labels.dtype.kind not in "iu":
+        raise InvalidInput(f"labels must be a 2-D integer raster, got {labels.dtype} {labels.shape}")
+    if _jit is not None:
+        n_total, ok = _jit_grid.count_labels(labels, n_labels)
+    else:
+        ok = not labels.size or (int(labels.min()) >= 0 and int(labels.max()) <= n_labels)
+        n_total = np.bincount(labels.ravel(), minlength=n_labels + 1)[1:].astype(np.int64) if ok else None
+    if not ok:
         raise InvalidInput(f"labels must be in 0..{n_labels}")
-    if labs.size and np.any(labs[1:] < labs[:-1]):
-        key = labs.astype(np.uint16) if n_labels < 2**16 else labs
-        order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
-        index, labs = index[order], labs[order]
-    counts = np.bincount(labs, minlength=n_labels + 1)[1:].astype(np.int64)
-    return _spatial_order(index, counts, labels.shape)
+    return LabelledPixels(labels, n_total)
 
 
-def _spatial_order(index: np.ndarray, counts: np.ndarray, shape: tuple[int, int]) -> LabelledPixels:
+def _spatial_order(index: np.ndarray, counts: np.ndarray, shape: tuple[int, int]) -> Selection:
     """Reorder label-ordered segments by their first pixel (empty labels last)."""
     starts = np.cumsum(counts) - counts
     first = np.full(counts.size, np.iinfo(np.int64).max)
@@ -136,11 +241,11 @@ def _spatial_order(index: np.ndarray, counts: np.ndarray, shape: tuple[int, int]
     np.cumsum(c, out=offsets[1:])
     src = np.repeat(starts[order] - offsets[:-1], c)
     src += np.arange(src.size, dtype=np.int64)
-    return LabelledPixels(index[src], offsets, order, shape)
+    return Selection(index[src], offsets, order, shape)
 
 
 def select_pixels(pixels: LabelledPixels, valid: np.ndarray | None, *, kernel: Kernel = "auto"
-                  ) -> LabelledPixels:
+                  ) -> Selection:
     """The labelled pixels where ``valid`` is True (all of them if ``valid`` is None).
 
     Compute it once per image and grid, then pass it to :func:`band_stats` for every band.
@@ -148,26 +253,80 @@ def select_pixels(pixels: LabelledPixels, valid: np.ndarray | None, *, kernel: K
     Raises:
         InvalidInput: If ``valid`` does not have the shape of the label raster.
     """
-    if valid is None:
-        return pixels
-    if valid.shape != pixels.shape:
+    if valid is not None and valid.shape != pixels.shape:
         raise InvalidInput(f"valid mask has shape {valid.shape}, labels {pixels.shape}")
-    flat = np.ascontiguousarray(valid).ravel()
     if _use_jit(kernel):
-        index, offsets = _jit_grid.select_valid(pixels.index, pixels.offsets, flat)
-        return LabelledPixels(index, offsets, pixels.order, pixels.shape)
-    ok = flat[pixels.index]
-    counts = _kernels._segment_sums(ok, np.diff(pixels.offsets))
+        h, w = pixels.shape
+        if valid is None:
+            return _select_jit(pixels, np.ones((1, 1), np.uint8), _LUT_TRUE, max(h, 1),
+                               np.zeros(w, np.int32))
+        mask = np.ascontiguousarray(valid, dtype=bool).view(np.uint8)
+        return _select_jit(pixels, mask, _LUT_BOOL, 1, np.arange(w, dtype=np.int32))
+    sel = pixels.grouped
+    if valid is None:
+        return sel
+    ok = np.ascontiguousarray(valid).ravel()[sel.index]
+    counts = _kernels._segment_sums(ok, np.diff(sel.offsets))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return LabelledPixels(pixels.index[ok], offsets, pixels.order, pixels.shape)
+    return Selection(sel.index[ok], offsets, sel.order, sel.shape)
 
 
-def band_stats(pixels: LabelledPixels, band: np.ndarray, nodata: float | int | None = None, *,
-               kernel: Kernel = "auto") -> np.ndarray:
+def select_by_classes(pixels: LabelledPixels, classes: np.ndarray, masked_classes: Iterable[int],
+                      *, factor: int = 1, kernel: Kernel = "auto") -> Selection:
+    """The labelled pixels whose class (e.g. S2 SCL) is not in ``masked_classes``.
+
+    Same as ``select_pixels(pixels, mask_to_finer(valid_mask_from_scl(classes, masked),
+    pixels.shape, factor))`` without building the fine mask.
+
+    Args:
+        pixels: :func:`labelled_pixels` of the (fine) label raster.
+        classes: Class raster on a grid ``factor`` times coarser with the same origin,
+            covering the label raster (see :func:`backend.extraction.labels.coarse_slices`).
+        masked_classes: Classes to exclude.
+        factor: Integer resolution ratio (1: same grid).
+        kernel: "jit", "numpy" or "auto".
+
+    Raises:
+        InvalidInput: If ``classes`` does not cover the label raster.
+    """
+    h, w = pixels.shape
+    if classes.ndim != 2 or classes.shape[0] * factor < h or classes.shape[1] * factor < w:
+        raise InvalidInput(f"classes {classes.shape} x{factor} do not cover {pixels.shape}")
+    if not _use_jit(kernel):
+        valid = valid_mask_from_scl(classes, masked_classes)
+        return select_pixels(pixels, mask_to_finer(valid, (h, w), factor), kernel=kernel)
+    lut = np.ones(256, dtype=np.bool_)
+    lut[list(masked_classes)] = False
+    mask = np.ascontiguousarray(classes).astype(np.uint8, copy=False)
+    return _select_jit(pixels, mask, lut, factor, np.arange(w, dtype=np.int32) // factor)
+
+
+_LUT_BOOL = np.arange(256) == 1
+_LUT_TRUE = np.ones(256, dtype=np.bool_)
+
+
+def _select_jit(pixels: LabelledPixels, mask: np.ndarray, lut: np.ndarray, row_div: int,
+                col_map: np.ndarray) -> Selection:
+    labels = np.ascontiguousarray(pixels.labels)
+    starts = pixels._work.get("starts")
+    if starts is None:
+        starts = pixels._work["starts"] = np.concatenate([[0], np.cumsum(pixels.n_total)])
+    n = int(starts[-1])
+    index = pixels.scratch("index", n, np.int32 if labels.size < 2**31 else np.int64)
+    dest = pixels.scratch("dest", n, np.int32 if n < 2**31 else np.int64)
+    m, ends = _jit_grid.select_valid(labels, mask, lut, row_div, col_map, starts, index, dest)
+    pixels._work["gen"] += 1
+    return Selection(index[:m], starts, None, pixels.shape, dest[:m], ends, pixels,
+                     pixels._work["gen"])
+
+
+def band_stats(pixels: Selection | LabelledPixels, band: np.ndarray,
+               nodata: float | int | None = None, *, kernel: Kernel = "auto") -> np.ndarray:
     """``float32 (n_labels, 8)`` statistics (:data:`STAT_NAMES`) of one band.
 
     Args:
-        pixels: :func:`select_pixels` (or :func:`labelled_pixels`) on the band's grid.
+        pixels: :func:`select_pixels` (or :func:`labelled_pixels`: all pixels) on the band's
+            grid.
         band: ``(H, W)`` integer or float array on that grid.
         nodata: A value to exclude; NaN is always excluded.
         kernel: "jit" (numba), "numpy" or "auto" (numba when installed).
@@ -175,14 +334,27 @@ def band_stats(pixels: LabelledPixels, band: np.ndarray, nodata: float | int | N
     Raises:
         InvalidInput: If the band's shape or dtype is wrong.
     """
+    sel = select_pixels(pixels, None, kernel=kernel) if isinstance(pixels, LabelledPixels) else pixels
+    return _band_stats(sel, band, nodata, kernel)
+
+
+def _band_stats(pixels: Selection, band: np.ndarray, nodata: float | int | None,
+                kernel: Kernel) -> np.ndarray:
     if band.shape != pixels.shape:
         raise InvalidInput(f"band has shape {band.shape}, labels {pixels.shape}")
     if band.dtype.kind not in "uif":
         raise InvalidInput(f"band has dtype {band.dtype}; need integers or floats")
     if not _use_jit(kernel):
-        return pixels.by_label(_kernels.gathered_stats(band, pixels.index, pixels.offsets, nodata))
+        sel = pixels.contiguous()
+        return sel.by_label(_kernels.gathered_stats(band, sel.index, sel.offsets, nodata))
+    flat = np.ascontiguousarray(band).ravel()
+    grouped = pixels.values_buffer(band.dtype)
+    if pixels.dest is None:
+        _jit_grid.gather(flat, pixels.index, grouped)
+    else:
+        _jit_grid.scatter(flat, pixels.index, pixels.dest, grouped)
     key = _nodata_key(band.dtype, nodata)
-    raw = _jit.band_segments(np.ascontiguousarray(band).ravel(), pixels.index, pixels.offsets,
+    raw = _jit.band_segments(grouped, pixels.offsets, pixels.segment_ends,
                              0.0 if key is None else key, key is not None, band.dtype.kind != "f")
     return pixels.by_label(_kernels.finish_order_stats(raw, band.dtype))
 
@@ -231,14 +403,21 @@ def zonal_stats(
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) the kernels for the common dtypes; idempotent."""
+    """Compile (or load from numba's cache) the kernels for the common dtypes; idempotent.
+
+    Call it once per worker process before the first image (``cbm extract`` does).
+    """
     if _jit is None:
         return
     labels = np.array([[1, 1, 0, 2]], np.int32)
-    pix = select_pixels(labelled_pixels(labels, 2), labels > 0)
-    for dtype in (np.uint8, np.uint16, np.int16, np.float32):
-        band_stats(pix, np.ones(labels.shape, dtype), 0, kernel="jit")
-    scl_histogram(np.ones(labels.shape, np.uint8), labels, 2)
+    pix = labelled_pixels(labels, 2)
+    selections = (lambda: select_pixels(pix, labels > 0), lambda: select_pixels(pix, None),
+                  lambda: select_by_classes(pix, np.ones((1, 2), np.uint8), [3], factor=2))
+    for select in selections:
+        sel = select()
+        for dtype in (np.uint8, np.uint16, np.int16, np.float32):
+            band_stats(sel, np.ones(labels.shape, dtype), 0, kernel="jit")
+    scl_histogram(np.ones(labels.shape, np.uint8), labels, 2, pixels=pix)
     mask_to_finer(labels > 0, (2, 8), 2)
 
 
@@ -282,15 +461,24 @@ def scl_histogram(
 ) -> np.ndarray:
     """Pixels of each S2 SCL class 0..11 per label, ``int32`` ``(n_labels, 12)``.
 
-    Values above 11 are ignored.
+    Values above 11 are ignored. ``pixels``: :func:`labelled_pixels` of ``labels``, if known.
+
+    Raises:
+        InvalidInput: If shapes differ or labels are out of range.
     """
-    pix = pixels if pixels is not None else labelled_pixels(labels, n_labels)
-    flat = np.ascontiguousarray(scl).ravel()
-    if _jit is not None and flat.dtype.kind == "u":
-        return pix.by_label(_jit_grid.class_histogram(flat, pix.index, pix.offsets, SCL_CLASSES))
-    cls = flat[pix.index].astype(np.int64)
+    if scl.shape != labels.shape:
+        raise InvalidInput(f"SCL has shape {scl.shape}, labels {labels.shape}")
+    pix = pixels if pixels is not None and pixels.labels is labels else labelled_pixels(labels, n_labels)
+    if pix.n_labels != n_labels:
+        raise InvalidInput("pixels were computed for another label raster")
+    if _jit is not None and scl.dtype.kind == "u":
+        return _jit_grid.class_histogram(np.ascontiguousarray(scl), np.ascontiguousarray(labels),
+                                         n_labels, SCL_CLASSES)
+    sel = pix.grouped
+    cls = np.ascontiguousarray(scl).ravel()[sel.index].astype(np.int64)
     keep = cls < SCL_CLASSES
-    labs = np.repeat(pix.order, np.diff(pix.offsets))
+    assert sel.order is not None
+    labs = np.repeat(sel.order, np.diff(sel.offsets))
     key = labs[keep] * SCL_CLASSES + cls[keep]
     hist = np.bincount(key, minlength=n_labels * SCL_CLASSES)
     return hist.reshape(n_labels, SCL_CLASSES).astype(np.int32)
