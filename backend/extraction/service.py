@@ -19,7 +19,7 @@ from backend.catalogue.assets import band_hrefs
 from backend.db import connect
 from backend.db import queries_extraction as q
 from backend.errors import CbmError, ImageReadError, InvalidInput
-from backend.extraction import jobs
+from backend.extraction import engine, jobs
 from backend.extraction.compute import GridCache, ImageResult, compute_image
 from backend.extraction.pgcopy import COLUMNS, encode_signatures
 from backend.extraction.reader import open_groups
@@ -119,6 +119,7 @@ def extract(
     'done' status commit together) and a retry duplicates nothing.
     """
     report, t0 = ExtractReport(), time.perf_counter()
+    engine.warm_up()  # compile or load the kernels once per call (process), not in a job
     wid = worker or jobs.worker_id()
     with connect(settings) as conn, raster_env(settings):
         conn.autocommit = True
