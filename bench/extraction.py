@@ -1,12 +1,14 @@
 """Benchmark of the zonal-statistics engine against the decode floor, exactextract, rasterstats.
 
-    python bench/extraction.py [--quick] [--spread] [--parcels N] [--no-competitors]
+    python bench/extraction.py [--quick] [--spread] [--s1] [--parcels N] [--no-competitors]
 
 Builds (once, cached under var/bench/extraction-<size>/) a synthetic Sentinel-2 tile as COGs
 (B02 B03 B04 B08 uint16 at 10 m, B05 B11 uint16 and SCL uint8 at 20 m; 512 blocks, deflate,
 EPSG:32631) and random non-overlapping parcels (Voronoi cells, 0.2-20 ha), then times in ONE
 run: the decode floor, our engine end to end (``compute_image``, as the extraction service runs
 it), exactextract and rasterstats. Wall-clock and CPU time (all threads) are both reported.
+``--s1`` does the same for a Sentinel-1 backscatter image instead (VV and VH, float32 linear
+power with speckle, NaN nodata, no cloud mask): the engine's float path.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from backend.extraction.reader import open_groups
 ROOT = Path(__file__).resolve().parents[1] / "var" / "bench"
 BANDS10 = ("B02", "B03", "B04", "B08")
 BANDS20 = ("B05", "B11")
+BANDS_S1 = ("VV", "VH")
 SCL_MASKED = (0, 1, 3, 8, 9, 10, 11)
 CRS = "EPSG:32631"
 
@@ -81,10 +84,10 @@ def smooth(rng: np.random.Generator, shape: tuple[int, int], cell: int, scale: f
     return out
 
 
-def write_cog(path: Path, arr: np.ndarray, transform: Affine) -> None:
+def write_cog(path: Path, arr: np.ndarray, transform: Affine, nodata: float | None = None) -> None:
     profile = dict(driver="COG", width=arr.shape[1], height=arr.shape[0], count=1,
                    dtype=arr.dtype.name, crs=CRS, transform=transform, blocksize=512,
-                   compress="deflate", overviews="NONE")
+                   compress="deflate", overviews="NONE", nodata=nodata)
     with rasterio.open(path, "w", **profile) as ds:
         ds.write(arr, 1)
 
@@ -105,12 +108,30 @@ def make_scl(rng, shape) -> np.ndarray:
     return scl
 
 
+def make_s1(cfg: Config, geoms: np.ndarray) -> None:
+    """VV and VH (float32 linear power: per-parcel level x gamma speckle, NaN outside the swath)."""
+    rng = np.random.default_rng(11)
+    size = (cfg.size10, cfg.size10)
+    lab10 = label_raster(geoms, np.arange(1, len(geoms) + 1), cfg.t10, size)
+    for i, b in enumerate(BANDS_S1):
+        level = np.concatenate([[0.05], rng.lognormal(np.log(0.08 / (1 + 3 * i)), 0.5, len(geoms))])
+        arr = (level[lab10] * np.exp(smooth(rng, size, 256, 0.3))).astype(np.float32)
+        arr *= rng.gamma(4.0, 0.25, size).astype(np.float32)  # 4-look speckle
+        arr[:, : cfg.size10 // 50] = np.nan  # swath edge
+        write_cog(cfg.folder / f"{b}.tif", arr, cfg.t10, nodata=float("nan"))
+
+
 def ensure_data(cfg: Config) -> np.ndarray:
     """Create the COGs and parcels once; return the parcel geometries."""
     folder = cfg.folder
     wkb = folder / "parcels.npy"
-    if wkb.exists() and all((folder / f"{b}.tif").exists() for b in (*BANDS10, *BANDS20, "SCL")):
+    assets = (*BANDS10, *BANDS20, "SCL", *BANDS_S1)
+    if wkb.exists() and all((folder / f"{b}.tif").exists() for b in assets):
         return shapely.from_wkb(np.load(wkb, allow_pickle=True))
+    if wkb.exists() and all((folder / f"{b}.tif").exists() for b in (*BANDS10, *BANDS20, "SCL")):
+        geoms = shapely.from_wkb(np.load(wkb, allow_pickle=True))
+        make_s1(cfg, geoms)  # a tile built before the S1 case existed
+        return geoms
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     geoms = make_parcels(cfg, rng)
@@ -125,6 +146,7 @@ def ensure_data(cfg: Config) -> np.ndarray:
     for i, b in enumerate(BANDS20):
         write_cog(folder / f"{b}.tif", make_band(rng, lab20, offsets, 1500 + 900 * i), cfg.t20)
     write_cog(folder / "SCL.tif", make_scl(rng, s20), cfg.t20)
+    make_s1(cfg, geoms)
     np.save(wkb, shapely.to_wkb(geoms))
     return geoms
 
@@ -146,17 +168,19 @@ def timed(fn, *args) -> tuple[float, float]:
     return time.perf_counter() - w, time.process_time() - c
 
 
-def decode_floor(cfg: Config, g10: ParcelGrid, g20: ParcelGrid) -> None:
-    """Read the same windows of all seven assets, nothing else (one thread)."""
-    for b in BANDS10:
+def decode_floor(cfg: Config, g10: ParcelGrid, g20: ParcelGrid, s1: bool = False) -> None:
+    """Read the same windows of all the image's assets, nothing else (one thread)."""
+    for b in BANDS_S1 if s1 else BANDS10:
         read(cfg.folder / f"{b}.tif", g10.window)
-    for b in (*BANDS20, "SCL"):
+    for b in () if s1 else (*BANDS20, "SCL"):
         read(cfg.folder / f"{b}.tif", g20.window)
 
 
-def prepared_cache(cfg: Config, geoms: np.ndarray, g10: ParcelGrid, g20: ParcelGrid):
+def prepared_cache(cfg: Config, geoms: np.ndarray, g10: ParcelGrid, g20: ParcelGrid,
+                   s1: bool = False):
     """The image's band groups and a label-raster cache holding g10 and g20 (as in a worker)."""
-    hrefs = {b: str(cfg.folder / f"{b}.tif") for b in (*BANDS10, *BANDS20, "SCL")}
+    names = BANDS_S1 if s1 else (*BANDS10, *BANDS20, "SCL")
+    hrefs = {b: str(cfg.folder / f"{b}.tif") for b in names}
     cache = GridCache()
     for group in open_groups(hrefs):
         pg = g10 if group.grid.transform.a == 10 else g20
@@ -166,10 +190,13 @@ def prepared_cache(cfg: Config, geoms: np.ndarray, g10: ParcelGrid, g20: ParcelG
 
 def ours(hrefs: dict[str, str], geoms: np.ndarray, cache: GridCache) -> None:
     """One image end to end as the service runs it: open the assets, read SCL + 6 bands (the
-    next band decoded in a thread meanwhile), SCL mask + histogram, stats; no DB write."""
+    next band decoded in a thread meanwhile), SCL mask + histogram, stats; no DB write.
+    For S1: VV and VH, no mask."""
     groups = open_groups(hrefs)
-    compute_image("s2", [*BANDS10, *BANDS20], groups, np.arange(1, len(geoms) + 1), geoms,
-                  scl_classes=SCL_MASKED, negative_buffer_m=0.0, cache=cache, cache_key=("bench",))
+    s1 = "VV" in hrefs
+    compute_image("bs" if s1 else "s2", list(BANDS_S1) if s1 else [*BANDS10, *BANDS20], groups,
+                  np.arange(1, len(geoms) + 1), geoms, scl_classes=SCL_MASKED,
+                  negative_buffer_m=0.0, cache=cache, cache_key=("bench",))
 
 
 EE_OPS = [f"{op}(min_coverage_frac=0.5,coverage_weight=none)" for op in (
@@ -220,8 +247,7 @@ def describe(cfg: Config, geoms: np.ndarray, g10: ParcelGrid, g20: ParcelGrid) -
           f"{labelled / 1e6:.2f} M = {labelled / g10.labels.size:.0%} of the window")
 
 
-def report(n: int, t: dict[str, tuple[float, float]], rss_ours: float) -> None:
-    nb = len(BANDS10) + len(BANDS20)
+def report(n: int, t: dict[str, tuple[float, float]], rss_ours: float, nb: int) -> None:
     print(f"{'step':44s} {'wall s':>8s} {'CPU s':>8s}")
     for k, (wall, cpu) in t.items():
         print(f"{k:44s} {wall:8.2f} {cpu:8.2f}")
@@ -245,6 +271,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="2048^2 tile, 2000 parcels")
     ap.add_argument("--spread", action="store_true",
                     help="full tile with parcels over the WHOLE tile (200 000 parcels; memory check)")
+    ap.add_argument("--s1", action="store_true",
+                    help="a Sentinel-1 image (VV, VH float32, NaN nodata) instead of Sentinel-2")
     ap.add_argument("--parcels", type=int, help="number of parcels (default 2000 quick, 20000 full)")
     ap.add_argument("--no-competitors", action="store_true", help="skip exactextract and rasterstats")
     ap.add_argument("--rasterstats-parcels", type=int, default=100)
@@ -264,7 +292,8 @@ def main() -> None:
     args = parse_args()
     size, n = (2048, 2000) if args.quick else (10980, 200_000 if args.spread else 20_000)
     cfg = Config(size, args.parcels or n)
-    if not (cfg.folder / "parcels.npy").exists():
+    assets = ("parcels.npy", *(f"{b}.tif" for b in (*BANDS10, *BANDS20, "SCL", *BANDS_S1)))
+    if not all((cfg.folder / a).exists() for a in assets):
         import multiprocessing as mp
 
         print(f"building synthetic tile in {cfg.folder} ...", flush=True)
@@ -282,15 +311,18 @@ def main() -> None:
     t["label rasters 10 m + 20 m (once per grid)"] = (time.perf_counter() - t0,) * 2
     describe(cfg, geoms, g10, g20)
     print(f"peak RSS after the label rasters: {peak_rss_gib():.2f} GiB")
-    decode_floor(cfg, g10, g20)  # warm the OS cache so every contender reads from memory
+    decode_floor(cfg, g10, g20, args.s1)  # warm the OS cache: every contender reads from memory
     reps = 3 if args.quick else 2  # best of N: the machine is shared
-    t["decode floor (one thread)"] = min(timed(decode_floor, cfg, g10, g20) for _ in range(reps))
-    hrefs, cache = prepared_cache(cfg, geoms, g10, g20)
+    t["decode floor (one thread)"] = min(timed(decode_floor, cfg, g10, g20, args.s1)
+                                         for _ in range(reps))
+    hrefs, cache = prepared_cache(cfg, geoms, g10, g20, args.s1)
     t["ours end to end"] = min(timed(ours, hrefs, geoms, cache) for _ in range(reps))
     rss = peak_rss_gib()
-    if not args.no_competitors:
+    if not args.no_competitors and not args.s1:
         t |= competitors(cfg, geoms, args.rasterstats_parcels)
-    report(len(geoms), t, rss)
+    print("Sentinel-1 image: VV, VH float32 (NaN nodata), no mask" if args.s1 else
+          "Sentinel-2 image: SCL + 4 bands at 10 m + 2 at 20 m")
+    report(len(geoms), t, rss, len(BANDS_S1) if args.s1 else len(BANDS10) + len(BANDS20))
 
 
 if __name__ == "__main__":
