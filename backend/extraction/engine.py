@@ -15,10 +15,11 @@ slower.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -45,11 +46,6 @@ Kernel = Literal["auto", "jit", "numpy"]
 class LabelledPixels:
     """The labelled pixels of one label raster: compute once per grid, reuse for every image.
 
-    It also owns the scratch memory of the compiled kernel (selection and grouped band
-    values), reused from image to image: first-touching hundreds of MB of fresh pages per
-    image costs as much as the statistics on a virtual machine. So a :class:`Selection` of
-    these pixels is valid until the next :func:`select_pixels` on them (checked).
-
     Attributes:
         labels: The label raster (0 = no parcel, 1..n_labels), validated.
         n_total: ``int64`` pixels per label (label order), shape ``(n_labels,)``.
@@ -57,15 +53,11 @@ class LabelledPixels:
 
     labels: np.ndarray
     n_total: np.ndarray
-    _work: dict[str, Any] = field(default_factory=lambda: {"gen": 0}, repr=False)
 
-    def scratch(self, name: str, n: int, dtype: DTypeLike) -> np.ndarray:
-        """A reusable buffer of ``n`` items (contents undefined), grown as needed."""
-        dt = np.dtype(dtype)
-        buf = self._work.get(name)
-        if buf is None or buf.nbytes < n * dt.itemsize:
-            self._work[name] = buf = np.empty(max(n, int(self.n_total.sum())) * dt.itemsize, np.uint8)
-        return buf[: n * dt.itemsize].view(dt)
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """``int64 (n_labels + 1,)``: label ``l`` owns slots ``starts[l - 1]:starts[l]``."""
+        return np.concatenate([[0], np.cumsum(self.n_total)]).astype(np.int64)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -134,8 +126,8 @@ class Selection:
             compiled kernel's layout: a band is read in raster order and scattered).
         ends: None if the segments are contiguous; otherwise segment ``s`` is
             ``values[offsets[s]:ends[s]]`` (slots up to ``offsets[s + 1]`` unused).
-        owner: The :class:`LabelledPixels` whose scratch memory this selection uses.
-        generation: The owner's selection count when this one was made.
+        scratch: The thread's :class:`_Scratch` holding ``index`` and ``dest``, if any.
+        generation: Its selection count when this one was made.
     """
 
     index: np.ndarray
@@ -144,21 +136,22 @@ class Selection:
     shape: tuple[int, int]
     dest: np.ndarray | None = None
     ends: np.ndarray | None = None
-    owner: LabelledPixels | None = field(default=None, repr=False)
+    scratch: _Scratch | None = field(default=None, repr=False)
     generation: int = 0
 
     def values_buffer(self, dtype: DTypeLike) -> np.ndarray:
-        """Scratch for the band values grouped by segment (the owner's, if any).
+        """Scratch for the band values grouped by segment.
 
         Raises:
             InvalidInput: If a later selection on the same pixels reused this one's memory.
         """
-        if self.owner is None:
+        if self.scratch is None:
             return np.empty(int(self.offsets[-1]), dtype)
-        if self.owner._work["gen"] != self.generation:
-            raise InvalidInput("this selection was overwritten by a later select_pixels on the "
-                               "same pixels: use each selection before making the next")
-        return self.owner.scratch("values", int(self.offsets[-1]), dtype)
+        if self.scratch.generation != self.generation:
+            raise InvalidInput("this selection was overwritten by a later select_pixels in the "
+                               "same thread: use each selection before making the next")
+        return self.scratch.get("values", int(self.offsets[-1]), dtype)
+
 
     @property
     def n_labels(self) -> int:
@@ -187,6 +180,32 @@ class Selection:
         counts = self.segment_ends - self.offsets[:-1]
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return Selection(slots[slots >= 0].astype(self.index.dtype), offsets, self.order, self.shape)
+
+
+class _Scratch(threading.local):
+    """Memory of the compiled path, per thread, reused from grid to grid and image to image.
+
+    First-touching hundreds of MB of fresh pages for every image costs as much as the
+    statistics on a virtual machine. So a :class:`Selection` made by the compiled kernel is
+    valid until the next selection in the same thread (checked), and one thread holds one
+    set of buffers, sized for the largest grid it has seen.
+    """
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, np.ndarray] = {}
+        self.generation = 0
+
+    def get(self, name: str, n: int, dtype: DTypeLike) -> np.ndarray:
+        """A buffer of ``n`` items (contents undefined), grown as needed."""
+        dt = np.dtype(dtype)
+        buf = self.buffers.get(name)
+        if buf is None or buf.nbytes < n * dt.itemsize:
+            self.buffers.pop(name, None)  # free the old one first
+            self.buffers[name] = buf = np.empty(n * dt.itemsize, np.uint8)
+        return buf[: n * dt.itemsize].view(dt)
+
+
+_SCRATCH = _Scratch()
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,16 +327,14 @@ _LUT_TRUE = np.ones(256, dtype=np.bool_)
 def _select_jit(pixels: LabelledPixels, mask: np.ndarray, lut: np.ndarray, row_div: int,
                 col_map: np.ndarray) -> Selection:
     labels = np.ascontiguousarray(pixels.labels)
-    starts = pixels._work.get("starts")
-    if starts is None:
-        starts = pixels._work["starts"] = np.concatenate([[0], np.cumsum(pixels.n_total)])
+    starts = pixels.starts
     n = int(starts[-1])
-    index = pixels.scratch("index", n, np.int32 if labels.size < 2**31 else np.int64)
-    dest = pixels.scratch("dest", n, np.int32 if n < 2**31 else np.int64)
+    _SCRATCH.generation += 1
+    index = _SCRATCH.get("index", n, np.int32 if labels.size < 2**31 else np.int64)
+    dest = _SCRATCH.get("dest", n, np.int32 if n < 2**31 else np.int64)
     m, ends = _jit_grid.select_valid(labels, mask, lut, row_div, col_map, starts, index, dest)
-    pixels._work["gen"] += 1
-    return Selection(index[:m], starts, None, pixels.shape, dest[:m], ends, pixels,
-                     pixels._work["gen"])
+    return Selection(index[:m], starts, None, pixels.shape, dest[:m], ends, _SCRATCH,
+                     _SCRATCH.generation)
 
 
 def band_stats(pixels: Selection | LabelledPixels, band: np.ndarray,
