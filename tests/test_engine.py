@@ -169,6 +169,7 @@ FLOAT_CASES = {
     "huge_span": lambda r, s: r.choice([-1.7e308, 1.7e308, 0.0, 1.0], s),  # span overflows
     "speckle": lambda r, s: r.gamma(1.0, 0.05, s),  # S1-like, long tail
     "subnormal": lambda r, s: r.integers(0, 50, s) * 1e-45,
+    "constant": lambda r, s: np.full(s, 0.25),  # span 0 in every parcel
 }
 
 

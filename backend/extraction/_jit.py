@@ -205,9 +205,12 @@ def _order_stats_count(a: np.ndarray, n: int, vmin: float, span: int, out: np.nd
     for v in range(span + 1):
         seen += hist[v]
         hist[v] = 0
-        while j < 6 and ranks[j] < seen:
+        while ranks[j] < seen:
             out[5 + j] = vmin + v
             j += 1
+            if j == 6:
+                hist[v + 1 : span + 1] = 0
+                return
 
 
 @_jit
@@ -227,6 +230,9 @@ def _order_stats_bucket(a: np.ndarray, n: int, vmin: float, vmax: float, out: np
     selection inside a bucket is exact.
     """
     _, cnt, mark, tmp = scratch
+    if vmin == vmax:
+        out[5:11] = vmin
+        return
     if n < 64 or not vmax - vmin < np.inf:
         _order_stats_select(a, n, out)
         return
