@@ -224,15 +224,12 @@ def _order_stats_bucket(a: np.ndarray, n: int, vmin: float, vmax: float, out: np
                         scratch: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
     """Order statistics by bucketing ``a[:n]`` on value, then selecting inside 3-6 buckets.
 
-    Two passes over the values (count per bucket, then copy out the buckets that hold the
-    wanted ranks) instead of the successive selections of :func:`_order_stats_select`, which
-    are several times slower on floats. Exact: the buckets are ordered by value and the
+    Needs ``vmin < vmax``. Two passes over the values (count per bucket, then copy out the
+    buckets that hold the wanted ranks) instead of the successive selections of
+    :func:`_order_stats_select`, which are several times slower on floats. Exact: the buckets are ordered by value and the
     selection inside a bucket is exact.
     """
     _, cnt, mark, tmp = scratch
-    if vmin == vmax:
-        out[5:11] = vmin
-        return
     if n < 64 or not vmax - vmin < np.inf:
         _order_stats_select(a, n, out)
         return
@@ -329,6 +326,8 @@ def _values_stats(a: np.ndarray, n: int, vmin: float, vmax: float, total: float,
     hist = scratch[0]
     if is_int and n >= 5 and span < hist.size and span <= 4 * n + 64:
         _order_stats_count(a, n, vmin, int(span), out, hist)
+    elif span == 0:
+        out[5:11] = vmin
     else:
         _order_stats_bucket(a, n, vmin, vmax, out, scratch)
 
