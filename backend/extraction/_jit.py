@@ -226,8 +226,8 @@ def _order_stats_bucket(a: np.ndarray, n: int, vmin: float, vmax: float, out: np
 
     Needs ``vmin < vmax``. Two passes over the values (count per bucket, then copy out the
     buckets that hold the wanted ranks) instead of the successive selections of
-    :func:`_order_stats_select`, which are several times slower on floats. Exact: the buckets are ordered by value and the
-    selection inside a bucket is exact.
+    :func:`_order_stats_select`, which are several times slower on floats. Exact: the
+    buckets are ordered by value and the selection inside a bucket is exact.
     """
     _, cnt, mark, tmp = scratch
     if n < 64 or not vmax - vmin < np.inf:
