@@ -9,13 +9,13 @@
    Band-rows = parcels x images x 6 (500 000 x 34 = 102 M). Prints the table size on disk.
 2. Times the time-series SQL alone (warm, psycopg, p50).
 3. Starts ``uvicorn backend.api.app:app_from_env --workers N`` as ``cbm serve`` does (uvloop,
-   ``backend.api.serving``'s HTTP protocol) on a free
-   loopback port and runs ``--clients`` concurrent keep-alive HTTP/1.1 clients (a minimal
-   asyncio client, so that the load generator costs little CPU on the same cores) for
-   ``--seconds`` per endpoint; prints p50/p95/p99 latency and throughput for parcelByLocation
-   and parcelTimeSeries, the CPU per request of the server processes (uvicorn workers), of
-   their PostgreSQL backends and of the load generator itself (from ``/proc``: robust to a busy
-   machine, unlike throughput and latency), the load average, and the spread of requests per
+   httptools: ``backend.api.serving``) on a free loopback port and runs ``--clients``
+   concurrent keep-alive HTTP/1.1 clients (a minimal asyncio client, so that the load
+   generator costs little CPU on the same cores) for ``--seconds`` per endpoint; prints
+   p50/p95/p99 latency and throughput for parcelByLocation and parcelTimeSeries, the CPU per
+   request of the server processes (uvicorn workers), of their PostgreSQL backends and of
+   the load generator itself (from ``/proc``: robust to a busy machine, unlike throughput
+   and latency), the load average, and the spread of requests per
    connection: the clients connect at once and one uvicorn worker may accept most of them
    (each drains the accept queue when it wakes), which shows as a large max/min and a long tail.
 4. ``--cold``: evicts the bench database's files from the OS page cache (``CHECKPOINT``, then

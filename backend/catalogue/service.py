@@ -98,6 +98,8 @@ def add_source(
             records = _validate(batch, profiles, collection, reject)
             with conn.transaction():
                 _store(conn, records, result)
+        if result.added or result.updated:
+            q.analyze_images(conn)
     log.info("catalogue add %s: %s", source, result)
     return result
 

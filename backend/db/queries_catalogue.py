@@ -160,3 +160,8 @@ def get_image(conn: Conn, image_id: int) -> dict[str, Any] | None:
 def summary(conn: Conn) -> list[dict[str, Any]]:
     """Per collection and kind: image count, date range and extraction job counts."""
     return conn.execute(_SUMMARY).fetchall()
+
+
+def analyze_images(conn: Conn) -> None:
+    """Refresh the planner statistics of ``images`` (the time-series plan depends on them)."""
+    conn.execute("ANALYZE images")

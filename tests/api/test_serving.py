@@ -1,8 +1,7 @@
-"""The uvicorn protocol of ``backend.api.serving``: writes of one loop step go out together, in order."""
+"""The server stack of ``backend.api.serving`` (uvloop, httptools): pipelined keep-alive requests."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import socket
@@ -10,51 +9,7 @@ from urllib.parse import urlsplit
 
 from apitools import Server
 
-from backend.api.serving import _CoalescingTransport
 from backend.settings import DEMO_ADMIN_PASSWORD
-
-
-class RecordingTransport(asyncio.Transport):
-    """Stands in for uvloop's socket transport (not our code): records what is written."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.writes.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_write_buffer_size(self) -> int:
-        return 7
-
-
-def test_writes_of_one_step_are_one_write_and_close_flushes() -> None:
-    async def scenario() -> RecordingTransport:
-        real = RecordingTransport()
-        proxy = _CoalescingTransport(real, asyncio.get_running_loop())
-        proxy.write(b"HTTP/1.1 200 OK\r\n\r\n")
-        proxy.write(b"{}")
-        assert real.writes == []
-        await asyncio.sleep(0)
-        assert real.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
-        proxy.write(b"a")
-        proxy.write(b"b")
-        proxy.close()
-        assert real.writes[1:] == [b"ab"] and real.closed
-        assert proxy.get_write_buffer_size() == 7  # the rest is the real transport's
-        proxy.write(b"late")
-        await asyncio.sleep(0)
-        assert real.writes[2:] == []  # nothing written to a closed transport
-        return real
-
-    asyncio.run(scenario())
 
 
 def _read_response(sock: socket.socket, buf: bytearray) -> tuple[bytes, bytes]:
