@@ -13,8 +13,9 @@ route is built, and per request it
 * returns the ``Response`` the endpoint built.
 
 The route is declared as usual, so OpenAPI is unchanged. Endpoints it cannot run (sync or
-generator dependencies, path/header/cookie/body parameters, endpoints returning data instead of
-a ``Response``) and requests while the app has ``dependency_overrides`` take FastAPI's own handler.
+generator dependencies, path/header/cookie/body parameters, repeated (list) query parameters,
+endpoints returning data instead of a ``Response``) and requests while the app has
+``dependency_overrides`` take FastAPI's own handler.
 Exceptions propagate to the app's exception handlers as with FastAPI's handler.
 """
 
@@ -22,9 +23,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
@@ -56,9 +58,19 @@ def _is_async(call: Any) -> bool:
     return inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
 
 
+def _is_sequence(annotation: Any) -> bool:
+    """``list[str]``, ``tuple[int, ...] | None`` ...: FastAPI reads those with ``getlist``."""
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_is_sequence(a) for a in get_args(annotation))
+    return isinstance(origin, type) and issubclass(origin, (list, tuple, set, frozenset, Sequence))
+
+
 def _query_model(dependant: Dependant) -> type[BaseModel] | None:
     if not dependant.query_params:
         return None
+    if any(_is_sequence(f.field_info.annotation) for f in dependant.query_params):
+        raise Unsupported(f"{dependant.call!r} has a repeated (sequence) query parameter")
     fields: dict[str, Any] = {f.name: (f.field_info.annotation, f.field_info) for f in dependant.query_params}
     return create_model(f"Lean_{getattr(dependant.call, '__name__', 'dep')}", **fields)
 

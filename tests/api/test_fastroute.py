@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -107,15 +107,23 @@ async def with_sync_dep(x: Annotated[int, Depends(sync_dep)]) -> dict[str, int]:
     return {"x": x}
 
 
+async def with_list(band: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:
+    return {"band": band}
+
+
 def test_unsupported_endpoints_keep_fastapi_handler() -> None:
     app = FastAPI()
     router = APIRouter(route_class=LeanRoute)
     router.add_api_route("/sync", with_sync_dep, methods=["GET"])
+    router.add_api_route("/list", with_list, methods=["GET"])
     app.include_router(router)
-    route = next(r for r in router.routes if getattr(r, "path", "") == "/sync")
-    with pytest.raises(Unsupported):
-        plan(route.dependant)  # type: ignore[attr-defined]
-    assert TestClient(app).get("/sync").json() == {"x": 1}
+    for path in ("/sync", "/list"):
+        route = next(r for r in router.routes if getattr(r, "path", "") == path)
+        with pytest.raises(Unsupported):
+            plan(route.dependant)  # type: ignore[attr-defined]
+    client = TestClient(app)
+    assert client.get("/sync").json() == {"x": 1}
+    assert client.get("/list?band=B02&band=B03").json() == {"band": ["B02", "B03"]}
 
 
 async def fake_user() -> str:
