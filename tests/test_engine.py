@@ -10,18 +10,15 @@ from rasterstats import zonal_stats as rs_zonal_stats
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from backend.errors import InvalidInput
-from backend.extraction.engine import (
-    STAT_NAMES,
-    band_stats,
+from backend.extraction.engine import STAT_NAMES, band_stats, scl_histogram, zonal_stats
+from backend.extraction.labels import label_raster
+from backend.extraction.pixels import (
     labelled_pixels,
     mask_to_finer,
-    scl_histogram,
     select_by_classes,
     select_pixels,
     valid_mask_from_scl,
-    zonal_stats,
 )
-from backend.extraction.labels import label_raster
 
 NAN = np.nan
 
@@ -327,6 +324,7 @@ def test_invalid_inputs_are_refused() -> None:
 
 def test_numpy_fallback_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     import backend.extraction.engine as engine
+    import backend.extraction.pixels as pixels
 
     rng = np.random.default_rng(8)
     labels = rng.integers(0, 9, (30, 41)).astype(np.int32)
@@ -338,6 +336,7 @@ def test_numpy_fallback_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     pix = labelled_pixels(labels, 8)
     _ = pix.index  # grouped by the compiled counting sort
     monkeypatch.setattr(engine, "_jit", None)
+    monkeypatch.setattr(pixels, "_jit", None)
     ref_pix = labelled_pixels(labels, 8)
     for a in ("index", "offsets", "order"):
         np.testing.assert_array_equal(getattr(pix, a), getattr(ref_pix, a))

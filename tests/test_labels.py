@@ -9,7 +9,6 @@ from rasterio.windows import Window
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from backend.errors import InvalidInput
-from backend.extraction.engine import mask_to_finer, valid_mask_from_scl
 from backend.extraction.labels import (
     GridSpec,
     block_windows_for_bounds,
@@ -19,6 +18,7 @@ from backend.extraction.labels import (
     parcel_grids,
     window_for_bounds,
 )
+from backend.extraction.pixels import mask_to_finer, valid_mask_from_scl
 
 # 10 m grid, origin (0, 100): pixel (r, c) has its centre at (5 + 10 c, 95 - 10 r).
 T10 = Affine(10, 0, 0, 0, -10, 100)

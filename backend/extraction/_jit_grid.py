@@ -118,7 +118,7 @@ def group_by_label(flat: np.ndarray, n_labels: int, index: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Counting sort of the labelled pixels into ``index``, labels in spatial order.
 
-    The numpy kernel's layout (:attr:`engine.LabelledPixels.index`); the compiled path
+    The numpy kernel's layout (:attr:`pixels.LabelledPixels.index`); the compiled path
     does not need it.
 
     Args:

@@ -14,14 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from backend.errors import InvalidInput
-from backend.extraction.engine import (
-    Selection,
-    band_stats,
-    scl_histogram,
-    select_by_classes,
-    select_pixels,
-)
+from backend.extraction.engine import band_stats, scl_histogram
 from backend.extraction.labels import ParcelGrid, coarse_slices, parcel_grid
+from backend.extraction.pixels import Selection, select_by_classes, select_pixels
 from backend.extraction.reader import BandGroup, read_ahead
 
 N_STATS = 8

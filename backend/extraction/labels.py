@@ -25,7 +25,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from backend.errors import InvalidInput
-from backend.extraction.engine import LabelledPixels, labelled_pixels
+from backend.extraction.pixels import LabelledPixels, labelled_pixels
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ def coarse_slices(fine: ParcelGrid, coarse: ParcelGrid) -> tuple[slice, slice]:
     """Slices of ``coarse``'s window that cover ``fine``'s window (same origin, integer ratio).
 
     Use it to cut the 20 m SCL read for the 20 m window down to the part under the 10 m
-    window before :func:`backend.extraction.engine.mask_to_finer`.
+    window before :func:`backend.extraction.pixels.mask_to_finer`.
 
     Raises:
         InvalidInput: If the grids are not nested with an integer factor.
