@@ -19,7 +19,6 @@ import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -151,7 +150,6 @@ def main() -> None:
         try:
             cluster.stop(s)
         finally:
-            subprocess.run(["rm", "-rf", str(var)], check=False)
             shutil.rmtree(var, ignore_errors=True)
 
 
