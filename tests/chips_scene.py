@@ -5,29 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import rasterio
-from rasterio.transform import from_origin
+from gridtools import CRS, X0, Y0, write_cog
 from rasterio.warp import transform as warp_transform
 
 from backend.catalogue import add_source
 from backend.db import connect
 from backend.settings import Settings
 
-X0, Y0 = 600_000.0, 5_700_000.0
-CRS = "EPSG:32631"
 S2_DATE = "20250601T103031"
 S2_DATE_2 = "20250611T103031"
 S1_DATE = "20250603T055012"
 S2_ITEM = f"S2A_MSIL2A_{S2_DATE}_R008_T31UFU"
-
-
-def write_cog(path: Path, arr: np.ndarray, res: float, nodata: float | None = None) -> None:
-    """A small tiled GeoTIFF on the scene's grid."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
-                       dtype=arr.dtype, crs=CRS, transform=from_origin(X0, Y0, res, res),
-                       tiled=True, blockxsize=16, blockysize=16, nodata=nodata) as ds:
-        ds.write(arr, 1)
 
 
 def lonlat(col: float, row: float) -> tuple[float, float]:

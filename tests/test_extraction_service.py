@@ -12,9 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-import rasterio
-from rasterio.transform import from_origin
-from shapely.geometry import box
+from gridtools import CRS, rect, write_cog
 
 from backend.catalogue import add_source
 from backend.db import connect
@@ -23,24 +21,10 @@ from backend.extraction.service import extract
 from backend.parcels import import_parcels
 from backend.settings import Settings
 
-X0, Y0 = 600_000.0, 5_700_000.0
-CRS = "EPSG:32631"
 S2_DATE = "20250601T103031"
 S1_DATE = "20250603T055012"
 # pid -> (col0, row0, col1, row1) in 10 m pixels (exclusive end)
 PARCELS = {"A": (2, 2, 12, 10), "B": (20, 4, 30, 14), "C": (40, 40, 50, 60), "D": (60, 60, 70, 70)}
-
-
-def _rect(c0: int, r0: int, c1: int, r1: int):
-    return box(X0 + c0 * 10, Y0 - r1 * 10, X0 + c1 * 10, Y0 - r0 * 10)
-
-
-def _write(path: Path, arr: np.ndarray, res: float, nodata: float | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
-                       dtype=arr.dtype, crs=CRS, transform=from_origin(X0, Y0, res, res),
-                       tiled=True, blockxsize=16, blockysize=16, nodata=nodata) as ds:
-        ds.write(arr, 1)
 
 
 @pytest.fixture()
@@ -54,15 +38,15 @@ def scene(tmp_path: Path) -> dict:
     s2["SCL"] = scl
     item = tmp_path / "cogs" / f"S2A_MSIL2A_{S2_DATE}_R008_T31UFU"
     for band, arr in s2.items():
-        _write(item / f"{band}.tif", arr, 10 if arr.shape == (64, 64) else 20,
+        write_cog(item / f"{band}.tif", arr, 10 if arr.shape == (64, 64) else 20,
                None if band == "SCL" else 0)
     s1 = {b: rng.random((64, 64), dtype=np.float32) for b in ("VV", "VH")}
     s1_item = tmp_path / "cogs" / f"S1A_IW_GRDH_{S1_DATE}_DEMO"
     for band, arr in s1.items():
-        _write(s1_item / f"{band}.tif", arr, 10)
+        write_cog(s1_item / f"{band}.tif", arr, 10)
     parcels = gpd.GeoDataFrame(
         {"pid": list(PARCELS), "crop_code": ["1"] * len(PARCELS)},
-        geometry=[_rect(*r) for r in PARCELS.values()], crs=CRS)
+        geometry=[rect(*r) for r in PARCELS.values()], crs=CRS)
     parcels.to_file(tmp_path / "parcels.gpkg")
     return {"s2": s2, "s1": s1, "dir": tmp_path, "cogs": tmp_path / "cogs"}
 

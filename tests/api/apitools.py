@@ -20,19 +20,15 @@ from typing import Any
 import geopandas as gpd
 import httpx
 import numpy as np
-import rasterio
 import uvicorn
+from gridtools import CRS, rect, write_cog
 from pyproj import Transformer
-from rasterio.transform import from_origin
-from shapely.geometry import box
 
 from backend.api.app import create_app
 from backend.api.serving import UVICORN_OPTIONS
 from backend.db import connect, temporary_database
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
-X0, Y0 = 600_000.0, 5_700_000.0
-CRS = "EPSG:32631"
 # pid -> (col0, row0, col1, row1) in 10 m pixels; A, B, C share crop 1 (A and B touch), D is crop 2
 PARCELS = {"A": (2, 2, 12, 10), "B": (12, 2, 20, 10), "C": (40, 40, 50, 60), "D": (60, 60, 70, 70)}
 CROPS = {"A": "1", "B": "1", "C": "1", "D": "2"}
@@ -42,23 +38,10 @@ PASSWORDS = {"admin": DEMO_ADMIN_PASSWORD, "analyst": "analyst-pass-1", "consume
 TO_WGS84 = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 
 
-def rect(c0: int, r0: int, c1: int, r1: int):
-    return box(X0 + c0 * 10, Y0 - r1 * 10, X0 + c1 * 10, Y0 - r0 * 10)
-
-
 def lonlat(pid: str) -> tuple[float, float]:
     """WGS84 centre of a test parcel."""
     c = rect(*PARCELS[pid]).centroid
     return TO_WGS84.transform(c.x, c.y)
-
-
-def write_cog(path: Path, arr: np.ndarray, res: float) -> None:
-    """One tiled single-band GeoTIFF on the test grid (origin X0, Y0 in EPSG:32631)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
-                       dtype=arr.dtype, crs=CRS, transform=from_origin(X0, Y0, res, res),
-                       tiled=True, blockxsize=16, blockysize=16) as ds:
-        ds.write(arr, 1)
 
 
 def build_scene(root: Path) -> None:

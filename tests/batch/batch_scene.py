@@ -9,29 +9,17 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import rasterio
-from rasterio.transform import from_origin
-from shapely.geometry import box
+from gridtools import CRS, rect, write_cog
 
 from backend.catalogue import add_source
 from backend.db import connect
 from backend.parcels import import_parcels
 from backend.settings import Settings
 
-X0, Y0 = 600_000.0, 5_700_000.0
-CRS = "EPSG:32631"
 DATES = ["20250601T103031", "20250611T103031", "20250621T103031", "20250701T103031",
          "20250711T103031", "20250721T103031"]
 PARCELS = {"A": (2, 2, 12, 10), "B": (20, 4, 30, 14), "C": (40, 40, 50, 60), "D": (60, 60, 70, 70)}
 N_IMAGES, N_PARCELS = len(DATES), len(PARCELS)
-
-
-def _write(path: Path, arr: np.ndarray, res: float, nodata: float | None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
-                       dtype=arr.dtype, crs=CRS, transform=from_origin(X0, Y0, res, res),
-                       tiled=True, blockxsize=16, blockysize=16, nodata=nodata) as ds:
-        ds.write(arr, 1)
 
 
 def build(root: Path) -> Path:
@@ -40,14 +28,13 @@ def build(root: Path) -> Path:
     for i, date in enumerate(DATES):
         item = root / "cogs" / f"S2A_MSIL2A_{date}_R008_T31UFU"
         for band in ("B02", "B03", "B04", "B08"):
-            _write(item / f"{band}.tif", rng.integers(100, 5000, (64, 64), dtype=np.uint16), 10, 0)
+            write_cog(item / f"{band}.tif", rng.integers(100, 5000, (64, 64), dtype=np.uint16), 10, 0)
         for band in ("B05", "B11"):
-            _write(item / f"{band}.tif", rng.integers(100, 5000, (32, 32), dtype=np.uint16), 20, 0)
+            write_cog(item / f"{band}.tif", rng.integers(100, 5000, (32, 32), dtype=np.uint16), 20, 0)
         scl = np.full((32, 32), 4, np.uint8)
         scl[2:7, 10:15] = 9 if i % 2 else 4  # parcel B clouded on every other date
-        _write(item / "SCL.tif", scl, 20, None)
-    geoms = [box(X0 + c0 * 10, Y0 - r1 * 10, X0 + c1 * 10, Y0 - r0 * 10)
-             for c0, r0, c1, r1 in PARCELS.values()]
+        write_cog(item / "SCL.tif", scl, 20, None)
+    geoms = [rect(*r) for r in PARCELS.values()]
     gpd.GeoDataFrame({"pid": list(PARCELS), "crop_code": ["1"] * N_PARCELS}, geometry=geoms,
                      crs=CRS).to_file(root / "parcels.gpkg")
     return root / "cogs"

@@ -14,16 +14,13 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-from apitools import write_cog  # tests/api is on sys.path (see conftest)
-from shapely.geometry import box
+from gridtools import CRS, rect, write_cog
 
 from backend.catalogue import add_source
 from backend.db import connect
 from backend.parcels import import_parcels
 from backend.settings import Settings
 
-X0, Y0 = 600_000.0, 5_700_000.0
-CRS = "EPSG:32631"
 AOI, YEAR = "rl", 2025
 ITEMS = ("S2A_MSIL2A_20250601T103031_R008_T31UFU", "S2B_MSIL2A_20250611T103031_R008_T31UFU",
          "S1A_IW_GRDH_20250603T055012_DEMO")
@@ -51,9 +48,8 @@ def build_scene(root: Path) -> Path:
         write_cog(cogs / item / "SCL.tif", scl, 20)
     for b in ("VV", "VH"):
         write_cog(cogs / ITEMS[2] / f"{b}.tif", rng.random((64, 64), dtype=np.float32), 10)
-    rect = [box(X0 + c0 * 10, Y0 - r1 * 10, X0 + c1 * 10, Y0 - r0 * 10)
-            for c0, r0, c1, r1 in PARCELS.values()]
-    gpd.GeoDataFrame({"pid": list(PARCELS), "crop_code": ["1"] * 4}, geometry=rect,
+    geoms = [rect(*r) for r in PARCELS.values()]
+    gpd.GeoDataFrame({"pid": list(PARCELS), "crop_code": ["1"] * 4}, geometry=geoms,
                      crs=CRS).to_file(root / "parcels.gpkg")
     return cogs
 
