@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from apitools import Server, api_database, run_server
+from apitools import Server, api_database, running_api
 
 from backend.settings import Settings
 
@@ -20,8 +20,7 @@ def api_settings(base_settings: Settings, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture(scope="session")
 def api(api_settings: Settings) -> Iterator[Server]:
     """The API with the test settings (rate limits out of the way)."""
-    server, stop = run_server(api_settings)
-    yield server
-    stop()
+    with running_api(api_settings) as server:
+        yield server
 
 

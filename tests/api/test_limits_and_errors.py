@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from apitools import Server, lonlat, run_server
+from apitools import Server, lonlat, running_api
 from fastapi import FastAPI
 
 from backend.api.middleware import RequestContextMiddleware
@@ -22,9 +22,8 @@ def limited(api_settings: Settings) -> Iterator[Server]:
     s = Settings(**{**api_settings.model_dump(), "api_max_rows": 2, "api_max_polygon_km2": 1.0,
                     "api_max_polygon_vertices": 10, "api_max_date_span_days": 31, "api_max_chips": 1,
                     "api_max_chip_size": 64, "api_rate_per_minute": 6000, "api_rate_burst": 1000})
-    server, stop = run_server(s)
-    yield server
-    stop()
+    with running_api(s) as server:
+        yield server
 
 
 def _square(lon: float, lat: float, d: float, n: int = 4) -> str:
@@ -69,8 +68,7 @@ def test_max_chips_limit(limited: Server) -> None:
 
 def test_request_rate_limit(api_settings: Settings) -> None:
     s = Settings(**{**api_settings.model_dump(), "api_rate_per_minute": 60, "api_rate_burst": 3})
-    server, stop = run_server(s)
-    try:
+    with running_api(s) as server:
         with server.client() as c:
             codes = [c.get("/me").status_code for _ in range(5)]
             r = c.get("/me")
@@ -78,8 +76,6 @@ def test_request_rate_limit(api_settings: Settings) -> None:
         assert "api_rate_per_minute=60" in r.json()["detail"] and int(r.headers["retry-after"]) >= 1
         with server.client("analyst") as c:  # per user
             assert c.get("/me").status_code == 200
-    finally:
-        stop()
 
 
 def test_request_timeout_is_504_naming_the_limit() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from apitools import PASSWORDS, Server, run_server
+from apitools import PASSWORDS, Server, running_api
 
 from backend.db import connect
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
@@ -23,8 +23,7 @@ def test_missing_and_wrong_credentials_are_401(api: Server) -> None:
 
 def test_failed_logins_lock_the_user_and_address_out(api_settings: Settings) -> None:
     s = Settings(**{**api_settings.model_dump(), "api_login_max_failures": 3, "api_login_lockout_s": 60})
-    server, stop = run_server(s)
-    try:
+    with running_api(s) as server:
         with server.client(None) as c:
             codes = [c.get("/me", auth=("analyst", f"wrong-{i}")).status_code for i in range(3)]
             locked = c.get("/me", auth=("analyst", PASSWORDS["analyst"]))
@@ -33,8 +32,6 @@ def test_failed_logins_lock_the_user_and_address_out(api_settings: Settings) -> 
         assert locked.status_code == 429 and "api_login_max_failures=3" in locked.json()["detail"]
         assert int(locked.headers["retry-after"]) > 0
         assert other.status_code == 200  # the lockout is per username and address
-    finally:
-        stop()
 
 
 def test_security_headers_request_id_and_cache_control(api: Server) -> None:

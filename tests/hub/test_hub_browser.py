@@ -11,24 +11,20 @@ from __future__ import annotations
 
 import re
 import secrets
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from apitools import running_api
 from hubtools import Hub, running_hub
+from uitools import Watched
 
 from backend.api.security import hash_password
 from backend.db import connect
 from backend.db import queries_api as q
 from backend.settings import PROJECT_ROOT, Settings, load_settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from apitools import run_server
-from uitools import Watched
 
 pytestmark = pytest.mark.slow
 AOI, YEAR, PID = "demo", 2025, "P000001"
@@ -65,18 +61,17 @@ def demo_hub(demo_settings: Settings) -> Iterator[Hub]:
     """Hub + API over the demo database with one temporary consumer (granted the demo AOI)."""
     tag = secrets.token_hex(3)
     name, password = f"hubcons-{tag}", secrets.token_urlsafe(12)
-    server, stop_api = run_server(demo_settings)
-    try:
-        with connect(demo_settings, autocommit=True) as conn:
-            q.insert_user(conn, name, hash_password(password), "consumer")
-            q.grant(conn, name, AOI, "tests")
-        with running_hub(demo_settings, {"consumer": name, name: password}, tag,
-                         apps=PROJECT_ROOT / "apps", api_url=server.url) as h:
-            yield h
-    finally:
-        with connect(demo_settings, autocommit=True) as conn:
-            conn.execute("DELETE FROM users WHERE username = %s", (name,))
-        stop_api()
+    with running_api(demo_settings) as server:
+        try:
+            with connect(demo_settings, autocommit=True) as conn:
+                q.insert_user(conn, name, hash_password(password), "consumer")
+                q.grant(conn, name, AOI, "tests")
+            with running_hub(demo_settings, {"consumer": name, name: password}, tag,
+                             apps=PROJECT_ROOT / "apps", api_url=server.url) as h:
+                yield h
+        finally:
+            with connect(demo_settings, autocommit=True) as conn:
+                conn.execute("DELETE FROM users WHERE username = %s", (name,))
 
 
 def test_consumer_sees_parcel_lookup(demo_hub: Hub, demo_settings: Settings, watched: Watched) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from nbtools import ANALYST, AOI, PASSWORD, YEAR, Area, run_server
+from apitools import running_api
+from nbtools import ANALYST, AOI, PASSWORD, YEAR, Area
 
 from backend.api.services import users
 from backend.catalogue import add_source
@@ -51,13 +52,12 @@ def area(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
 @pytest.fixture(scope="session")
 def api_url(area: Area) -> Iterator[str]:
     """The API on loopback; the kernels get the password in their environment, not as a parameter."""
-    url, stop = run_server(area.settings)
     old = os.environ.get("CBM_API_PASSWORD")
     os.environ["CBM_API_PASSWORD"] = PASSWORD
     try:
-        yield url
+        with running_api(area.settings) as server:
+            yield server.url
     finally:
-        stop()
         if old is None:
             os.environ.pop("CBM_API_PASSWORD", None)
         else:

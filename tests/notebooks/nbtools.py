@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,9 +11,6 @@ import nbformat
 import papermill as pm
 
 from backend.settings import PROJECT_ROOT, Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-import apitools
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 AOI, YEAR = "nbdemo", 2025
@@ -31,12 +26,6 @@ class Area:
     root: Path
     ground_truth: Path
     run_id: int
-
-
-def run_server(settings: Settings) -> tuple[str, Callable[[], None]]:
-    """Start the API in a thread (``tests/api/apitools.run_server``); returns the URL and a stopper."""
-    server, stop = apitools.run_server(settings)
-    return server.url, stop
 
 
 def execute(name: str, out_dir: Path, **parameters: Any) -> tuple[dict[str, Any], nbformat.NotebookNode]:

@@ -1,20 +1,16 @@
 """Reliability fixtures: the scene, a fault-free baseline checksum, an S3 bucket on moto.
 
-``tests/api`` is put on ``sys.path`` so its helpers (``apitools``) are reused, not copied.
+The API fixture reuses the API tests' builder (``tests/apitools.py``), not a copy.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
-
 from relscene import AOI, YEAR, build_scene, checksum, load_local, local_items
 
 from backend.db import connect
@@ -63,10 +59,9 @@ def s3(moto_s3: str) -> Any:
 
 @pytest.fixture(scope="session")
 def rel_api(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The API on its own database with the tiny area of ``tests/api`` (rate limits out of the way)."""
-    from apitools import api_database, run_server
+    """The API on its own database with the API tests' tiny area (rate limits out of the way)."""
+    from apitools import api_database, running_api
 
-    with api_database(base_settings, tmp_path_factory.mktemp("relapi"), "cbm_reltest") as s:
-        server, stop = run_server(s)
+    with (api_database(base_settings, tmp_path_factory.mktemp("relapi"), "cbm_reltest") as s,
+          running_api(s) as server):
         yield server
-        stop()

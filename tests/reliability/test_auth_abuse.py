@@ -10,7 +10,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from apitools import PASSWORDS, Server, run_server
+from apitools import PASSWORDS, Server, running_api
 from relscene import record
 
 from backend.settings import Settings
@@ -26,14 +26,11 @@ def _guess(url: str, k: int) -> list[int]:
 def test_concurrent_brute_force_is_throttled(rel_api: Server) -> None:
     s = Settings(**{**rel_api.settings.model_dump(), "api_login_max_failures": MAX_FAILURES,
                     "api_login_lockout_s": 60})
-    server, stop = run_server(s)
-    try:
+    with running_api(s) as server:
         with ThreadPoolExecutor(THREADS) as pool:
             codes = [c for batch in pool.map(lambda k: _guess(server.url, k), range(THREADS)) for c in batch]
         with server.client(None) as c:
             right = c.get("/me", auth=("analyst", PASSWORDS["analyst"]))
-    finally:
-        stop()
     verified = codes.count(401)
     record("auth", attempts=len(codes), verified_guesses=verified, throttled=codes.count(429),
            server_errors=sum(c >= 500 for c in codes))

@@ -20,11 +20,10 @@ from pathlib import Path
 import pytest
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps"))
 
 import serve
-from apitools import Server, free_port, run_server
+from apitools import Server, free_port, running_api
 
 from backend.db import connect
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings, load_settings
@@ -41,9 +40,8 @@ def demo_api() -> Iterator[Server]:
         pytest.fail(f"project database not reachable: {exc} (run `make test` or `cbm db start`)")
     if not found:
         pytest.fail("the demo area is missing: run `cbm demo run` (`make test` does)")
-    server, stop = run_server(s)
-    yield server
-    stop()
+    with running_api(s) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

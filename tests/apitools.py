@@ -12,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,11 +131,9 @@ class Server:
         return httpx.Client(base_url=self.url, auth=auth, timeout=60, **kwargs)
 
 
-def run_server(settings: Settings) -> tuple[Server, Callable[[], None]]:
-    """Start uvicorn as ``cbm serve`` does, in a thread, with ``create_app(settings)``.
-
-    Returns the server and a stopper.
-    """
+@contextlib.contextmanager
+def running_api(settings: Settings) -> Iterator[Server]:
+    """uvicorn as ``cbm serve`` runs it, in a thread, with ``create_app(settings)``, until the block ends."""
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
                             lifespan="on", **UVICORN_OPTIONS)
@@ -148,11 +146,11 @@ def run_server(settings: Settings) -> tuple[Server, Callable[[], None]]:
             raise RuntimeError("API server did not start")
         time.sleep(0.05)
 
-    def stop() -> None:
+    try:
+        yield Server(f"http://127.0.0.1:{port}", settings)
+    finally:
         server.should_exit = True
         thread.join(10)
-
-    return Server(f"http://127.0.0.1:{port}", settings), stop
 
 
 def get_json(server: Server, path: str, who: str | None = "consumer", **params: Any) -> Any:
