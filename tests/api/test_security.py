@@ -64,6 +64,34 @@ def test_admin_bootstrapped_once(api: Server) -> None:
     assert all(h["password_hash"].startswith("$argon2id$") for h in hashes)
 
 
+def test_concurrent_workers_bootstrap_the_admin_once(api_settings: Settings,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Every uvicorn worker runs ensure_admin at start; on an empty database they race."""
+    import threading
+
+    from backend.api.services.users import ensure_admin
+    from backend.db import temporary_database
+
+    caplog.set_level(logging.WARNING)
+    with temporary_database(api_settings, prefix="cbm_test_admin") as s:
+        barrier, created = threading.Barrier(4), []
+
+        def worker() -> None:
+            with connect(s, autocommit=True) as conn:
+                barrier.wait()
+                created.append(ensure_admin(conn, s))
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with connect(s) as conn:
+            admins = conn.execute("SELECT username FROM users WHERE role = 'admin'").fetchall()
+    assert sorted(created) == [False, False, False, True] and [a["username"] for a in admins] == ["admin"]
+    assert "no admin bootstrapped" not in caplog.text
+
+
 def _cli(args: list[str]) -> int:
     from backend import cli
 

@@ -83,16 +83,22 @@ def list_users(conn: q.Conn) -> list[dict[str, Any]]:
 
 
 def ensure_admin(conn: q.Conn, settings: Settings) -> bool:
-    """Create the admin account from settings if no active admin exists. True if created."""
-    if q.any_admin(conn):
-        return False
-    try:
-        add_user(conn, settings.admin_username, settings.admin_password.get_secret_value(), "admin",
-                 actor="bootstrap")
-        grant_aoi(conn, settings.admin_username, "*", actor="bootstrap")
-    except AlreadyExists:
-        log.warning("user %r exists but is not an active admin; no admin bootstrapped",
-                    settings.admin_username)
-        return False
+    """Create the admin account from settings if no active admin exists. True if created.
+
+    Every API worker calls this at start: a transaction-level advisory lock makes the check and
+    the creation one step, so concurrent workers create the account once and the others see it.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('cbm.ensure_admin'))")
+        if q.any_admin(conn):
+            return False
+        try:
+            add_user(conn, settings.admin_username, settings.admin_password.get_secret_value(), "admin",
+                     actor="bootstrap")
+            grant_aoi(conn, settings.admin_username, "*", actor="bootstrap")
+        except AlreadyExists:
+            log.warning("user %r exists but is not an active admin; no admin bootstrapped",
+                        settings.admin_username)
+            return False
     log.warning("created admin account %r from CBM_ADMIN_PASSWORD", settings.admin_username)
     return True
