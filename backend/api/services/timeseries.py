@@ -9,6 +9,7 @@ for S2, the SCL histogram as ``{"4": 120}``. NaN statistics (no valid pixel) bec
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import tempfile
@@ -21,49 +22,69 @@ from backend.api.params import STORED_TO_JRC, DateRange, SetKey
 from backend.api.services.query import resolve_set, set_not_found
 from backend.db import queries_api as q
 from backend.errors import ParcelNotFound
-from backend.extraction.pgcopy import N_STATS, unpack_hist, unpack_stats
+from backend.extraction.pgcopy import HIST_DTYPE, N_SCL_CLASSES, N_STATS, unpack_stats
 
 TS_COLUMNS = ("date_part", "band", "count", "mean", "std", "min", "p25", "p50", "p75", "max")
 # position in the stored stats vector of each output statistic after ``count`` (mean ... max)
 _STAT_INDEX = (1, 2, 3, 5, 6, 7, 4)
 
 
-def _hist(hist: bytes | None) -> dict[str, int]:
-    return {str(k): n for k, n in enumerate(unpack_hist(hist) or ()) if n}
+_NO_HIST = bytes(2 * N_SCL_CLASSES)  # an S1 row has no SCL histogram: decoded as all-zero counts, i.e. {}
+_HIST_KEYS = [str(k) for k in range(N_SCL_CLASSES)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _selection(stored_bands: tuple[str, ...], tstype: str, band: str | None) -> tuple[np.ndarray, list[str]]:
+    """Positions (in an image's stored band order) and JRC names of the bands to output."""
+    names = STORED_TO_JRC[tstype]
+    picked = [k for k, stored in enumerate(stored_bands) if stored in names and band in (None, stored)]
+    return np.array(picked, np.intp), [names[stored_bands[k]] for k in picked]
+
+
+def _hists(rows: list[tuple]) -> list[dict[str, int]]:
+    """The SCL histogram of each row as ``{"class": count}`` without the zero counts."""
+    packed = b"".join(r[3] or _NO_HIST for r in rows)
+    counts = np.frombuffer(packed, HIST_DTYPE).reshape(len(rows), N_SCL_CLASSES)
+    out: list[dict[str, int]] = [{} for _ in rows]
+    i, k = np.nonzero(counts)
+    for row, cls, n in zip(i.tolist(), k.tolist(), counts[i, k].tolist(), strict=True):
+        out[row][_HIST_KEYS[cls]] = n
+    return out
 
 
 def unpack(rows: list[tuple], tstype: str, band: str | None) -> dict[str, Any]:
     """Unpack per-image signature rows into column-oriented band rows, date then band order.
 
-    The packed stats of all rows are decoded with one ``np.frombuffer`` and the kept band rows
-    picked by index. ``count`` is an int64 array and the statistics are float32 arrays with NaN
-    where a band row has no valid pixel (``ColumnsResponse`` writes NaN as null and float32 in
-    its shortest form); :func:`plain` turns them into lists.
+    Each row is (date_part, stored band names, packed stats, packed hist). The stats of all
+    rows are decoded with one ``np.frombuffer`` and the kept band rows picked by index; which
+    bands an image keeps is computed once per distinct band list. ``date_part`` is a float64
+    array, ``count`` an int64 array and the statistics float32 arrays with NaN where a band row
+    has no valid pixel (``ColumnsResponse`` writes NaN as null and float32 in its shortest
+    form); :func:`plain` turns them into lists.
     """
-    names = STORED_TO_JRC[tstype]
-    dates: list[float] = []
-    bands: list[str] = []
-    keep: list[int] = []
-    hists: list[dict[str, int]] = []
-    offset = 0
-    for date_part, stored_bands, _stats, hist in rows:
-        n = len(keep)
-        for k, stored in enumerate(stored_bands):
-            if stored in names and (band is None or stored == band):
-                bands.append(names[stored])
-                keep.append(offset + k)
-        offset += len(stored_bands)
-        n = len(keep) - n
-        dates += [date_part] * n
-        if tstype == "s2" and n:
-            hists += [_hist(hist)] * n
+    picks = [_selection(tuple(r[1]), tstype, band) for r in rows]
+    n = len(rows)
+    if n and all(p is picks[0] for p in picks):  # the usual case: every image has the same bands
+        sel, names = picks[0]
+        kept = np.full(n, len(sel), np.intp)
+        keep = (np.arange(n)[:, None] * len(rows[0][1]) + sel).ravel()
+        bands = names * n
+    else:
+        widths = np.fromiter((len(r[1]) for r in rows), np.intp, n)
+        kept = np.fromiter((len(p[0]) for p in picks), np.intp, n)
+        starts = (np.cumsum(widths) - widths).tolist()
+        keep = np.concatenate([start + p[0] for start, p in zip(starts, picks, strict=True)] or [kept])
+        bands = [name for p in picks for name in p[1]]
     table = unpack_stats(b"".join(r[2] for r in rows)).reshape(-1, N_STATS)[keep]
-    out: dict[str, Any] = {"date_part": dates, "band": bands,
-                           "count": np.nan_to_num(table[:, 0]).astype(np.int64)}
+    out: dict[str, Any] = {
+        "date_part": np.repeat(np.fromiter((r[0] for r in rows), np.float64, n), kept),
+        "band": bands,
+        "count": np.nan_to_num(table[:, 0]).astype(np.int64)}
     for name, i in zip(TS_COLUMNS[3:], _STAT_INDEX, strict=True):
         out[name] = np.ascontiguousarray(table[:, i])
     if tstype == "s2":
-        out["hist"] = hists
+        hists = _hists(rows)
+        out["hist"] = [hists[i] for i in np.repeat(np.arange(n), kept).tolist()]
     return out
 
 
