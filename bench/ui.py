@@ -22,17 +22,14 @@ Between runs it waits ``--pause`` seconds so that Voilà can refill its pool of 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,46 +37,21 @@ sys.path.insert(0, str(ROOT / "apps"))
 
 import serve  # noqa: E402
 
+from backend.procs import running  # noqa: E402
 from backend.settings import DEMO_ADMIN_PASSWORD  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 SELECTED_STROKE = "#d81b60"  # cbm_widgets.map_layers.SELECTED
 TIMEOUT_MS = 60_000
 DEMO = "aoi=demo&year=2025"
+# Voilà and the API: output discarded, up to 90 s to start, 15 s to stop after SIGTERM.
+serving = functools.partial(running, cwd=ROOT, quiet=True, timeout_s=90, grace_s=15)
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{what} did not answer at {url}")
-
-
-@contextmanager
-def process(cmd: list[str], env: dict[str, str], url: str, what: str) -> Iterator[None]:
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_http(url, proc, what)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def api_command(port: int) -> list[str]:
@@ -162,7 +134,7 @@ def measure(api_url: str, preheat: bool, runs: int, pause: float) -> list[dict[s
                                            "CBM_API_PASSWORD": DEMO_ADMIN_PASSWORD})
     base = f"http://127.0.0.1:{port}"
     results = []
-    with process(serve.command(port, preheat=preheat), env, base, "Voilà"), sync_playwright() as p:
+    with serving(serve.command(port, preheat=preheat), base, "Voilà", env=env), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         time.sleep(pause)  # the preheated kernels start with the server
         for i in range(runs + 1):
@@ -186,7 +158,7 @@ def main() -> None:
     api_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_API_RATE_PER_MINUTE": str(10**9),
            "CBM_API_RATE_BURST": str(10**9)}
-    with process(api_command(port), env, f"{api_url}/health", "API"):
+    with serving(api_command(port), f"{api_url}/health", "API", env=env):
         modes = [("preheated kernels", True)] + ([("no preheating", False)] if args.cold else [])
         results = {label: measure(api_url, preheat, args.runs, args.pause) for label, preheat in modes}
     for label, runs in results.items():

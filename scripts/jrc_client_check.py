@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +76,7 @@ def main() -> int:
     from pyproj import Transformer
 
     from backend.db import connect, database_url
+    from backend.procs import running
     from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 
     py = _venv(a.venv)
@@ -89,25 +89,15 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_DATABASE_URL": url}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.api.app:app_from_env", "--factory",
-                               "--port", str(port), "--log-level", "warning"], env=env, cwd=ROOT)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.3)
-        with tempfile.TemporaryDirectory() as work:
-            (Path(work) / "config").mkdir()
-            (Path(work) / "config" / "main.json").write_text(json.dumps({
-                "set": {"data_source": "api"}, "paths": {"temp": str(Path(work) / "temp")},
-                "api": {"url": f"http://127.0.0.1:{port}", "user": "admin", "pass": DEMO_ADMIN_PASSWORD}}))
-            return subprocess.run([str(py), "-c", CLIENT, str(lon), str(lat), a.pid], cwd=work).returncode
-    finally:
-        server.terminate()
-        server.wait(10)
+    server = [sys.executable, "-m", "uvicorn", "backend.api.app:app_from_env", "--factory",
+              "--port", str(port), "--log-level", "warning"]
+    with (running(server, f"http://127.0.0.1:{port}/health", "API", env=env, cwd=ROOT, grace_s=10),
+          tempfile.TemporaryDirectory() as work):
+        (Path(work) / "config").mkdir()
+        (Path(work) / "config" / "main.json").write_text(json.dumps({
+            "set": {"data_source": "api"}, "paths": {"temp": str(Path(work) / "temp")},
+            "api": {"url": f"http://127.0.0.1:{port}", "user": "admin", "pass": DEMO_ADMIN_PASSWORD}}))
+        return subprocess.run([str(py), "-c", CLIENT, str(lon), str(lat), a.pid], cwd=work).returncode
 
 
 if __name__ == "__main__":

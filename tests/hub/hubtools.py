@@ -19,7 +19,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import nbformat
 import pytest
 import requests
 
+from backend import procs
 from backend.api.security import hash_password
 from backend.db import connect, database_url
 from backend.db import queries_api as q
@@ -88,18 +88,19 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _signal(pids: list[int], sig: signal.Signals) -> None:
+    """Send ``sig`` to each of ``pids`` that still exists."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 def stop(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
     """SIGTERM the hub and everything it started, SIGKILL what is left after ``grace_s``."""
     pids = descendants(proc.pid)
-    for pid in [proc.pid, *pids]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(grace_s)
-    for pid in [proc.pid, *pids]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    proc.wait(10)
+    _signal(pids, signal.SIGTERM)
+    procs.stop(proc, grace_s)
+    _signal(pids, signal.SIGKILL)
 
 
 def write_apps(apps: Path) -> None:
@@ -133,18 +134,11 @@ def drop_system_users(tag: str) -> None:
 
 
 def wait_up(url: str, proc: subprocess.Popen, hub: Hub, timeout_s: float = 60) -> None:
-    """Wait until the hub answers through the proxy."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"hub exited with {proc.returncode}:\n{hub.tail()}")
-        try:
-            if requests.get(f"{url}/hub/api/", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"hub not up after {timeout_s} s:\n{hub.tail()}")
+    """Wait until the hub answers through the proxy (HTTP 200 from its API); fail with its log."""
+    try:
+        procs.wait_http(f"{url}/hub/api/", proc, "hub", timeout_s, ok=lambda status: status == 200)
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}\n{hub.tail()}")
 
 
 @contextlib.contextmanager

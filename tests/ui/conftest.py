@@ -11,14 +11,11 @@ Every page blocks and records requests to hosts outside loopback, and collects c
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps"))
 
@@ -26,6 +23,7 @@ import serve
 from apitools import Server, free_port, running_api
 
 from backend.db import connect
+from backend.procs import running
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings, load_settings
 
 
@@ -51,26 +49,7 @@ def voila(demo_api: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     env = serve.environment(serve.ROOT / "var", {
         **os.environ, "CBM_API_URL": demo_api.url, "CBM_API_USER": "admin",
         "CBM_API_PASSWORD": DEMO_ADMIN_PASSWORD})
-    log = (tmp_path_factory.mktemp("voila") / "voila.log").open("w")
-    proc = subprocess.Popen(serve.command(port), env=env, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=serve.ROOT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url, timeout=2).status_code < 500:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"Voilà did not start; see {log.name}")
-            time.sleep(0.3)
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    with running(serve.command(port), url, "Voilà", env=env, cwd=serve.ROOT, log=log, grace_s=10):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
