@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+SERVER_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+_NOISY = ("distributed", "papermill", "traitlets", "bokeh", "tornado")
 
 
-class _SecretFilter(logging.Filter):
+class SecretFilter(logging.Filter):
     """Drops nothing, but masks values of known secrets if they ever reach a log record."""
 
     def __init__(self, secrets: list[str]) -> None:
@@ -13,6 +17,7 @@ class _SecretFilter(logging.Filter):
         self.secrets = [s for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Replace every secret in the formatted message by ``***``; keep the record."""
         if self.secrets:
             msg = record.getMessage()
             for s in self.secrets:
@@ -25,9 +30,29 @@ def setup_logging(level: int = logging.WARNING, secrets: list[str] | None = None
     """Configure the root logger once: one line per record, secrets masked."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_SecretFilter(secrets or []))
+    handler.addFilter(SecretFilter(secrets or []))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("distributed", "papermill", "traitlets", "bokeh", "tornado"):
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def server_log_config(secrets: list[str], level: str = "INFO") -> dict[str, Any]:
+    """``logging.config.dictConfig`` for ``cbm serve``, one line per record with the request id.
+
+    uvicorn applies it in its own process and again in every worker process it spawns (a
+    configuration made in the parent before ``uvicorn.run`` does not reach spawned workers, whose
+    access log would be lost). Secrets are masked; ``request_id`` is ``-`` outside requests.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"secrets": {"()": "backend.logging_setup.SecretFilter", "secrets": secrets},
+                    "request_id": {"()": "backend.api.middleware.RequestIdFilter"}},
+        "formatters": {"line": {"format": SERVER_FORMAT}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line",
+                                "filters": ["request_id", "secrets"]}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {name: {"level": "WARNING"} for name in _NOISY},
+    }

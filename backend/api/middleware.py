@@ -52,6 +52,16 @@ def install_log_record_factory() -> None:
     logging.setLogRecordFactory(factory)
 
 
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to records that lack it (a handler filter: no record factory needed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Set the attribute from the current request's context (``-`` outside requests)."""
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
 class RequestContextMiddleware:
     """See the module docstring."""
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Annotated
 
 import typer
 
 from backend.cli.base import app, echo, settings
-from backend.logging_setup import setup_logging
+from backend.logging_setup import server_log_config
 
 
 @app.command("serve")
@@ -22,19 +21,13 @@ def serve_cmd(
     """Serve the REST API with uvicorn (JRC /query endpoints, docs at /docs)."""
     import uvicorn
 
-    from backend.api.middleware import install_log_record_factory
-
-    s = settings()
-    install_log_record_factory()
-    secrets = [v.get_secret_value() for v in (s.secret_key, s.admin_password, s.pg_password) if v]
-    setup_logging(logging.INFO, secrets=secrets)
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"))
     from backend.api.serving import UVICORN_OPTIONS
 
+    s = settings()
+    secrets = [v.get_secret_value() for v in (s.secret_key, s.admin_password, s.pg_password) if v]
+    # uvicorn applies the log configuration in every worker process too
     uvicorn.run("backend.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_config=None, proxy_headers=False, **UVICORN_OPTIONS)
+                log_config=server_log_config(secrets), proxy_headers=False, **UVICORN_OPTIONS)
 
 
 users_app = typer.Typer(help="API users, roles and AOI grants.", no_args_is_help=True)

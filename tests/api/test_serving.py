@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import socket
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from apitools import Server
+import requests
+from apitools import PASSWORDS, Server
 
-from backend.settings import DEMO_ADMIN_PASSWORD
+from backend.procs import running
+from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
 
 def _read_response(sock: socket.socket, buf: bytearray) -> tuple[bytes, bytes]:
@@ -40,3 +46,28 @@ def test_pipelined_keep_alive_requests_answer_in_order(api: Server) -> None:
     bodies = [json.loads(body) for _, body in answers]
     assert bodies[0]["pid"] == ["A"] and bodies[3]["pid"] == ["C"]
     assert len(bodies[2]["band"]) > 0 and "hist" in bodies[2]
+
+
+def test_cbm_serve_workers_log_each_request_with_its_id(api_settings: Settings, tmp_path: Path) -> None:
+    """``cbm serve --workers 2``: the spawned workers log too (their logging is set up by uvicorn)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_VAR_DIR": str(tmp_path),
+           "CBM_DATABASE_URL": api_settings.database_url.get_secret_value()}
+    cbm = Path(sys.executable).with_name("cbm")
+    log, url = tmp_path / "serve.log", f"http://127.0.0.1:{port}"
+    with running([str(cbm), "serve", "--port", str(port), "--workers", "2"], f"{url}/health", "cbm serve",
+                 env=env, log=log):
+        auth = ("consumer", PASSWORDS["consumer"])
+        codes = [requests.get(f"{url}/query/info", auth=auth, headers={"X-Request-ID": f"rid-ok-{i}"},
+                              timeout=30).status_code for i in range(8)]
+        wrong = requests.get(f"{url}/query/info", auth=("consumer", "Wrong-Password-77"),
+                             headers={"X-Request-ID": "rid-wrong"}, timeout=30)
+    text = log.read_text()
+    assert codes == [200] * 8 and wrong.status_code == 401
+    assert len(set(re.findall(r"Started server process \[(\d+)\]", text))) == 2
+    for i in range(8):
+        assert f"backend.api.access [rid-ok-{i}]: GET /query/info 200 " in text
+    assert "WARNING backend.api.deps [rid-wrong]: failed login for user 'consumer'" in text
+    assert "backend.api.access [rid-wrong]: GET /query/info 401 " in text and "Wrong-Password-77" not in text
