@@ -8,16 +8,21 @@
    the extraction does (``backend.extraction.pgcopy.encode_signatures``).
    Band-rows = parcels x images x 6 (500 000 x 34 = 102 M). Prints the table size on disk.
 2. Times the time-series SQL alone (warm, psycopg, p50).
-3. Starts ``uvicorn backend.api.app:app_from_env --workers N`` as ``cbm serve`` does (uvloop,
-   httptools: ``backend.api.serving``) on a free loopback port and runs ``--clients``
-   concurrent keep-alive HTTP/1.1 clients (a minimal asyncio client, so that the load
-   generator costs little CPU on the same cores) for ``--seconds`` per endpoint; prints
-   p50/p95/p99 latency and throughput for parcelByLocation and parcelTimeSeries, the CPU per
-   request of the server processes (uvicorn workers), of their PostgreSQL backends and of
-   the load generator itself (from ``/proc``: robust to a busy machine, unlike throughput
-   and latency), the load average, and the spread of requests per
-   connection: the clients connect at once and one uvicorn worker may accept most of them
-   (each drains the accept queue when it wakes), which shows as a large max/min and a long tail.
+3. Starts ``cbm serve --workers N`` (uvloop, httptools, one access-log line per request,
+   default settings but the rate limit; its log goes to ``var/bench/api-server/serve.log``) on
+   a free loopback port and runs ``--clients`` concurrent keep-alive HTTP/1.1 clients (a
+   minimal asyncio client, so that the load generator costs little CPU on the same cores) for
+   ``--seconds`` per endpoint; prints p50/p95/p99 latency and throughput for parcelByLocation
+   and parcelTimeSeries, the CPU per request of the server processes (uvicorn workers), of
+   their PostgreSQL backends and of the load generator itself (from ``/proc``: robust to a
+   busy machine, unlike throughput and latency), the load average, and the spread of requests
+   per connection: the clients connect at once and one uvicorn worker may accept most of them
+   (each drains the accept queue when it wakes), which shows as a large max/min.
+   Then the chip endpoint: ``chipsByLocation`` (one 256 x 256 true-colour PNG, from local COGs
+   of a synthetic scene, ``bench/chips.py``), followed by the download of the PNG from its
+   signed URL as the JRC client does; timed together, at new locations (rendered from the
+   COGs) and at repeated ones (chip cache), with ``--chip-clients`` clients (default 2, one per
+   core: the render time, not the queue, is the target).
 4. ``--cold``: evicts the bench database's files from the OS page cache (``CHECKPOINT``, then
    ``posix_fadvise(DONTNEED)`` on each relation file; the rest of the machine's cache is left
    alone) and loads parcels not requested before, so most reads come from disk. PostgreSQL's
@@ -29,6 +34,7 @@ clustered); ``--layout extraction`` keeps the order the rows were written in (on
 image for each parcel's series), as right after an extraction.
 
 ``--reuse`` keeps the database of a previous run (same ``--parcels``); ``--only`` picks endpoints.
+The chip server state (cache of rendered chips) is a fresh directory per run.
 """
 
 from __future__ import annotations
@@ -36,30 +42,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
+import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+from chips import CRS as CHIP_CRS
+from chips import locations, make_scene
 from pyproj import Transformer
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.api.serving import HTTP_PROTOCOL
 from backend.db import connect, database_url
 from backend.extraction.pgcopy import COLUMNS, encode_signatures
+from backend.procs import running
 from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 
 DB = "cbm_bench_api"
 X0, Y0, STEP, SIZE = 500_000.0, 5_800_000.0, 50.0, 40.0
 BANDS = ["B02", "B03", "B04", "B05", "B08", "B11"]
-ENDPOINTS = ("location", "ts", "band")
+ENDPOINTS = ("location", "ts", "band", "chip")
+CHIP_DATE, CHIP_SIDE = "2024-06-15", 4096  # the bench S2 images start in 2025: this date has the scene only
+SERVER_DIR = Path(__file__).resolve().parent.parent / "var" / "bench" / "api-server"
 
 
 def setup(n_parcels: int, n_images: int) -> tuple[object, int]:
@@ -68,7 +81,7 @@ def setup(n_parcels: int, n_images: int) -> tuple[object, int]:
         conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB}")
     s = load_settings(demo_mode=True, database_url=database_url(base, DB), api_rate_per_minute=10**9,
-                      api_rate_burst=10**9, api_pool_max=8)
+                      api_rate_burst=10**9)
     from backend.db.migrate import migrate
 
     with connect(s) as conn:
@@ -201,42 +214,73 @@ def sql_timing(s: object, n: int) -> None:
           f"p99 {np.percentile(times, 99) * 1000:.3f} ms")
 
 
-def start_server(s: object, workers: int) -> tuple[subprocess.Popen, int]:
+@contextlib.contextmanager
+def serving(s: object, workers: int) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``cbm serve`` on a free loopback port, its log in ``SERVER_DIR/serve.log``, chip cache there."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    shutil.rmtree(SERVER_DIR, ignore_errors=True)
+    SERVER_DIR.mkdir(parents=True)
     env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_DATABASE_URL": s.database_url.get_secret_value(),  # type: ignore[attr-defined]
-           "CBM_API_RATE_PER_MINUTE": str(10**9), "CBM_API_RATE_BURST": str(10**9), "CBM_API_POOL_MAX": "8"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.api.app:app_from_env", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                             "--loop", "uvloop", "--http", HTTP_PROTOCOL, "--no-access-log",
-                             "--log-level", "warning"], env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
+           "CBM_VAR_DIR": str(SERVER_DIR), "CBM_API_RATE_PER_MINUTE": str(10**9),
+           "CBM_API_RATE_BURST": str(10**9)}
+    cbm = str(Path(sys.executable).with_name("cbm"))
+    cmd = [cbm, "serve", "--port", str(port), "--workers", str(workers)]
+    with running(cmd, f"http://127.0.0.1:{port}/health", "cbm serve", env=env, log=SERVER_DIR / "serve.log",
+                 grace_s=10) as proc:
+        yield proc, port
+
+
+def add_chip_scene(s: object) -> None:
+    """Register the synthetic COG scene of ``bench/chips.py`` (built once) as an S2 image on CHIP_DATE."""
+    image = make_scene(CHIP_SIDE)
+    x0, y0 = (image["item"]["assets"]["B02"]["proj:transform"][i] for i in (2, 5))
+    xs, ys = [x0, x0 + CHIP_SIDE * 10], [y0 - CHIP_SIDE * 10, y0]
+    lon, lat = Transformer.from_crs(CHIP_CRS, "EPSG:4326", always_xy=True).transform(
+        [xs[0], xs[1], xs[1], xs[0]], [ys[0], ys[0], ys[1], ys[1]])
+    with connect(s, autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute("""
+            INSERT INTO images (item_id, collection, kind, datetime, footprint, epsg, bands, item, item_hash)
+            VALUES (%s, 'bench-chips', 's2', %s, ST_Multi(ST_SetSRID(ST_Envelope(ST_MakeLine(ARRAY[
+                    ST_MakePoint(%s, %s), ST_MakePoint(%s, %s)])), 4326)), 32631, %s, %s, 'bench')
+            ON CONFLICT (collection, item_id) DO UPDATE SET item = EXCLUDED.item""",
+            (image["item_id"], f"{CHIP_DATE}T10:30:00+00:00", min(lon), min(lat), max(lon), max(lat),
+             list(image["item"]["assets"]), json.dumps(image["item"])))
+
+
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str,
+               auth: str) -> tuple[bytes, bytes]:
+    """One keep-alive GET: the response head and body."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: b\r\nAuthorization: Basic {auth}\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    return head, await reader.readexactly(length)
 
 
 async def _client(port: int, paths: list[str], stop_at: float, lat: list[float], errors: list[int]) -> int:
-    """One keep-alive connection sending requests until ``stop_at``; returns how many it sent."""
+    """One keep-alive connection sending requests until ``stop_at``; returns how many it sent.
+
+    A ``chipsByLocation`` answer is followed by the download of each chip from its signed URL,
+    on the same connection, timed with it (what a client waits for before it can show a chip).
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     n = 0
     auth = base64.b64encode(f"admin:{DEMO_ADMIN_PASSWORD}".encode()).decode()
     while time.perf_counter() < stop_at:
         path = random.choice(paths)
         t = time.perf_counter()
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: b\r\nAuthorization: Basic {auth}\r\n\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        await reader.readexactly(length)
+        head, body = await _get(reader, writer, path, auth)
+        ok = head.startswith(b"HTTP/1.1 200")
+        if ok and path.startswith("/query/chipsByLocation"):
+            found = json.loads(body)
+            ok = len(found) == 1
+            for chip in found:
+                head, body = await _get(reader, writer, chip["url"], auth)
+                ok = ok and head.startswith(b"HTTP/1.1 200") and body.startswith(b"\x89PNG")
         lat.append(time.perf_counter() - t)
         n += 1
-        if not head.startswith(b"HTTP/1.1 200"):
+        if not ok:
             errors.append(1)
     writer.close()
     return n
@@ -299,7 +343,7 @@ def load(port: int, name: str, paths: list[str], clients: int, seconds: float,
     print(f"{name:22s} {clients} clients {seconds:.0f} s: {len(ms) / seconds:6.0f} req/s  p50 "
           f"{np.percentile(ms, 50):6.2f}  p95 {np.percentile(ms, 95):6.2f}  "
           f"p99 {np.percentile(ms, 99):6.2f} ms  "
-          f"non-200: {len(errors)}  CPU ms/request: server {cpu[0]:.2f}, postgres {cpu[1]:.2f}, "
+          f"failed: {len(errors)}  CPU ms/request: server {cpu[0]:.2f}, postgres {cpu[1]:.2f}, "
           f"load generator {cpu[2]:.2f}  (load avg {os.getloadavg()[0]:.2f}); requests per connection "
           f"min {spread[0]} median {spread[len(spread) // 2]} max {spread[-1]}",
           flush=True)
@@ -318,6 +362,22 @@ def _paths(n_parcels: int, width: int, ids: np.ndarray) -> dict[str, tuple[str, 
             "band": ("ts band=B08", [p + "&band=B08" for p in ts])}
 
 
+def _chip_paths(points: list[tuple[float, float]]) -> list[str]:
+    """``chipsByLocation`` requests of one 256 x 256 true-colour PNG (the scene's date only)."""
+    return [f"/query/chipsByLocation?lon={x:.7f}&lat={y:.7f}&start_date={CHIP_DATE}&end_date={CHIP_DATE}"
+            f"&chipsize=256&band=truecolor&lut=5_95" for x, y in points]
+
+
+def chip_load(port: int, clients: int, seconds: float,
+              pids: Callable[[], tuple[list[int], list[int]]]) -> None:
+    """Chips at new locations (rendered from the COGs), then at locations already served (cache)."""
+    points = locations(CHIP_SIDE, 20_000, 256)
+    fresh = _chip_paths(points[50:])
+    random.shuffle(fresh)  # each client takes a random new location: (almost) never one served before
+    load(port, "chip 256 px (render)", fresh, clients, seconds, pids)
+    load(port, "chip 256 px (cached)", _chip_paths(points[:50]), clients, seconds, pids)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parcels", type=int, default=200_000)
@@ -325,6 +385,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--chip-clients", type=int, default=2, help="Concurrent clients for the chip endpoint.")
     ap.add_argument("--reuse", action="store_true", help="Keep the existing bench database.")
     ap.add_argument("--layout", choices=["clustered", "extraction"], default="clustered",
                     help="Signatures in parcel order (after cbm db cluster-signatures) or as extracted.")
@@ -343,25 +404,26 @@ def main() -> None:
         s, width = setup(a.parcels, a.images)
     if a.layout == "clustered":
         cluster(s)
+    if "chip" in a.only:
+        add_chip_scene(s)
     table_size(s)
     sql_timing(s, a.parcels)
-    proc, port = start_server(s, a.workers)
-    pids = lambda: (_tree(proc.pid), _postgres_pids(s))  # noqa: E731
-    try:
+    with serving(s, a.workers) as (proc, port):
+        pids = lambda: (_tree(proc.pid), _postgres_pids(s))  # noqa: E731
         rng = np.random.default_rng(a.seed)
         warm = _paths(a.parcels, width, rng.integers(1, a.parcels + 1, 5000))
         for key in a.only:
-            load(port, *warm[key], a.clients, a.seconds, pids)
+            if key == "chip":
+                chip_load(port, a.chip_clients, a.seconds, pids)
+            else:
+                load(port, *warm[key], a.clients, a.seconds, pids)
         if a.cold:  # parcels not requested so far, each about once
             fresh = rng.permutation(np.setdiff1d(np.arange(1, a.parcels + 1), _ids(warm)))
             cold = _paths(a.parcels, width, fresh[:200_000])
-            for key in a.only:
+            for key in (k for k in a.only if k != "chip"):
                 evict_os_cache(s)
                 name, paths = cold[key]
                 load(port, f"{name} (cold OS cache)", paths, a.clients, a.seconds, pids, warmup=False)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _ids(paths: dict[str, tuple[str, list[str]]]) -> np.ndarray:
