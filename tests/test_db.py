@@ -86,6 +86,29 @@ def test_signature_partition_created_for_set(conn):
     conn.rollback()
 
 
+def test_parcel_id_lookup_by_pid_is_index_only(conn):
+    """The time series finds a parcel's id by (set, pid) from the index alone; pids stay unique."""
+    set_id = conn.execute(
+        "INSERT INTO parcel_sets (aoi, year, srid) VALUES ('zy', 2025, 32631) RETURNING id"
+    ).fetchone()["id"]
+    conn.execute("INSERT INTO parcels (set_id, id, pid, area_m2, geom) SELECT %s, i, 'P' || i, 1, "
+                 "ST_Multi(ST_MakeEnvelope(i, 0, i + 1, 1, 32631)) FROM generate_series(1, 5000) i", (set_id,))
+    conn.commit()
+    conn.autocommit = True
+    try:
+        conn.execute("VACUUM ANALYZE parcels")  # sets the visibility map, as autovacuum does after an import
+        plan = "\n".join(r["QUERY PLAN"] for r in conn.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM parcels WHERE set_id = %s AND pid = 'P77'",
+            (set_id,)).fetchall())
+        assert "Index Only Scan using parcels_set_pid_key" in plan and "Heap Fetches: 0" in plan
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO parcels (set_id, id, pid, area_m2, geom) VALUES (%s, 9999, 'P77', 1, "
+                         "ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 32631)))", (set_id,))
+    finally:
+        conn.execute("DELETE FROM parcel_sets WHERE id = %s", (set_id,))
+        conn.autocommit = False
+
+
 def test_schema_constraints_reject_bad_rows(conn):
     with pytest.raises(psycopg.errors.CheckViolation):
         conn.execute("INSERT INTO parcel_sets (aoi, year, srid) VALUES ('Bad AOI!', 2025, 4326)")
