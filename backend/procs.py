@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
+import socket
 import subprocess
 import time
 import urllib.error
@@ -36,6 +37,23 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 # Children listen on loopback: never go through an HTTP proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback TCP ports free at the time of the call (all bound at once)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def free_port() -> int:
+    """A loopback TCP port free at the time of the call."""
+    return free_ports(1)[0]
 
 
 def answering(status: int) -> bool:

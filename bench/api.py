@@ -47,7 +47,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -64,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.db import connect, database_url
 from backend.extraction.pgcopy import COLUMNS, encode_signatures
-from backend.procs import running
+from backend.procs import free_port, running
 from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 
 DB = "cbm_bench_api"
@@ -217,9 +216,7 @@ def sql_timing(s: object, n: int) -> None:
 @contextlib.contextmanager
 def serving(s: object, workers: int) -> Iterator[tuple[subprocess.Popen, int]]:
     """``cbm serve`` on a free loopback port, its log in ``SERVER_DIR/serve.log``, chip cache there."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     shutil.rmtree(SERVER_DIR, ignore_errors=True)
     SERVER_DIR.mkdir(parents=True)
     env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_DATABASE_URL": s.database_url.get_secret_value(),  # type: ignore[attr-defined]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import sys
 import time
@@ -31,17 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from backend.db import cluster, connect, queries_parcels
 from backend.db.migrate import migrate
 from backend.extraction.pgcopy import COLUMNS, encode_signatures
+from backend.procs import free_port
 from backend.settings import PROJECT_ROOT, load_settings
 
 BANDS = ["B02", "B03", "B04", "B05", "B08", "B11"]
 SERIES = ("SELECT g.stats FROM signatures g JOIN images i ON i.id = g.image_id "
           "WHERE g.set_id = %s AND g.parcel_id = %s AND i.kind = 's2' ORDER BY i.datetime")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _fill(conn, n: int, n_images: int) -> list[int]:
@@ -106,7 +101,7 @@ def main() -> None:
     args = ap.parse_args()
     var = PROJECT_ROOT / "var" / "bench-clusters" / uuid.uuid4().hex[:8]
     var.mkdir(parents=True)
-    s = load_settings(demo_mode=True, var_dir=var, pg_port=_free_port())
+    s = load_settings(demo_mode=True, var_dir=var, pg_port=free_port())
     try:
         cluster.start(s)
         with connect(s) as conn:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import socket
 import statistics
 import sys
 import time
@@ -37,7 +36,7 @@ sys.path.insert(0, str(ROOT / "apps"))
 
 import serve  # noqa: E402
 
-from backend.procs import running  # noqa: E402
+from backend.procs import free_port, running  # noqa: E402
 from backend.settings import DEMO_ADMIN_PASSWORD  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,11 +46,6 @@ DEMO = "aoi=demo&year=2025"
 # Voilà and the API: output discarded, up to 90 s to start, 15 s to stop after SIGTERM.
 serving = functools.partial(running, cwd=ROOT, quiet=True, timeout_s=90, grace_s=15)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def api_command(port: int) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -76,7 +75,7 @@ def main() -> int:
     from pyproj import Transformer
 
     from backend.db import connect, database_url
-    from backend.procs import running
+    from backend.procs import free_port, running
     from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 
     py = _venv(a.venv)
@@ -85,9 +84,7 @@ def main() -> int:
         c = conn.execute("SELECT ST_X(ST_Centroid(geom)) x, ST_Y(ST_Centroid(geom)) y, "
                          "ST_SRID(geom) srid FROM parcels WHERE pid = %s", (a.pid,)).fetchone()
     lon, lat = Transformer.from_crs(c["srid"], 4326, always_xy=True).transform(c["x"], c["y"])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_DATABASE_URL": url}
     server = [sys.executable, "-m", "uvicorn", "backend.api.app:app_from_env", "--factory",
               "--port", str(port), "--log-level", "warning"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from pyproj import Transformer
 from backend.api.app import create_app
 from backend.api.serving import UVICORN_OPTIONS
 from backend.db import connect, temporary_database
+from backend.procs import free_port
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
 # pid -> (col0, row0, col1, row1) in 10 m pixels; A, B, C share crop 1 (A and B touch), D is crop 2
@@ -112,11 +112,6 @@ def api_database(base: Settings, root: Path, prefix: str) -> Iterator[Settings]:
                 users.grant_aoi(conn, who, aoi)
         yield s
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

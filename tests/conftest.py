@@ -7,7 +7,6 @@ or in the server named by CBM_DATABASE_URL) and dropped at the end. Never a mock
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import psycopg
 import pytest
 
 from backend.db import cluster, connect, temporary_database
+from backend.procs import free_port
 from backend.settings import Settings, load_settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -60,9 +60,7 @@ def moto_s3() -> Iterator[str]:
     """An S3 protocol endpoint (moto server) on loopback; yields ``host:port``."""
     from moto.server import ThreadedMotoServer
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,13 +13,8 @@ import pytest
 
 from backend.db import cluster
 from backend.errors import ClusterError
+from backend.procs import free_port
 from backend.settings import PROJECT_ROOT, Settings, load_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture()
@@ -29,7 +23,7 @@ def own_cluster() -> Iterator[Settings]:
     # by the cluster's system user when running as root).
     var = PROJECT_ROOT / "var" / "test-clusters" / uuid.uuid4().hex[:8]
     var.mkdir(parents=True)
-    s = load_settings(demo_mode=True, var_dir=var, pg_port=_free_port())
+    s = load_settings(demo_mode=True, var_dir=var, pg_port=free_port())
     try:
         yield s
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.procs import running, stop, wait_http
+from backend.procs import free_port, running, stop, wait_http
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
 # Ignores SIGTERM; says so on stdout once the handler is in place.
@@ -29,11 +29,6 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()"""
 
 Served = tuple[subprocess.Popen[bytes], str]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_server_cmd(port: int, directory: Path) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from backend.api.services.users import add_user, grant_aoi
 from backend.chips import sign
 from backend.db import connect
 from backend.parcels import import_parcels
+from backend.procs import free_port
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
 PASSWORD = "chips-password"
@@ -30,11 +30,6 @@ ANALYST, CONSUMER, STRANGER = ("ana", PASSWORD), ("con", PASSWORD), ("stranger",
 LON, LAT = lonlat(20.5, 30.5)
 DATES = {"start_date": "2025-06-01", "end_date": "2025-06-30"}
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +57,7 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="module")
 def srv(world: dict) -> Iterator[str]:
     """Base URL of the app served by uvicorn in a thread."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(world["settings"]), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import requests
 from apitools import PASSWORDS, Server
 
-from backend.procs import running
+from backend.procs import free_port, running
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
 
@@ -50,9 +50,7 @@ def test_pipelined_keep_alive_requests_answer_in_order(api: Server) -> None:
 
 def test_cbm_serve_workers_log_each_request_with_its_id(api_settings: Settings, tmp_path: Path) -> None:
     """``cbm serve --workers 2``: the spawned workers log too (their logging is set up by uvicorn)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_VAR_DIR": str(tmp_path),
            "CBM_DATABASE_URL": api_settings.database_url.get_secret_value()}
     cbm = Path(sys.executable).with_name("cbm")

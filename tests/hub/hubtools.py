@@ -16,7 +16,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -56,17 +55,6 @@ class Hub:
         """Last lines of the hub log (for failure messages)."""
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
 
-
-def free_ports(n: int) -> list[int]:
-    """n distinct free loopback ports."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def descendants(pid: int) -> list[int]:
@@ -159,7 +147,7 @@ def running_hub(settings: Settings, users: dict[str, str], tag: str, apps: Path 
     if apps is None:
         apps = base / "apps"
         write_apps(apps)
-    port, api_port, hub_port, dash_port = free_ports(4)
+    port, api_port, hub_port, dash_port = procs.free_ports(4)
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ,
            "CBM_DEMO_MODE": "true", "CBM_DATABASE_URL": database_url(settings),

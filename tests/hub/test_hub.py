@@ -7,6 +7,7 @@ from the project's user store, a real proxy, real single-user servers and the Vo
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 import time
@@ -156,7 +157,9 @@ def test_consumer_dashboard_runs_but_refuses_code(hub: Hub, consumer: Login) -> 
     marker = writable_dir(hub) / "executed"
     ws = f"ws://{hub.url.removeprefix('http://')}/services/dashboards/api/kernels/{kernel_id}/channels"
     cookies = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
-    replies = asyncio.run(_try_execute(ws, cookies, marker))
+    # in a thread of its own: the session browser (Playwright's sync API) may run an event loop here
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        replies = pool.submit(asyncio.run, _try_execute(ws, cookies, marker)).result()
     assert "kernel_info_reply" in replies  # the channel works ...
     time.sleep(1)
     assert "execute_reply" not in replies and not marker.exists()  # ... but code is not run

@@ -20,10 +20,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps"))
 
 import serve
-from apitools import Server, free_port, running_api
+from apitools import Server, running_api
 
 from backend.db import connect
-from backend.procs import running
+from backend.procs import free_port, running
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings, load_settings
 
 
