@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-SERVER_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+SERVER_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 _NOISY = ("distributed", "papermill", "traitlets", "bokeh", "tornado")
 
 
@@ -39,7 +39,7 @@ def setup_logging(level: int = logging.WARNING, secrets: list[str] | None = None
 
 
 def server_log_config(secrets: list[str], level: str = "INFO") -> dict[str, Any]:
-    """``logging.config.dictConfig`` for ``cbm serve``, one line per record with the request id.
+    """``logging.config.dictConfig`` for ``cbm serve``: one line per record with pid and request id.
 
     uvicorn applies it in its own process and again in every worker process it spawns (a
     configuration made in the parent before ``uvicorn.run`` does not reach spawned workers, whose

@@ -21,13 +21,17 @@ def serve_cmd(
     """Serve the REST API with uvicorn (JRC /query endpoints, docs at /docs)."""
     import uvicorn
 
-    from backend.api.serving import UVICORN_OPTIONS
+    from backend.api.serving import UVICORN_OPTIONS, serve_workers
 
     s = settings()
     secrets = [v.get_secret_value() for v in (s.secret_key, s.admin_password, s.pg_password) if v]
-    # uvicorn applies the log configuration in every worker process too
-    uvicorn.run("backend.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_config=server_log_config(secrets), proxy_headers=False, **UVICORN_OPTIONS)
+    config = uvicorn.Config("backend.api.app:app_from_env", factory=True, host=host, port=port,
+                            workers=workers, log_config=server_log_config(secrets), proxy_headers=False,
+                            **UVICORN_OPTIONS)
+    if workers == 1:
+        uvicorn.Server(config).run()
+    else:  # our supervisor: one listening socket per worker (see backend.api.serving)
+        serve_workers(config)
 
 
 users_app = typer.Typer(help="API users, roles and AOI grants.", no_args_is_help=True)

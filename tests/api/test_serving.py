@@ -6,11 +6,15 @@ import base64
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 from apitools import PASSWORDS, Server
 
@@ -48,24 +52,86 @@ def test_pipelined_keep_alive_requests_answer_in_order(api: Server) -> None:
     assert len(bodies[2]["band"]) > 0 and "hist" in bodies[2]
 
 
-def test_cbm_serve_workers_log_each_request_with_its_id(api_settings: Settings, tmp_path: Path) -> None:
-    """``cbm serve --workers 2``: the spawned workers log too (their logging is set up by uvicorn)."""
+def _serve_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "CBM_DEMO_MODE": "true", "CBM_VAR_DIR": str(tmp_path),
+            "CBM_DATABASE_URL": settings.database_url.get_secret_value()}
+
+
+CBM = str(Path(sys.executable).with_name("cbm"))
+
+
+def _get_on_fresh_connections(port: int, rids: list[str]) -> list[bytes]:
+    """Open one connection per request id at once, then send a request on each (as a client pool)."""
+    auth = base64.b64encode(f"consumer:{PASSWORDS['consumer']}".encode()).decode()
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in rids]
+    heads = []
+    try:
+        for sock, rid in zip(socks, rids, strict=True):
+            sock.sendall(f"GET /query/info HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {auth}\r\n"
+                         f"X-Request-ID: {rid}\r\n\r\n".encode())
+        for sock in socks:
+            heads.append(_read_response(sock, bytearray())[0])
+    finally:
+        for sock in socks:
+            sock.close()
+    return heads
+
+
+def _worker_pids(text: str) -> list[int]:
+    return [int(p) for p in re.findall(r"Started server process \[(\d+)\]", text)]
+
+
+def test_cbm_serve_two_workers(api_settings: Settings, tmp_path: Path) -> None:
+    """``cbm serve --workers 2``: both workers take connections and log; a killed one is replaced."""
     port = free_port()
-    env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_VAR_DIR": str(tmp_path),
-           "CBM_DATABASE_URL": api_settings.database_url.get_secret_value()}
-    cbm = Path(sys.executable).with_name("cbm")
     log, url = tmp_path / "serve.log", f"http://127.0.0.1:{port}"
-    with running([str(cbm), "serve", "--port", str(port), "--workers", "2"], f"{url}/health", "cbm serve",
-                 env=env, log=log):
-        auth = ("consumer", PASSWORDS["consumer"])
-        codes = [requests.get(f"{url}/query/info", auth=auth, headers={"X-Request-ID": f"rid-ok-{i}"},
-                              timeout=30).status_code for i in range(8)]
+    with running([CBM, "serve", "--port", str(port), "--workers", "2"], f"{url}/health", "cbm serve",
+                 env=_serve_env(api_settings, tmp_path), log=log) as proc:
+        rids = [f"rid-ok-{i}" for i in range(16)]
+        heads = _get_on_fresh_connections(port, rids)
         wrong = requests.get(f"{url}/query/info", auth=("consumer", "Wrong-Password-77"),
                              headers={"X-Request-ID": "rid-wrong"}, timeout=30)
-    text = log.read_text()
-    assert codes == [200] * 8 and wrong.status_code == 401
-    assert len(set(re.findall(r"Started server process \[(\d+)\]", text))) == 2
-    for i in range(8):
-        assert f"backend.api.access [rid-ok-{i}]: GET /query/info 200 " in text
+        text = log.read_text()
+        first = _worker_pids(text)
+        os.kill(first[0], signal.SIGKILL)  # a crashed worker: the supervisor starts another
+        deadline = time.monotonic() + 60
+        while len(_worker_pids(log.read_text())) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        after = _get_on_fresh_connections(port, [f"rid-after-{i}" for i in range(8)])
+    assert proc.returncode == 0  # SIGTERM: workers finish, the supervisor exits cleanly
+    assert all(h.startswith(b"HTTP/1.1 200") for h in heads + after) and wrong.status_code == 401
+    # each request logged once, with its id, by the worker that served it; both workers served some
+    served = {rid: int(pid) for pid, rid in re.findall(r" (\d+) INFO backend\.api\.access \[(rid-ok-\d+)\]: "
+                                                         r"GET /query/info 200 ", text)}
+    assert sorted(served) == sorted(rids) and set(served.values()) == set(first)
+    assert len(first) == 2
     assert "WARNING backend.api.deps [rid-wrong]: failed login for user 'consumer'" in text
     assert "backend.api.access [rid-wrong]: GET /query/info 401 " in text and "Wrong-Password-77" not in text
+    final = log.read_text()
+    assert re.search(rf"worker \d \(pid {first[0]}\) exited with code -9: restarting it", final)
+    assert len(_worker_pids(final)) == 3 and "rid-after-7" in final
+
+
+def test_cbm_serve_refuses_a_port_in_use(api_settings: Settings, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        done = subprocess.run([CBM, "serve", "--port", str(port), "--workers", "2"], capture_output=True,
+                              text=True, env=_serve_env(api_settings, tmp_path), timeout=60)
+    assert done.returncode != 0 and f"127.0.0.1:{port} is in use" in done.stderr
+
+
+def test_workers_that_cannot_start_stop_the_server() -> None:
+    """A worker dying at start (here: the app cannot be imported) is not restarted forever."""
+    import uvicorn
+
+    from backend.api.serving import MAX_QUICK_EXITS, serve_workers
+    from backend.errors import CbmError
+
+    config = uvicorn.Config("backend.no_such_module:app", host="127.0.0.1", port=free_port(), workers=2,
+                            log_config=None)
+    started = time.monotonic()
+    with pytest.raises(CbmError, match=f"exit right after starting \\({MAX_QUICK_EXITS} times in a row\\)"):
+        serve_workers(config)
+    assert time.monotonic() - started < 60
