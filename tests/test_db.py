@@ -92,7 +92,8 @@ def test_parcel_id_lookup_by_pid_is_index_only(conn):
         "INSERT INTO parcel_sets (aoi, year, srid) VALUES ('zy', 2025, 32631) RETURNING id"
     ).fetchone()["id"]
     conn.execute("INSERT INTO parcels (set_id, id, pid, area_m2, geom) SELECT %s, i, 'P' || i, 1, "
-                 "ST_Multi(ST_MakeEnvelope(i, 0, i + 1, 1, 32631)) FROM generate_series(1, 5000) i", (set_id,))
+                 "ST_Multi(ST_MakeEnvelope(i, 0, i + 1, 1, 32631)) FROM generate_series(1, 5000) i",
+                 (set_id,))
     conn.commit()
     conn.autocommit = True
     try:
