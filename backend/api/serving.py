@@ -274,7 +274,7 @@ def _hand_over(listener: socket.socket, workers: dict[int, _Worker]) -> None:
     """Accept every pending connection and pass each to the least busy ready worker."""
     while True:
         try:
-            conn, _ = listener.accept()
+            conn, peer = listener.accept()
         except BlockingIOError:
             return
         with conn:
@@ -286,7 +286,7 @@ def _hand_over(listener: socket.socket, workers: dict[int, _Worker]) -> None:
                 w.sent += 1
                 break
             else:
-                log.warning("no API worker ready: connection from %s closed", conn.getpeername())
+                log.warning("no API worker ready: connection from %s closed", peer)
 
 
 def _stop_all(procs: list[BaseProcess]) -> None:
