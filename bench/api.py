@@ -16,8 +16,9 @@
    and parcelTimeSeries, the CPU per request of the server processes (uvicorn workers), of
    their PostgreSQL backends and of the load generator itself (from ``/proc``: robust to a
    busy machine, unlike throughput and latency), the load average, and the spread of requests
-   per connection: the clients connect at once and one uvicorn worker may accept most of them
-   (each drains the accept queue when it wakes), which shows as a large max/min.
+   per connection: the clients connect at once, and ``cbm serve`` hands each connection to the
+   least busy worker (with uvicorn's shared socket one worker could take 15 of the 16, which
+   showed as a large max/min and a long tail).
    Then the chip endpoint: ``chipsByLocation`` (one 256 x 256 true-colour PNG, from local COGs
    of a synthetic scene, ``bench/chips.py``), followed by the download of the PNG from its
    signed URL as the JRC client does; timed together, at new locations (rendered from the
