@@ -1,4 +1,4 @@
-"""How uvicorn serves the API, the same for ``cbm serve``, the API tests and the bench.
+"""How uvicorn serves the API, the same for ``cbm serve`` (and so the bench) and the API tests.
 
 uvloop and the httptools parser (uvicorn picks them when installed; here it is explicit so that
 every server of ours runs the same stack); no uvicorn access log: our middleware writes one
@@ -38,7 +38,7 @@ import uvicorn
 from backend.errors import CbmError
 
 HTTP_PROTOCOL = "httptools"
-# keyword arguments of uvicorn.run / Config (the same as the CLI flags the bench passes)
+# keyword arguments of uvicorn.Config, for cbm serve and the API tests alike
 UVICORN_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": HTTP_PROTOCOL, "access_log": False}
 QUICK_EXIT_S = 60.0  # a worker that exits sooner after its start (the pool waits 30 s for the DB) ...
 MAX_QUICK_EXITS = 3  # ... this many times in a row stops the server (it cannot start)
