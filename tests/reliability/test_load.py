@@ -7,6 +7,7 @@ through ``CBM_REL_LOAD_CLIENTS`` / ``CBM_REL_LOAD_SECONDS``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -17,10 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
-from apitools import PASSWORDS, Server, free_port, lonlat
+from apitools import PASSWORDS, Server, lonlat
 from relscene import record
 
 from backend.extraction.service import extract
+from backend.procs import free_port, running
 
 CLIENTS = int(os.environ.get("CBM_REL_LOAD_CLIENTS", "16"))
 SECONDS = float(os.environ.get("CBM_REL_LOAD_SECONDS", "20"))
@@ -32,27 +34,17 @@ REQUESTS = [("/query/parcelTimeSeries", TS), ("/query/parcelByID", TS), ("/sets"
 USERS = ("consumer", "analyst", "admin")
 
 
-def _start(settings) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def _serving(settings, port: int) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """The API in a uvicorn subprocess (the default rate limits), stopped when the block ends."""
     env = {**os.environ, "CBM_DEMO_MODE": "true",
            "CBM_DATABASE_URL": settings.database_url.get_secret_value(),
            "CBM_VAR_DIR": str(settings.var_dir), "CBM_API_AUTH_CACHE_S": "600",
            "CBM_API_RATE_PER_MINUTE": "3000", "CBM_API_RATE_BURST": "100",
            "CBM_API_POOL_MAX": os.environ.get("CBM_REL_POOL_MAX", str(settings.api_pool_max))}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "backend.api.app:app_from_env",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                             "--no-access-log"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("API subprocess did not start")
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "backend.api.app:app_from_env",
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    return running(cmd, f"http://127.0.0.1:{port}/health", "API", env=env, quiet=True,
+                   ok=lambda status: status == 200, grace_s=30)
 
 
 def _rss_mb(pid: int) -> float:
@@ -91,25 +83,25 @@ def _extract_loop(settings, stop: threading.Event, runs: list[int]) -> None:
 def test_load_while_extracting(rel_api: Server) -> None:
     ts_len = len(httpx.get(rel_api.url + "/query/parcelTimeSeries", params=TS,
                            auth=("consumer", PASSWORDS["consumer"])).json()["date_part"])
-    proc, url = _start(rel_api.settings)
-    for who in USERS:  # log each user in once: concurrent cold logins all run argon2 (see README)
-        httpx.get(url + "/me", auth=(who, PASSWORDS[who]), timeout=60).raise_for_status()
-    stop, runs, rss = threading.Event(), [], []
-    extractor = threading.Thread(target=_extract_loop, args=(rel_api.settings, stop, runs))
-    try:
-        extractor.start()
-        until = time.monotonic() + SECONDS
-        with ThreadPoolExecutor(CLIENTS + 1) as pool:
-            futures = [pool.submit(_client, url, k, until, ts_len) for k in range(CLIENTS)]
-            while time.monotonic() < until:
-                rss.append(_rss_mb(proc.pid))
-                time.sleep(0.5)
-            results = [f.result() for f in futures]
-    finally:
-        stop.set()
-        extractor.join(60)
-        proc.terminate()
-        proc.wait(30)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with _serving(rel_api.settings, port) as proc:
+        for who in USERS:  # log each user in once: concurrent cold logins all run argon2 (see README)
+            httpx.get(url + "/me", auth=(who, PASSWORDS[who]), timeout=60).raise_for_status()
+        stop, runs, rss = threading.Event(), [], []
+        extractor = threading.Thread(target=_extract_loop, args=(rel_api.settings, stop, runs))
+        try:
+            extractor.start()
+            until = time.monotonic() + SECONDS
+            with ThreadPoolExecutor(CLIENTS + 1) as pool:
+                futures = [pool.submit(_client, url, k, until, ts_len) for k in range(CLIENTS)]
+                while time.monotonic() < until:
+                    rss.append(_rss_mb(proc.pid))
+                    time.sleep(0.5)
+                results = [f.result() for f in futures]
+        finally:
+            stop.set()
+            extractor.join(60)
     _check(results, runs, rss)
 
 
