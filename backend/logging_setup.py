@@ -41,8 +41,8 @@ def setup_logging(level: int = logging.WARNING, secrets: list[str] | None = None
 def server_log_config(secrets: list[str], level: str = "INFO") -> dict[str, Any]:
     """``logging.config.dictConfig`` for ``cbm serve``: one line per record with pid and request id.
 
-    uvicorn applies it in its own process and again in every worker process it spawns (a
-    configuration made in the parent before ``uvicorn.run`` does not reach spawned workers, whose
+    It is applied in the serving process and again in every worker process (``uvicorn.Config``
+    carries it; a configuration made in the parent only does not reach spawned workers, whose
     access log would be lost). Secrets are masked; ``request_id`` is ``-`` outside requests.
     """
     return {

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
 import multiprocessing
@@ -37,9 +38,8 @@ import uvicorn
 
 from backend.errors import CbmError
 
-HTTP_PROTOCOL = "httptools"
 # keyword arguments of uvicorn.Config, for cbm serve and the API tests alike
-UVICORN_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": HTTP_PROTOCOL, "access_log": False}
+UVICORN_OPTIONS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "access_log": False}
 QUICK_EXIT_S = 60.0  # a worker that exits sooner after its start (the pool waits 30 s for the DB) ...
 MAX_QUICK_EXITS = 3  # ... this many times in a row stops the server (it cannot start)
 STOP_GRACE_S = 30.0  # SIGTERM -> SIGKILL for workers finishing their requests
@@ -152,7 +152,8 @@ def _listen(host: str, port: int, backlog: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        what = "is in use by another server" if exc.errno == 98 else f"cannot be used ({exc.strerror})"
+        in_use = exc.errno == errno.EADDRINUSE
+        what = "is in use by another server" if in_use else f"cannot be used ({exc.strerror})"
         raise CbmError(f"{host}:{port} {what}: stop it or choose another --host/--port") from exc
     sock.listen(backlog)
     sock.setblocking(False)
@@ -239,7 +240,7 @@ def _accept_when_ready(listener: socket.socket, workers: dict[int, _Worker],
                        sel: selectors.BaseSelector) -> None:
     """Watch the listening socket only while some worker is ready."""
     ready = any(w.ready and not w.closed for w in workers.values())
-    watched = listener in {key.fileobj for key in sel.get_map().values()}
+    watched = listener in sel.get_map()
     if ready and not watched:
         sel.register(listener, selectors.EVENT_READ, None)
     elif watched and not ready:

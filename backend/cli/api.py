@@ -30,7 +30,7 @@ def serve_cmd(
                             **UVICORN_OPTIONS)
     if workers == 1:
         uvicorn.Server(config).run()
-    else:  # our supervisor: one listening socket per worker (see backend.api.serving)
+    else:  # our supervisor hands each connection to the least busy worker (backend.api.serving)
         serve_workers(config)
 
 
