@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_unsigned: bool = False
+    s3_request_payer: bool = Field(False, description="Send AWS_REQUEST_PAYER=requester (requester-pays "
+                                   "buckets such as Earth Search's sentinel-s2-l2a JP2 and S1 GRD).")
+    pc_sign: bool = Field(False, description="Sign Planetary Computer blob hrefs with a SAS token (the "
+                          "planetary-computer package) before reading them.")
+    catalogue_provider_preference: Annotated[list[str], NoDecode] = Field(
+        ["earth-search:sentinel-2-c1-l2a", "cdse", "earth-search", "planetary-computer", "cbm"],
+        description="When one acquisition is published twice, the copy extracted: the first entry "
+        "(provider or provider:collection) that matches; the other is recorded as its duplicate.",
+    )
     gdal_cache_mb: int = Field(256, ge=16, le=65536)
     http_timeout_s: int = Field(30, ge=1, le=3600)
     http_max_retry: int = Field(3, ge=0, le=20)
@@ -122,6 +131,11 @@ class Settings(BaseSettings):
         description="Background sources: name -> XYZ/WMTS URL template with {z} {x} {y} (JSON in env); "
         "empty = the least cloudy S2 image (offline deployments).",
     )
+
+    @field_validator("catalogue_provider_preference", mode="before")
+    @classmethod
+    def _parse_preference(cls, value: Any) -> Any:
+        return _split_csv(value)
 
     @field_validator("scl_mask_classes", mode="before")
     @classmethod

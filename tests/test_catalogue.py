@@ -26,7 +26,8 @@ from stac_api_server import StacApi
 from backend import catalogue
 from backend.catalogue import CollectionProfile, Rejection, add_source, band_hrefs, validate
 from backend.catalogue.cogs import name_datetime, split_name
-from backend.catalogue.profiles import CDSE_S2, EARTH_SEARCH_S2, choose_profile, load_profiles
+from backend.catalogue.mapping import choose
+from backend.catalogue.profiles import CDSE_S2, EARTH_SEARCH_S2, load_profiles
 from backend.db import connect
 from backend.errors import InvalidInput
 from backend.settings import Settings
@@ -192,17 +193,17 @@ def test_bad_items_are_reported_and_good_ones_kept(clean_db: Settings, tmp_path:
 
     result = add_source(clean_db, src, on_error=seen.append)
 
-    assert result.added == 1 and seen == result.rejected
+    assert result.added == 2 and seen == result.rejected
     reasons = {r.item_id: r.reason for r in result.rejected}
-    assert set(reasons) == {d["id"] for d in docs[1:]}
-    assert "missing assets SCL" in reasons["noscl_20250401"]
+    assert set(reasons) == {d["id"] for d in docs[2:]}
     assert "unreadable CRS" in reasons["badcrs_20250401"]
-    assert reasons["nodate"] == "no datetime"
+    assert reasons["nodate"].startswith("no datetime")
     assert "gone.tif" in reasons["missing_20250401"]
     assert "corrupt.tif" in reasons["corrupt_20250401"]
     assert "no CRS" in reasons["nocrs_20250401"]
     assert "not a polygon" in reasons["badgeom_20250401"]
-    assert [i["item_id"] for i in catalogue.list_images(clean_db)] == ["good_20250401"]
+    kept = {i["item_id"]: i["mask"] for i in catalogue.list_images(clean_db)}
+    assert kept == {"good_20250401": "SCL", "noscl_20250401": "none"}  # no SCL: catalogued, mask 'none'
 
 
 def test_invalid_footprint_is_repaired(clean_db: Settings, tmp_path: Path,
@@ -246,7 +247,10 @@ def test_static_catalogue_with_provider_names(clean_db: Settings, tmp_path: Path
 
     result = add_source(clean_db, str(root), start="2025-05-05", end="2025-05-21")
 
-    assert (result.added, result.rejected) == (4, [])
+    assert (result.added, result.skipped, result.rejected) == (4, 2, [])  # 2 outside the dates
+    assert result.by_profile["cbm-s2"]["skipped"] == 1
+    assert result.by_profile["earth-search-s2"] == {"added": 2, "updated": 0, "unchanged": 0,
+                                                    "skipped": 1, "rejected": 0}
     images = catalogue.list_images(clean_db)
     assert {(i["collection"], i["kind"]) for i in images} == {("cbm-s2", "s2"),
                                                              ("sentinel-2-l2a", "s2")}
@@ -255,7 +259,7 @@ def test_static_catalogue_with_provider_names(clean_db: Settings, tmp_path: Path
     assert item["properties"]["cbm:assets"]["B08"] == "nir"
     assert Path(band_hrefs(item)["B08"]).is_file() and "nir" in item["assets"]
     only_es = add_source(clean_db, str(root / "catalog.json"), collection="sentinel-2-l2a")
-    assert (only_es.unchanged, only_es.added, only_es.seen) == (2, 1, 3)
+    assert (only_es.unchanged, only_es.added, only_es.skipped) == (2, 1, 3)  # 3 of cbm-s2
 
 
 def test_static_catalogue_over_http(clean_db: Settings, tmp_path: Path) -> None:
@@ -288,7 +292,7 @@ def test_folder_of_cogs(clean_db: Settings, tmp_path: Path) -> None:
     write_cog(tmp_path / "readme_extra.tif")
     write_cog(tmp_path / "nocrs_20250502_VV.tif", crs=None)
     write_cog(tmp_path / "nocrs_20250502_VH.tif", crs=None)
-    write_bands(tmp_path / "S2B_20250420", ("B02", "B03"))  # incomplete
+    write_bands(tmp_path / "S2B_20250420", ("B02", "B03"))  # two bands, no SCL: kept as they are
 
     result = add_source(clean_db, str(tmp_path))
 
@@ -299,17 +303,19 @@ def test_folder_of_cogs(clean_db: Settings, tmp_path: Path) -> None:
         ("S1A_20250415T054512_bs", "bs", "cbm-bs", "2025-04-15T05:45:12+00:00"),
         ("S1_2025-04-21_c6", "c6", "cbm-c6", "2025-04-21T00:00:00+00:00"),
         ("tagged", "bs", "cbm-bs", "2025-04-30T06:00:00+00:00"),
+        ("S2B_20250420", "s2", "cbm-s2", "2025-04-20T00:00:00+00:00"),
     }
+    two = catalogue.list_images(clean_db, start="2025-04-20", end="2025-04-20")[0]
+    assert (two["bands"], two["mask"]) == (["B02", "B03"], "none")
     reasons = {Path(r.item_id).name: r.reason for r in result.rejected}
-    assert set(reasons) == {"nodate", "readme_extra.tif", "S2B_20250420", "nocrs_20250502"}
+    assert set(reasons) == {"nodate", "readme_extra.tif", "nocrs_20250502"}
     assert "no CRS" in reasons["nocrs_20250502"]
     assert "no datetime" in reasons["nodate"]
-    assert "missing assets" in reasons["S2B_20250420"]
     # proj info is per asset (10 m and 20 m bands) and a re-run is a no-op
     s2 = next(i for i in catalogue.list_images(clean_db, kind="s2"))
     item = catalogue.get_image(clean_db, s2["id"])["item"]
     assert item["assets"]["SCL"]["proj:shape"] == [32, 32]
-    assert add_source(clean_db, str(tmp_path)).unchanged == 4
+    assert add_source(clean_db, str(tmp_path)).unchanged == 5
 
 
 def test_folder_with_kind_and_collection_options(clean_db: Settings, tmp_path: Path) -> None:
@@ -396,31 +402,40 @@ def test_s3_hrefs_through_storage(clean_db: Settings, tmp_path: Path, moto_s3: s
 # ---------------------------------------------------------------------- profiles, queries
 
 
+def _assets(keys: set[str]) -> dict[str, dict[str, Any]]:
+    return {k: {"href": f"/x/{k}.tif", "roles": ["data"]} for k in keys}
+
+
 def test_profiles(tmp_path: Path) -> None:
     es_keys, cdse_keys = set(EARTH_SEARCH_S2.assets.values()), set(CDSE_S2.assets.values())
     builtins = catalogue.BUILTIN_PROFILES
-    assert choose_profile(builtins, "sentinel-2-l2a", es_keys) is EARTH_SEARCH_S2
-    assert choose_profile(builtins, "sentinel-2-l2a", cdse_keys | {"TCI_10m"}) is CDSE_S2
-    with pytest.raises(InvalidInput, match="missing assets scl"):
-        choose_profile(builtins, "sentinel-2-l2a", es_keys - {"scl"})
+    assert choose(builtins, "sentinel-2-l2a", "a", {}, _assets(es_keys)).profile is EARTH_SEARCH_S2
+    cdse = choose(builtins, "sentinel-2-l2a", "a", {}, _assets(cdse_keys | {"TCI_10m", "B02_20m"}))
+    assert cdse.profile is CDSE_S2 and cdse.refs["B02"].asset == "B02_10m"
+    no_scl = choose(builtins, "sentinel-2-l2a", "a", {}, _assets(es_keys - {"scl"}))
+    assert no_scl.mask == "none" and "B02" in no_scl.bands
+    with pytest.raises(InvalidInput, match="no band asset found"):
+        choose(builtins, "sentinel-2-l2a", "a", {}, _assets({"thumbnail"}))
     path = tmp_path / "p.yaml"
     path.write_text("profiles:\n  - name: mine\n    collection: 'my-s1.*'\n    kind: bs\n"
                     "    assets: {VV: vv, VH: vh}\n")
     (mine,) = load_profiles(path)
     assert mine == CollectionProfile("mine", "my-s1.*", "bs", {"VV": "vv", "VH": "vh"})
-    assert mine.matches("my-s1-grd") and not mine.matches("s1")
-    with pytest.raises(InvalidInput, match="no asset key for VH"):
-        CollectionProfile("x", ".*", "bs", {"VV": "vv"})
+    assert mine.matches("my-s1-rtc") and not mine.matches("s1")
+    with pytest.raises(InvalidInput, match="B02 not a bs band"):
+        CollectionProfile("x", ".*", "bs", {"VV": "vv", "B02": "b2"})
+    with pytest.raises(InvalidInput, match="maps no s2 band"):
+        CollectionProfile("x", ".*", "s2", {"SCL": "scl"})
     with pytest.raises(InvalidInput):
         load_profiles(tmp_path / "missing.yaml")
 
 
 def test_custom_profile_file(clean_db: Settings, tmp_path: Path) -> None:
     files = write_bands(tmp_path / "cogs", ("VV", "VH"))
-    doc = make_item("grd_20250801", files, collection="my-s1-grd",
+    doc = make_item("rtc_20250801", files, collection="my-s1-rtc",
                     names={"VV": "vv", "VH": "vh"})
     src = save(doc, tmp_path / "item.json")
-    assert add_source(clean_db, src).rejected[0].reason.startswith("missing assets")
+    assert add_source(clean_db, src).rejected[0].reason.startswith("no band asset found")
     path = tmp_path / "p.yaml"
     path.write_text("name: mine\ncollection: 'my-s1.*'\nkind: bs\nassets: {VV: vv, VH: vh}\n")
     assert add_source(clean_db, src, profile=str(path)).added == 1

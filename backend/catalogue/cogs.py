@@ -5,8 +5,12 @@ Convention: one GeoTIFF per band, grouped into items by name, searched recursive
 * ``<item_id>/<ASSET>.tif`` - a folder per item, a file per asset, or
 * ``<item_id>_<ASSET>.tif`` - anywhere under the folder.
 
-``ASSET`` is an asset key of the candidate profiles (``B02 ... B11 SCL``, ``VV VH``,
+``ASSET`` is an asset key of the candidate profiles (``B01 ... B12 B8A SCL``, ``VV VH HH HV``,
 ``COH_VV COH_VH`` by default; the longest key wins, so ``x_COH_VV.tif`` is ``COH_VV``).
+A multi-band file (e.g. a ``B02-B03-B04-B08-B11-B12`` mosaic) is read by its band
+descriptions, which must name every band: ``<item_id>_B02-B03-B04-B08-B11-B12.tif`` (the
+suffix is the descriptions joined by ``-``) or any name inside ``<item_id>/``. A multi-band
+file without descriptions is refused (the band cannot be known).
 The kind follows from the assets present (or the ``kind`` option). The acquisition time is
 the first ``YYYYMMDD[THHMMSS]`` (or ``YYYY-MM-DD``) in the item id, else the
 ``TIFFTAG_DATETIME`` of the first asset; items with neither are rejected. Times are UTC.
@@ -23,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pystac
+import rasterio
 from rasterio.errors import RasterioError
 from rio_stac import create_stac_item
 from rio_stac.stac import get_media_type, get_projection_info
@@ -73,10 +78,10 @@ def folder_items(
     for path in sorted(root.rglob("*")):
         if path.suffix.lower() not in _SUFFIXES or not path.is_file():
             continue
-        parsed = split_name(path, keys)
-        if parsed is None:
-            yield Rejection(str(path), "file name does not end with an asset name "
-                                       f"({', '.join(sorted(keys))})")
+        parsed = split_name(path, keys) or _multiband_name(path, root, keys)
+        if isinstance(parsed, Rejection) or parsed is None:
+            yield parsed or Rejection(str(path), "file name does not end with an asset name "
+                                                 f"({', '.join(sorted(keys))})")
             continue
         item_id, key = parsed
         if key in groups.setdefault(item_id, {}):
@@ -88,6 +93,44 @@ def folder_items(
             yield build_item(item_id, assets, collection)
         except CbmError as exc:
             yield Rejection(item_id, str(exc))
+
+
+def band_names(src: rasterio.io.DatasetReader) -> list[str] | None:
+    """The band descriptions of a multi-band file (None for a single-band file).
+
+    Raises:
+        InvalidInput: several bands and not every one described.
+    """
+    if src.count == 1:
+        return None
+    names = [(d or "").strip() for d in src.descriptions]
+    if not all(names) or len(set(names)) != len(names):
+        raise InvalidInput(f"{src.name} holds {src.count} bands without a distinct description "
+                           "for each: describe them (e.g. rasterio's set_band_description, "
+                           "'B02'...) or write one file per band")
+    return names
+
+
+def _multiband_name(path: Path, root: Path, keys: set[str]) -> tuple[str, str] | Rejection | None:
+    """``(item_id, asset_key)`` of a multi-band file whose band descriptions name bands.
+
+    The item id is the file name without a ``_<B1>-<B2>-...`` suffix of its band names (e.g.
+    ``S2_20250412_B02-B03-B04-B08-B11-B12.tif``), else its folder (when below ``root``),
+    else the file name; the asset key is the rest of the name (or the name).
+    """
+    try:
+        with open_raster(str(path.resolve())) as src:
+            names = band_names(src)
+    except CbmError as exc:
+        return Rejection(str(path), str(exc))
+    if not names or not set(names) & keys:
+        return None
+    suffix = "_" + "-".join(names)
+    if path.stem.endswith(suffix) and len(path.stem) > len(suffix):
+        return path.stem[: -len(suffix)], suffix[1:]
+    if path.parent != root:
+        return path.parent.name, path.stem
+    return path.stem, path.stem
 
 
 def build_item(item_id: str, assets: Mapping[str, Path], collection: str | None) -> pystac.Item:
@@ -117,18 +160,28 @@ def build_item(item_id: str, assets: Mapping[str, Path], collection: str | None)
                 )
         except (RasterioError, ValueError) as exc:
             raise InvalidInput(f"cannot describe {assets[first]}: {exc}") from None
+        names = band_names(src)
+    if names:
+        item.assets[first].extra_fields["bands"] = [{"name": n} for n in names]
     for key in keys[1:]:
         item.add_asset(key, _asset(assets[key]))
     return item
 
 
 def _asset(path: Path) -> pystac.Asset:
-    """An asset with its own projection fields (bands may differ in resolution)."""
+    """An asset with its own projection fields (bands may differ in resolution).
+
+    A multi-band file also gets its bands, named by the file's band descriptions.
+    """
     href = str(path.resolve())
     with open_raster(href) as src:
         proj = get_projection_info(src)
         media_type = get_media_type(src)
-    fields = {f"proj:{k}": v for k, v in proj.items() if k in ("epsg", "shape", "transform")}
+        names = band_names(src)
+    fields: dict[str, object] = {f"proj:{k}": v for k, v in proj.items()
+                                 if k in ("epsg", "shape", "transform")}
+    if names:
+        fields["bands"] = [{"name": n} for n in names]
     return pystac.Asset(href=href, media_type=media_type, roles=["data"], extra_fields=fields)
 
 

@@ -93,10 +93,13 @@ class ItemFilter:
         return f"{start}/{end}"
 
     def accepts(self, item: pystac.Item) -> bool:
-        """True if the item is inside the window (items are checked again after a search)."""
-        when = to_datetime(item.datetime) if item.datetime else None
-        if when is not None and ((self.start and when < self.start)
-                                 or (self.end and when > self.end)):
+        """True if the item is inside the window (items are checked again after a search).
+
+        A composite (start/end interval) is inside when its interval meets the date range.
+        """
+        first, last = _interval(item)
+        if (self.start and last is not None and last < self.start) \
+                or (self.end and first is not None and first > self.end):
             return False
         cloud = item.properties.get("eo:cloud_cover")
         if self.max_cloud is not None and isinstance(cloud, int | float) \
@@ -108,3 +111,15 @@ class ItemFilter:
             except (ValueError, TypeError, AttributeError, shapely.errors.ShapelyError):
                 return True  # let validation report the bad geometry
         return True
+
+
+def _interval(item: pystac.Item) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(first, last) time of an item: its datetime, or the start/end of a composite."""
+    if item.datetime is not None:
+        when = to_datetime(item.datetime)
+        return when, when
+    try:
+        return (to_datetime(item.properties.get("start_datetime")),
+                to_datetime(item.properties.get("end_datetime")))
+    except InvalidInput:
+        return None, None  # validation reports it

@@ -1,20 +1,30 @@
 """Collection profiles: how a provider names the assets of a kind of image.
 
-Providers name the same Sentinel band differently (``B02`` in our demo, ``blue`` in Earth
-Search, ``B02_10m`` in Copernicus Data Space). A :class:`CollectionProfile` maps our canonical
-band names to a provider's asset keys for the collections whose id matches its pattern.
+Providers name the same Sentinel band differently (``B02`` in our layout and Planetary
+Computer, ``blue`` in Earth Search, ``B02_10m`` in Copernicus Data Space). A
+:class:`CollectionProfile` maps canonical band names to a provider's asset keys for the
+collections whose id matches its pattern. **The band set is the provider's**: an image is
+catalogued with the bands of the profile that its item has (at least one stats band), and the
+mask it has (``SCL`` or none).
 
-Profile choice for an item: the first profile (in order) whose pattern matches the item's
-collection id *and* whose required assets are all in the item. This tells Earth Search and CDSE
-apart although both call their collection ``sentinel-2-l2a``.
+Canonical bands: S2 L2A ``B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12`` (L2A has no B10)
+and the mask ``SCL``; S1 backscatter ``VV VH HH HV``; S1 coherence ``COH_VV COH_VH``.
+
+Profile choice for an item: among the profiles whose pattern matches the item's collection
+id, the one that finds the most stats bands in the item (first in order on a tie). This tells
+Earth Search, CDSE and Planetary Computer apart although all call their collection
+``sentinel-2-l2a``. Profiles given by the user come before the built-in ones.
 
 Custom profiles come from a YAML file::
 
     profiles:
       - name: my-s2
+        provider: my-agency
         collection: "my-sentinel-2.*"   # regular expression, full match on the collection id
         kind: s2
-        assets: {B02: b2, B03: b3, B04: b4, B05: b5, B08: b8, B11: b11, SCL: scl}
+        assets: {B02: b2, B03: b3, B04: b4, B08: b8, SCL: scl, B11: "mosaic#5"}
+
+``key#N`` names band ``N`` of a multi-band asset (see :mod:`backend.catalogue.bands`).
 """
 
 from __future__ import annotations
@@ -30,13 +40,15 @@ import yaml
 
 from backend.errors import InvalidInput
 
-# Canonical bands per kind, in the order of the stats arrays (``images.bands``).
+S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
+# Every canonical stats band per kind, in the order of the stats arrays (``images.bands`` is
+# the subset an image has, in this order).
 KIND_BANDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "s2": ("B02", "B03", "B04", "B05", "B08", "B11"),
-    "bs": ("VV", "VH"),
+    "s2": S2_BANDS,
+    "bs": ("VV", "VH", "HH", "HV"),
     "c6": ("COH_VV", "COH_VH"),
 })
-# Canonical mask band per kind (required, not a stats band).
+# Canonical mask band per kind (optional: an image without one is catalogued with mask 'none').
 KIND_MASK: Mapping[str, str | None] = MappingProxyType({"s2": "SCL", "bs": None, "c6": None})
 
 
@@ -45,18 +57,20 @@ class CollectionProfile:
     """Asset naming of one provider's collection(s) for one kind of image.
 
     Attributes:
-        name: short name of the profile (for messages).
+        name: short name of the profile (for messages and counts).
         collection: regular expression, full match on the STAC collection id
             (items without a collection id are matched as the empty string).
         kind: ``s2``, ``bs`` or ``c6``.
-        assets: canonical band name -> provider asset key, for every band of the kind and
-            its mask (``SCL`` for S2).
+        assets: canonical band name -> provider asset key (``key#N``: band N of that asset),
+            for the bands the provider may have; the mask (``SCL``) included.
+        provider: who publishes the images (stored with each image).
     """
 
     name: str
     collection: str
     kind: str
     assets: Mapping[str, str] = field(default_factory=dict)
+    provider: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KIND_BANDS:
@@ -66,33 +80,35 @@ class CollectionProfile:
             re.compile(self.collection)
         except re.error as exc:
             raise InvalidInput(f"profile {self.name!r}: bad collection pattern: {exc}") from None
-        missing = [b for b in self.canonical if b not in self.assets]
-        if missing:
-            raise InvalidInput(f"profile {self.name!r}: no asset key for {', '.join(missing)}")
+        allowed = set(KIND_BANDS[self.kind]) | ({m} if (m := KIND_MASK[self.kind]) else set())
+        unknown = sorted(set(self.assets) - allowed)
+        if unknown:
+            raise InvalidInput(f"profile {self.name!r}: {', '.join(unknown)} not a {self.kind} band "
+                               f"(use {', '.join(sorted(allowed))})")
+        if not any(b in self.assets for b in KIND_BANDS[self.kind]):
+            raise InvalidInput(f"profile {self.name!r}: maps no {self.kind} band")
         object.__setattr__(self, "assets", MappingProxyType(dict(self.assets)))
+        object.__setattr__(self, "provider", self.provider or self.name)
 
     @property
     def bands(self) -> tuple[str, ...]:
-        """Canonical stats bands, in ``images.bands`` order."""
-        return KIND_BANDS[self.kind]
+        """Canonical stats bands this profile can map, in ``images.bands`` order."""
+        return tuple(b for b in KIND_BANDS[self.kind] if b in self.assets)
 
     @property
     def mask(self) -> str | None:
-        """Canonical mask band (``SCL`` for S2) or None."""
-        return KIND_MASK[self.kind]
+        """Canonical mask band (``SCL`` for S2) if the profile maps one, else None."""
+        m = KIND_MASK[self.kind]
+        return m if m and m in self.assets else None
 
     @property
     def canonical(self) -> tuple[str, ...]:
-        """Every required canonical band: the stats bands then the mask."""
+        """Every canonical band the profile maps: the stats bands then the mask."""
         return self.bands + ((self.mask,) if self.mask else ())
 
     def matches(self, collection: str | None) -> bool:
         """True if the collection id matches this profile's pattern."""
         return re.fullmatch(self.collection, collection or "") is not None
-
-    def missing(self, asset_keys: Sequence[str] | set[str]) -> list[str]:
-        """Provider asset keys this profile needs that are not in ``asset_keys``."""
-        return [self.assets[b] for b in self.canonical if self.assets[b] not in asset_keys]
 
 
 def _identity(kind: str) -> dict[str, str]:
@@ -100,23 +116,34 @@ def _identity(kind: str) -> dict[str, str]:
     return {b: b for b in bands}
 
 
+_CDSE_RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20,
+             "B08": 10, "B8A": 20, "B09": 60, "B11": 20, "B12": 20, "SCL": 20}
+_ES_NAMES = {"B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1",
+             "B06": "rededge2", "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B09": "nir09",
+             "B11": "swir16", "B12": "swir22", "SCL": "scl"}
+
+# Copernicus Data Space: JP2 in the SAFE, every band at 10/20/60 m: the native resolution.
+CDSE_S2 = CollectionProfile("cdse-s2", r"sentinel-2-l2a", "s2",
+                            {b: f"{b}_{r}m" for b, r in _CDSE_RES.items()}, provider="cdse")
+# Earth Search v1: COGs named by common name (also sentinel-2-c1-l2a, the collection 1 reprocessing).
+EARTH_SEARCH_S2 = CollectionProfile("earth-search-s2", r"sentinel-2-l2a", "s2", _ES_NAMES,
+                                    provider="earth-search")
+EARTH_SEARCH_S2_C1 = CollectionProfile("earth-search-s2-c1", r"sentinel-2-c1-l2a", "s2", _ES_NAMES,
+                                       provider="earth-search")
+# Planetary Computer: COGs keyed by band name (hrefs need a SAS token: settings.pc_sign).
+PLANETARY_S2 = CollectionProfile("planetary-computer-s2", r"sentinel-2-l2a", "s2", _identity("s2"),
+                                 provider="planetary-computer")
+PLANETARY_S1_RTC = CollectionProfile("planetary-computer-s1-rtc", r"sentinel-1-rtc", "bs",
+                                     {"VV": "vv", "VH": "vh", "HH": "hh", "HV": "hv"},
+                                     provider="planetary-computer")
 # Our own names (demo data and folders of COGs): canonical asset keys, any collection id.
 DEMO_PROFILES = (
-    CollectionProfile("cbm-s2", ".*", "s2", _identity("s2")),
-    CollectionProfile("cbm-bs", ".*", "bs", _identity("bs")),
-    CollectionProfile("cbm-c6", ".*", "c6", _identity("c6")),
+    CollectionProfile("cbm-s2", ".*", "s2", _identity("s2"), provider="cbm"),
+    CollectionProfile("cbm-bs", ".*", "bs", _identity("bs"), provider="cbm"),
+    CollectionProfile("cbm-c6", ".*", "c6", _identity("c6"), provider="cbm"),
 )
-EARTH_SEARCH_S2 = CollectionProfile(
-    "earth-search-s2", r"sentinel-2(-c1)?-l2a", "s2",
-    {"B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B08": "nir",
-     "B11": "swir16", "SCL": "scl"},
-)
-CDSE_S2 = CollectionProfile(
-    "cdse-s2", r"sentinel-2-l2a", "s2",
-    {"B02": "B02_10m", "B03": "B03_10m", "B04": "B04_10m", "B05": "B05_20m", "B08": "B08_10m",
-     "B11": "B11_20m", "SCL": "SCL_20m"},
-)
-BUILTIN_PROFILES: tuple[CollectionProfile, ...] = (*DEMO_PROFILES, EARTH_SEARCH_S2, CDSE_S2)
+BUILTIN_PROFILES: tuple[CollectionProfile, ...] = (
+    CDSE_S2, EARTH_SEARCH_S2, EARTH_SEARCH_S2_C1, PLANETARY_S2, PLANETARY_S1_RTC, *DEMO_PROFILES)
 
 # Default collection id for items that have none (folders of COGs).
 DEFAULT_COLLECTION = {"s2": "cbm-s2", "bs": "cbm-bs", "c6": "cbm-c6"}
@@ -144,6 +171,7 @@ def load_profiles(path: str | Path) -> tuple[CollectionProfile, ...]:
             collection=str(entry.get("collection", ".*")),
             kind=str(entry.get("kind", "")),
             assets={str(k): str(v) for k, v in entry["assets"].items()},
+            provider=str(entry.get("provider", "")),
         ))
     return tuple(profiles)
 
@@ -152,11 +180,10 @@ def resolve_profiles(
     profile: CollectionProfile | Sequence[CollectionProfile] | str | Path | None,
     kind: str | None = None,
 ) -> tuple[CollectionProfile, ...]:
-    """The candidate profiles of an import: the given ones (or the built-ins), of ``kind``.
+    """The candidate profiles of an import: the given ones first, then the built-ins, of ``kind``.
 
     Args:
-        profile: a profile, a sequence of profiles, a YAML file path, or None for the
-            built-in profiles.
+        profile: a profile, a sequence of profiles, a YAML file path, or None (built-ins only).
         kind: keep only profiles of this kind.
 
     Raises:
@@ -165,38 +192,16 @@ def resolve_profiles(
     if kind is not None and kind not in KIND_BANDS:
         raise InvalidInput(f"kind must be one of {', '.join(KIND_BANDS)}, not {kind!r}")
     if profile is None:
-        profiles = BUILTIN_PROFILES
+        given: tuple[CollectionProfile, ...] = ()
     elif isinstance(profile, CollectionProfile):
-        profiles = (profile,)
+        given = (profile,)
     elif isinstance(profile, str | Path):
-        profiles = load_profiles(profile)
+        given = load_profiles(profile)
     else:
-        profiles = tuple(profile)
+        given = tuple(profile)
+    names = {p.name for p in given}
+    profiles = given + tuple(p for p in BUILTIN_PROFILES if p.name not in names)
     selected = tuple(p for p in profiles if kind is None or p.kind == kind)
     if not selected:
         raise InvalidInput(f"no collection profile of kind {kind!r}")
     return selected
-
-
-def choose_profile(
-    profiles: Sequence[CollectionProfile], collection: str | None, asset_keys: set[str]
-) -> CollectionProfile:
-    """The first profile matching the collection whose required assets are all present.
-
-    Raises:
-        InvalidInput: no profile fits; the message names the missing assets of the closest one.
-    """
-    candidates = [p for p in profiles if p.matches(collection)]
-    if not candidates:
-        raise InvalidInput(f"no collection profile matches collection {collection!r}")
-    for p in candidates:
-        if not p.missing(asset_keys):
-            return p
-
-    def closeness(p: CollectionProfile) -> tuple[int, int]:  # most assets present, fewest missing
-        missing = len(p.missing(asset_keys))
-        return missing - len(p.canonical), missing
-
-    best = min(candidates, key=closeness)
-    raise InvalidInput(f"missing assets {', '.join(best.missing(asset_keys))} "
-                       f"(profile {best.name})")

@@ -5,25 +5,35 @@ Upsert rules (per ``(collection, item_id)``):
 * new item -> inserted;
 * same ``item_hash`` (sha256 of the canonical stored item JSON) -> nothing written;
 * different hash -> row updated (``updated_at`` bumped). If the href of a band or mask asset
-  changed, the image's done/failed extraction jobs go back to pending and their signatures
-  are deleted (the pixels may differ); running jobs are left alone. Metadata-only changes
-  keep jobs and signatures.
+  changed (other than in its query string: a SAS token or presigned URL is not a change),
+  the image's done/failed extraction jobs go back to pending and their signatures are
+  deleted (the pixels may differ); running jobs are left alone. Metadata-only changes keep
+  jobs and signatures.
 
-After each batch, jobs are created for every (image of the batch, parcel set whose extent
-it overlaps) pair that has none, unchanged images included. Each batch is one transaction.
+One acquisition = one image: a new image with the same kind, platform, tile and time
+(within a minute) as a catalogued one is recorded as its duplicate (``duplicate_of``) and
+gets no jobs, unless ``settings.catalogue_provider_preference`` prefers it and the other
+copy has no finished job yet (then the other becomes the duplicate and loses its pending
+jobs). After each batch, jobs are created for every (image of the batch, parcel set of its
+season whose extent it overlaps) pair that has none, unchanged images included. Each batch
+is one transaction.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import pystac
 
 from backend.catalogue.assets import CBM_ASSETS, band_hrefs
 from backend.catalogue.filters import DateLike, ItemFilter, to_datetime
+from backend.catalogue.mapping import choose
 from backend.catalogue.models import AddResult, Rejection
 from backend.catalogue.profiles import CollectionProfile, resolve_profiles
 from backend.catalogue.sources import Entry, read_source
@@ -56,14 +66,14 @@ def add_source(
     progress: bool | Any = False,
     on_error: Callable[[Rejection], None] | None = None,
 ) -> AddResult:
-    """Import the images of a STAC API, static catalogue, item file or folder of COGs.
+    """Import the images of a STAC API, static catalogue, item file(s), NDJSON or folder of COGs.
 
     Args:
-        settings: backend settings (database, object store).
-        source: STAC API URL, STAC JSON file/URL, or local folder (see ``sources``).
+        settings: backend settings (database, object store, provider preference).
+        source: STAC API URL, STAC JSON file/URL, NDJSON file, or local folder (see ``sources``).
         collection: collection to search or keep; items without one are assigned to it.
         kind: only profiles of this kind (``s2``, ``bs``, ``c6``).
-        profile: custom collection profile(s) or a YAML file of them; default built-ins.
+        profile: custom collection profile(s) or a YAML file of them, tried before the built-ins.
         bbox: (west, south, east, north) in degrees.
         start: first acquisition date (inclusive).
         end: last acquisition date (inclusive; a date means the whole day).
@@ -73,7 +83,8 @@ def add_source(
         on_error: called with each :class:`Rejection` (bad items never stop the import).
 
     Returns:
-        Counts of added, updated, unchanged and rejected items and of jobs created/reset.
+        Counts (per profile too) of added, updated, unchanged, skipped and rejected items, of
+        duplicates and of jobs created/reset.
 
     Raises:
         InvalidInput: bad parameters, or the source is not a STAC document or folder.
@@ -82,26 +93,41 @@ def add_source(
     """
     item_filter = ItemFilter.build(bbox, start, end, max_cloud)
     profiles = resolve_profiles(profile, kind)
-    asset_keys = {key for p in profiles for key in p.assets.values()}
+    asset_keys = {key.split("#")[0] for p in profiles for key in p.assets.values()}
     result = AddResult()
 
     def reject(rejection: Rejection) -> None:
-        log.warning("rejected %s", rejection)
+        log.info("rejected %s", rejection)
         result.rejected.append(rejection)
+        result.count(rejection.profile, "rejected")
         if on_error is not None:
             on_error(rejection)
 
+    def skip(item: pystac.Item) -> None:
+        result.count(_profile_name(item, profiles, collection), "skipped")
+
     with raster_env(settings), connect(settings, autocommit=True) as conn:
         entries = read_source(source, collection=collection, item_filter=item_filter,
-                              asset_keys=asset_keys)
+                              asset_keys=asset_keys, on_skip=skip)
         for batch in _batches(with_progress(entries, progress, desc="catalogue", unit="item"), batch_size):
             records = _validate(batch, profiles, collection, reject)
             with conn.transaction():
-                _store(conn, records, result)
+                _store(conn, records, result, settings.catalogue_provider_preference)
         if result.added or result.updated:
             q.analyze_images(conn)
     log.info("catalogue add %s: %s", source, result)
     return result
+
+
+def _profile_name(item: pystac.Item, profiles: Sequence[CollectionProfile],
+                  collection: str | None) -> str:
+    """The profile an item would get ('' when none fits), without reading any file."""
+    try:
+        assets = {k: a.to_dict() for k, a in item.assets.items()}
+        return choose(profiles, item.collection_id or collection, item.id, item.properties,
+                      assets).profile.name
+    except CbmError:
+        return ""
 
 
 def _validate(
@@ -117,39 +143,48 @@ def _validate(
         try:
             record = validate_item(entry, profiles, collection)
         except CbmError as exc:
-            reject(Rejection(entry.id, str(exc)))
+            reject(Rejection(entry.id, str(exc), _profile_name(entry, profiles, collection)))
             continue
         records[(record.collection, record.item_id)] = record
     return list(records.values())
 
 
-def _store(conn: q.Conn, records: Sequence[ImageRecord], result: AddResult) -> None:
-    """Upsert one batch, reset jobs of re-pointed images, create missing jobs."""
+def _same_pixels(old: Mapping[str, str], new: Mapping[str, str]) -> bool:
+    """True when band hrefs differ at most in their query string (a SAS token, a signature)."""
+    def strip(href: str) -> str:
+        return urlsplit(href)._replace(query="", fragment="").geturl()
+    return {b: strip(h) for b, h in old.items()} == {b: strip(h) for b, h in new.items()}
+
+
+def _store(conn: q.Conn, records: Sequence[ImageRecord], result: AddResult,
+           preference: Sequence[str]) -> None:
+    """Upsert one batch, reset jobs of re-pointed images, mark duplicates, create missing jobs."""
     existing = q.existing_images(conn, [(r.collection, r.item_id) for r in records])
     to_write, unchanged_ids, reset_ids = [], [], []
     for rec in records:
         old = existing.get((rec.collection, rec.item_id))
         if old is None:
-            result.added += 1
+            result.count(rec.profile, "added")
         elif old["item_hash"] == rec.item_hash:
-            result.unchanged += 1
+            result.count(rec.profile, "unchanged")
             unchanged_ids.append(old["id"])
             continue
         else:
-            result.updated += 1
+            result.count(rec.profile, "updated")
             old_hrefs = band_hrefs({"properties": {CBM_ASSETS: old["band_map"]},
                                     "assets": old["assets"]})
-            if old_hrefs != dict(rec.hrefs):
+            if not _same_pixels(old_hrefs, rec.hrefs):
                 reset_ids.append(old["id"])
         to_write.append(rec)
     ids = q.upsert_images(conn, [_row(r) for r in to_write])
     result.jobs_reset += q.reset_jobs(conn, reset_ids)
+    result.duplicates += q.mark_duplicates(conn, ids, list(preference))
     result.jobs_created += q.create_jobs(conn, ids + unchanged_ids)
 
 
 def _row(record: ImageRecord) -> dict[str, Any]:
     row = asdict(record)
-    del row["hrefs"]
+    del row["hrefs"], row["profile"]
     return row
 
 

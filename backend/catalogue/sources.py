@@ -5,9 +5,13 @@ A source is one of:
 * an ``http(s)://`` URL of a STAC API (searched with pystac-client: collection, bbox,
   datetime range and ``eo:cloud_cover <= max_cloud`` through the query or filter extension
   when the API offers one), or of a static catalogue/collection/item JSON;
-* a local STAC item, item collection (``FeatureCollection``), catalogue or collection JSON
-  file, or a folder holding ``catalog.json`` / ``collection.json``;
-* a local folder of COGs (see :mod:`backend.catalogue.cogs`).
+* a local STAC item, item collection (``FeatureCollection``), JSON array of items, catalogue
+  or collection JSON file, an NDJSON file (``.ndjson``/``.jsonl``, one item per line), or a
+  folder holding ``catalog.json`` / ``collection.json``;
+* a local folder of item files (``.json``, ``.ndjson``; searched recursively);
+* a local folder of COGs (see :mod:`backend.catalogue.cogs`), when it holds no JSON file.
+
+A single raster file is refused with a message saying what to give instead.
 
 Items are yielded as parsed; unreadable ones as :class:`Rejection`. The filter and the
 collection are applied to every source (again after an API search, which may ignore some).
@@ -15,8 +19,9 @@ collection are applied to every source (again after an API search, which may ign
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +38,13 @@ log = logging.getLogger(__name__)
 
 Entry = pystac.Item | Rejection
 _PAGE_SIZE = 100
+_RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img", ".nc")
+_JSON_SUFFIXES = (".json", ".ndjson", ".jsonl", ".geojsonl")
 
 
 def read_source(
-    source: str, *, collection: str | None, item_filter: ItemFilter, asset_keys: Iterable[str]
+    source: str, *, collection: str | None, item_filter: ItemFilter, asset_keys: Iterable[str],
+    on_skip: Callable[[pystac.Item], None] | None = None,
 ) -> Iterator[Entry]:
     """Yield the items of a source that pass the filter (and rejections).
 
@@ -45,6 +53,7 @@ def read_source(
         collection: only items of this collection; items without one are assigned to it.
         item_filter: bbox, date range and cloud cover limits.
         asset_keys: asset keys of the candidate profiles (to group the files of a COG folder).
+        on_skip: called with each item left out by the collection or the filter.
 
     Raises:
         InvalidInput: the source does not exist or is not a STAC document or folder.
@@ -61,6 +70,8 @@ def read_source(
     for entry in entries:
         if isinstance(entry, pystac.Item) and not _wanted(entry, collection, item_filter):
             log.debug("item %s is outside the requested collection/window", entry.id)
+            if on_skip is not None:
+                on_skip(entry)
             continue
         yield entry
 
@@ -73,16 +84,64 @@ def _wanted(item: pystac.Item, collection: str | None, item_filter: ItemFilter) 
 
 def _read_local(path: Path, collection: str | None, asset_keys: Iterable[str]) -> Iterator[Entry]:
     if path.is_file():
+        if path.suffix.lower() in _RASTER_SUFFIXES:
+            raise InvalidInput(f"{path} is a raster file, not a STAC document: give the folder "
+                               "that holds it (a folder of COGs, one file per band or a multi-band "
+                               "file with band descriptions, a date in the name), or a STAC item "
+                               "that points at it")
+        if path.suffix.lower() in (".ndjson", ".jsonl", ".geojsonl"):
+            return _read_ndjson(path)
         return _read_document(str(path))
     for name in ("catalog.json", "collection.json"):
         if (path / name).is_file():
             return _read_document(str(path / name))
+    documents = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _JSON_SUFFIXES)
+    if documents:
+        return _read_documents(documents)
     return folder_items(path, asset_keys, collection)
+
+
+def _read_documents(paths: Iterable[Path]) -> Iterator[Entry]:
+    """Items of a folder of item / item-collection / NDJSON files; a bad file is a rejection."""
+    for path in paths:
+        try:
+            if path.suffix.lower() == ".json":
+                yield from _read_document(str(path))
+            else:
+                yield from _read_ndjson(path)
+        except (InvalidInput, ImageReadError) as exc:
+            yield Rejection(str(path), str(exc))
+
+
+def _read_ndjson(path: Path) -> Iterator[Entry]:
+    """One item per line (blank lines ignored); a bad line is a rejection naming its number."""
+    try:
+        lines = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ImageReadError(f"cannot read {path}: {exc}") from None
+    with lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+            except ValueError as exc:
+                yield Rejection(f"{path}:{number}", f"not JSON: {exc}")
+                continue
+            if not isinstance(doc, dict) or doc.get("type") != "Feature":
+                yield Rejection(f"{path}:{number}", "not a STAC item (type Feature)")
+                continue
+            yield _parse_item(doc, str(path))
 
 
 def _read_document(href: str) -> Iterator[Entry]:
     """Items of a STAC item, item collection, catalogue or collection document."""
     doc = _read_json(href)
+    if isinstance(doc, list):  # a JSON array of items
+        for i, feature in enumerate(doc):
+            yield (_parse_item(feature, href) if isinstance(feature, dict)
+                   else Rejection(f"{href}[{i}]", "not a STAC item"))
+        return
     kind = doc.get("type")
     if kind == "Feature":
         yield _parse_item(doc, href)
@@ -115,15 +174,20 @@ def _walk(catalog: pystac.Catalog) -> Iterator[Entry]:
         yield from _walk(child)
 
 
-def _read_json(href: str) -> dict[str, Any]:
+def _read_json(href: str) -> Any:
+    """A JSON object or array (arrays hold items)."""
     try:
-        doc = pystac.StacIO.default().read_json(href)
+        text = pystac.StacIO.default().read_text(href)
     except OSError as exc:
         raise ImageReadError(f"cannot read {href}: {exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{href} is not a JSON text file (a raster? give its folder)") from None
+    try:
+        doc = json.loads(text)
     except ValueError as exc:
         raise InvalidInput(f"{href} is not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidInput(f"{href} is not a JSON object")
+    if not isinstance(doc, dict | list):
+        raise InvalidInput(f"{href} is not a JSON object or array")
     return doc
 
 
@@ -132,7 +196,8 @@ def _parse_item(doc: dict[str, Any], href: str | None) -> Entry:
     item_id = str(doc.get("id") or href or "?")
     props = doc.get("properties") or {}
     if not (props.get("datetime") or props.get("start_datetime")):
-        return Rejection(item_id, "no datetime")
+        return Rejection(item_id, "no datetime: give 'datetime', or 'start_datetime' and "
+                                  "'end_datetime' for a composite")
     try:
         return pystac.Item.from_dict(doc, href=href, preserve_dict=False)
     except (pystac.STACError, ValueError, KeyError, TypeError, AttributeError) as exc:

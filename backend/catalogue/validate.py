@@ -1,8 +1,10 @@
 """Check one STAC item and turn it into an image record for the catalogue.
 
-An item is kept when: a collection profile fits its assets, it has a datetime, its footprint
-is (or is repaired into) a lon/lat (Multi)Polygon, every required asset href is absolute, and
-the CRS and transform of every required asset are known. Those come from the projection
+An item is kept when: a collection profile finds at least one band in it (L1C and GRD are
+refused, see :mod:`backend.catalogue.mapping`), it has a datetime or a start/end interval
+(a composite), its footprint
+is (or is repaired into) a lon/lat (Multi)Polygon, every band asset href is absolute, and
+the CRS and transform of every band asset are known. Those come from the projection
 extension (asset fields over item fields) when present; otherwise the asset's header is opened
 through :mod:`backend.storage` (no pixels are read). Call inside ``storage.raster_env``.
 """
@@ -26,8 +28,9 @@ from rasterio.errors import CRSError, NotGeoreferencedWarning
 from rasterio.transform import from_bounds
 from shapely.geometry import MultiPolygon, shape
 
-from backend.catalogue.assets import CBM_ASSETS
-from backend.catalogue.profiles import DEFAULT_COLLECTION, CollectionProfile, choose_profile
+from backend.catalogue.bands import check_distinct
+from backend.catalogue.mapping import BandMap, choose
+from backend.catalogue.profiles import DEFAULT_COLLECTION, CollectionProfile
 from backend.errors import InvalidInput
 from backend.storage import open_raster
 
@@ -44,7 +47,7 @@ class ImageRecord:
     item_id: str
     collection: str
     kind: str
-    datetime: dt.datetime
+    datetime: dt.datetime  # the acquisition, or the nominal date of a composite
     footprint: bytes  # WKB of a MultiPolygon in EPSG:4326
     cloud_cover: float | None
     epsg: int | None
@@ -52,6 +55,15 @@ class ImageRecord:
     item: dict[str, Any]
     item_hash: str
     hrefs: Mapping[str, str]  # canonical band (mask included) -> absolute href
+    provider: str = ""
+    profile: str = ""
+    platform: str | None = None
+    orbit_state: str | None = None
+    relative_orbit: int | None = None
+    tile: str | None = None
+    mask: str = "none"
+    start_datetime: dt.datetime | None = None
+    end_datetime: dt.datetime | None = None
 
 
 def item_hash(item: Mapping[str, Any]) -> str:
@@ -75,21 +87,69 @@ def validate_item(
         ImageReadError: an asset header had to be read and could not be.
     """
     collection = item.collection_id or collection
-    profile = choose_profile(profiles, collection, set(item.assets))
-    if item.datetime is None:
-        raise InvalidInput("no datetime")
+    assets = {k: a.to_dict() for k, a in item.assets.items()}
+    bmap = choose(profiles, collection, item.id, item.properties, assets)
+    when, start, end = item_times(item)
     footprint = _footprint(item.geometry)
-    hrefs = _absolute_hrefs(item)
-    canonical = {band: hrefs[profile.assets[band]] for band in profile.canonical}
-    epsgs = [_check_grid(item, profile.assets[band], canonical[band]) for band in profile.canonical]
-    doc = _item_dict(item, hrefs, profile)
-    when = item.datetime if item.datetime.tzinfo else item.datetime.replace(tzinfo=dt.UTC)
+    hrefs = _absolute_hrefs(item, {r.asset for r in bmap.refs.values()})
+    check_distinct(bmap.refs, hrefs)
+    canonical = {band: hrefs[ref.asset] for band, ref in bmap.refs.items()}
+    epsgs = {key: _check_grid(item, key, hrefs[key]) for key in dict.fromkeys(
+        ref.asset for ref in bmap.refs.values())}
+    doc = _item_dict(item, hrefs, bmap)
+    first = bmap.refs[bmap.bands[0]].asset
     return ImageRecord(
-        item_id=item.id, collection=collection or DEFAULT_COLLECTION[profile.kind],
-        kind=profile.kind, datetime=when, footprint=shapely.to_wkb(footprint),
-        cloud_cover=_cloud_cover(item), epsg=epsgs[0], bands=profile.bands,
-        item=doc, item_hash=item_hash(doc), hrefs=canonical,
+        item_id=item.id, collection=collection or DEFAULT_COLLECTION[bmap.profile.kind],
+        kind=bmap.profile.kind, datetime=when, footprint=shapely.to_wkb(footprint),
+        cloud_cover=_cloud_cover(item), epsg=epsgs[first], bands=bmap.bands,
+        item=doc, item_hash=item_hash(doc), hrefs=canonical, provider=bmap.profile.provider,
+        profile=bmap.profile.name, mask=bmap.mask, start_datetime=start, end_datetime=end,
+        **provenance(item.properties),
     )
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def item_times(item: pystac.Item) -> tuple[dt.datetime, dt.datetime | None, dt.datetime | None]:
+    """(nominal datetime, start, end): a composite with ``datetime: null`` is dated mid-interval.
+
+    Raises:
+        InvalidInput: no datetime and no complete start/end interval, or start after end.
+    """
+    props = item.properties
+    try:
+        start = _utc(pystac.utils.str_to_datetime(props["start_datetime"])) \
+            if props.get("start_datetime") else None
+        end = _utc(pystac.utils.str_to_datetime(props["end_datetime"])) \
+            if props.get("end_datetime") else None
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"unreadable start_datetime/end_datetime: {exc}") from None
+    if start and end and start > end:
+        raise InvalidInput(f"start_datetime {start:%Y-%m-%dT%H:%M:%SZ} is after end_datetime")
+    if item.datetime is not None:
+        return _utc(item.datetime), start, end
+    if start is None or end is None:
+        raise InvalidInput("no datetime: give 'datetime', or both 'start_datetime' and "
+                           "'end_datetime' for a composite")
+    return start + (end - start) / 2, start, end
+
+
+def provenance(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Platform, orbit direction, relative orbit and tile of an item (None when not stated)."""
+    orbit = str(props.get("sat:orbit_state") or "").lower()
+    rel = props.get("sat:relative_orbit")
+    tile = props.get("grid:code") or props.get("s2:mgrs_tile") or props.get("mgrs:grid_square")
+    if isinstance(tile, str) and tile.startswith("MGRS-"):
+        tile = tile[5:]
+    platform = props.get("platform")
+    return {
+        "platform": str(platform).lower() if platform else None,
+        "orbit_state": orbit if orbit in ("ascending", "descending") else None,
+        "relative_orbit": int(rel) if isinstance(rel, int | float) and not isinstance(rel, bool) else None,
+        "tile": str(tile) if tile else None,
+    }
 
 
 def _footprint(geometry: Mapping[str, Any] | None) -> MultiPolygon:
@@ -116,11 +176,16 @@ def _footprint(geometry: Mapping[str, Any] | None) -> MultiPolygon:
     return footprint
 
 
-def _absolute_hrefs(item: pystac.Item) -> dict[str, str]:
-    """Asset key -> absolute href (relative hrefs resolved against the item's location)."""
+def _absolute_hrefs(item: pystac.Item, required: set[str]) -> dict[str, str]:
+    """Asset key -> absolute href (relative hrefs resolved against the item's location).
+
+    Only the ``required`` assets must resolve; other relative hrefs are left out.
+    """
     hrefs = {}
     for key, asset in item.assets.items():
         href = asset.get_absolute_href()
+        if href is None and key not in required:
+            continue
         if href is None:
             raise InvalidInput(f"asset {key}: relative href {asset.href!r} and no item location")
         hrefs[key] = href
@@ -197,14 +262,12 @@ def _cloud_cover(item: pystac.Item) -> float | None:
     return None
 
 
-def _item_dict(
-    item: pystac.Item, hrefs: Mapping[str, str], profile: CollectionProfile
-) -> dict[str, Any]:
+def _item_dict(item: pystac.Item, hrefs: Mapping[str, str], bmap: BandMap) -> dict[str, Any]:
     """The item JSON to store: absolute asset hrefs, absolute links only, band mapping added."""
     doc = item.to_dict(include_self_link=False, transform_hrefs=False)
     for key, href in hrefs.items():
         doc["assets"][key]["href"] = href
     doc["links"] = [link for link in doc.get("links", [])
                     if str(link.get("href", "")).startswith(_ABSOLUTE_LINK)]
-    doc["properties"][CBM_ASSETS] = dict(profile.assets)
+    doc["properties"].update(bmap.properties())
     return doc

@@ -63,27 +63,40 @@ catalogue_app = typer.Typer(help="The image catalogue (STAC).", no_args_is_help=
 app.add_typer(catalogue_app, name="catalogue")
 
 
+EXIT_PARTIAL = 4  # some input rejected, the rest done (README exit-code table)
+EXIT_INVALID = 65
+
+
 @catalogue_app.command("add")
 def catalogue_add(
-    source: Annotated[str, typer.Argument(help="STAC API URL, static catalogue/collection/item "
-                                               "JSON, or a folder of COGs.")],
+    source: Annotated[str, typer.Argument(help="STAC API URL; STAC item, item collection, JSON array, "
+                                               "catalogue or collection JSON; NDJSON file; a folder "
+                                               "of item files; or a folder of COGs.")],
     collection: Annotated[str | None, typer.Option(help="Collection to search / assign.")] = None,
     kind: Annotated[str | None, typer.Option(help="s2, bs or c6 (folders of COGs).")] = None,
-    profile: Annotated[Path | None, typer.Option(help="YAML file of asset-name profiles.")] = None,
+    profile: Annotated[Path | None, typer.Option(help="YAML file of asset-name profiles, tried "
+                                                      "before the built-in ones.")] = None,
     bbox: Annotated[str | None, typer.Option(help="minlon,minlat,maxlon,maxlat (STAC API).")] = None,
     start: Annotated[str | None, typer.Option(help="First date, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last date, YYYY-MM-DD.")] = None,
     max_cloud: Annotated[float | None, typer.Option(min=0, max=100, help="Max cloud cover %.")] = None,
 ) -> None:
-    """Add images to the catalogue (idempotent) and create their extraction jobs."""
+    """Add images to the catalogue (idempotent) and create their extraction jobs.
+
+    Prints one line per rejected item (stderr) and the counts per profile. Exit 0 when
+    nothing was rejected, 4 when some items were rejected and others kept, 65 when every
+    item was rejected.
+    """
     from backend.catalogue import add_source
 
     r = add_source(settings(), source, collection=collection, kind=kind, profile=profile,
                    bbox=_parse_extent(bbox), start=start, end=end, max_cloud=max_cloud,
                    progress=True, on_error=lambda rej: typer.echo(f"rejected: {rej}", err=True))
+    for line in r.profile_lines():
+        echo(line)
     echo(str(r))
-    if r.seen and not (r.added + r.updated + r.unchanged):
-        raise typer.Exit(1)
+    if r.rejected:
+        raise typer.Exit(EXIT_PARTIAL if r.kept else EXIT_INVALID)
 
 
 @catalogue_app.command("list")

@@ -19,16 +19,15 @@ FROM images
 WHERE (collection, item_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
 """
 
-_UPSERT = """
-INSERT INTO images (item_id, collection, kind, datetime, footprint, cloud_cover, epsg, bands,
-                    item, item_hash)
-VALUES (%(item_id)s, %(collection)s, %(kind)s, %(datetime)s,
-        ST_Multi(ST_GeomFromWKB(%(footprint)s, 4326)), %(cloud_cover)s, %(epsg)s, %(bands)s,
-        %(item)s, %(item_hash)s)
+_COLUMNS = ("item_id", "collection", "kind", "datetime", "footprint", "cloud_cover", "epsg", "bands",
+            "item", "item_hash", "provider", "platform", "orbit_state", "relative_orbit", "tile",
+            "mask", "start_datetime", "end_datetime")
+_UPSERT = f"""
+INSERT INTO images ({", ".join(_COLUMNS)})
+VALUES ({", ".join("ST_Multi(ST_GeomFromWKB(%(footprint)s, 4326))" if c == "footprint" else f"%({c})s"
+                   for c in _COLUMNS)})
 ON CONFLICT (collection, item_id) DO UPDATE SET
-    kind = EXCLUDED.kind, datetime = EXCLUDED.datetime, footprint = EXCLUDED.footprint,
-    cloud_cover = EXCLUDED.cloud_cover, epsg = EXCLUDED.epsg, bands = EXCLUDED.bands,
-    item = EXCLUDED.item, item_hash = EXCLUDED.item_hash, updated_at = now()
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[2:])}, updated_at = now()
 RETURNING id
 """
 
@@ -50,12 +49,31 @@ INSERT INTO extraction_jobs (image_id, set_id)
 SELECT i.id, ps.id
 FROM images i JOIN parcel_sets ps
   ON ps.extent IS NOT NULL AND ST_Intersects(i.footprint, ps.extent)
-WHERE i.id = ANY(%(ids)s)
+WHERE i.id = ANY(%(ids)s) AND i.duplicate_of IS NULL AND cbm_in_season(i.datetime, ps)
 ON CONFLICT (image_id, set_id) DO NOTHING
 """
 
+_TWINS = """
+SELECT n.id AS new_id, n.provider AS new_provider, n.collection AS new_collection,
+       o.id AS old_id, o.provider AS old_provider, o.collection AS old_collection,
+       EXISTS (SELECT 1 FROM extraction_jobs j WHERE j.image_id = o.id AND j.status = 'done')
+           AS old_extracted
+FROM images n JOIN images o
+  ON o.kind = n.kind AND o.platform = n.platform AND o.tile = n.tile AND o.id <> n.id
+ AND o.duplicate_of IS NULL AND NOT (o.id = ANY(%(ids)s) AND o.id > n.id)
+ AND o.datetime BETWEEN n.datetime - interval '60 seconds' AND n.datetime + interval '60 seconds'
+WHERE n.id = ANY(%(ids)s) AND n.duplicate_of IS NULL AND n.tile IS NOT NULL
+ORDER BY n.id, o.id
+"""
+
+_MARK_DUPLICATE = """
+WITH m AS (UPDATE images SET duplicate_of = %(keep)s WHERE id = %(dup)s RETURNING id)
+DELETE FROM extraction_jobs j USING m WHERE j.image_id = m.id AND j.status = 'pending'
+"""
+
 _LIST = """
-SELECT id, item_id, collection, kind, datetime, cloud_cover, epsg, bands,
+SELECT id, item_id, collection, kind, datetime, cloud_cover, epsg, bands, provider, platform,
+       orbit_state, relative_orbit, tile, mask, start_datetime, end_datetime, duplicate_of,
        ARRAY[ST_XMin(footprint), ST_YMin(footprint), ST_XMax(footprint), ST_YMax(footprint)]
            AS bbox,
        added_at, updated_at
@@ -69,12 +87,14 @@ ORDER BY datetime, collection, item_id
 
 _GET = """
 SELECT id, item_id, collection, kind, datetime, cloud_cover, epsg, bands, item, item_hash,
-       ST_AsGeoJSON(footprint)::json AS footprint, added_at, updated_at
+       provider, platform, orbit_state, relative_orbit, tile, mask, start_datetime, end_datetime,
+       duplicate_of, ST_AsGeoJSON(footprint)::json AS footprint, added_at, updated_at
 FROM images WHERE id = %s
 """
 
 _SUMMARY = """
-SELECT i.collection, i.kind, count(*) AS n_images,
+SELECT i.provider, i.collection, i.kind, count(*) AS n_images,
+       count(*) FILTER (WHERE i.duplicate_of IS NOT NULL) AS n_duplicates,
        min(i.datetime) AS first, max(i.datetime) AS last,
        coalesce(sum(j.pending), 0)::int AS jobs_pending,
        coalesce(sum(j.done), 0)::int AS jobs_done,
@@ -87,8 +107,8 @@ LEFT JOIN (
            count(*) FILTER (WHERE status = 'failed') AS failed
     FROM extraction_jobs GROUP BY image_id
 ) j ON j.image_id = i.id
-GROUP BY i.collection, i.kind
-ORDER BY i.collection, i.kind
+GROUP BY i.provider, i.collection, i.kind
+ORDER BY i.collection, i.kind, i.provider
 """
 
 
@@ -129,6 +149,36 @@ def reset_jobs(conn: Conn, image_ids: Sequence[int]) -> int:
         return 0
     conn.execute(_DELETE_STALE_SIGNATURES, {"ids": list(image_ids)})
     return conn.execute(_RESET_JOBS, {"ids": list(image_ids)}).rowcount
+
+
+def _rank(preference: Sequence[str], provider: str, collection: str) -> int:
+    for i, entry in enumerate(preference):
+        if entry in (provider, f"{provider}:{collection}"):
+            return i
+    return len(preference)
+
+
+def mark_duplicates(conn: Conn, image_ids: Sequence[int], preference: Sequence[str]) -> int:
+    """Record new images that are another copy of a catalogued acquisition; returns how many.
+
+    Same kind, platform and tile within a minute is one acquisition. The copy kept is the
+    one ranked first by ``preference`` (entries ``provider`` or ``provider:collection``;
+    the catalogued copy on a tie, or when it already has a finished job); the other gets
+    ``duplicate_of`` and loses its pending jobs.
+    """
+    if not image_ids:
+        return 0
+    marked: set[int] = set()
+    for r in conn.execute(_TWINS, {"ids": list(image_ids)}).fetchall():
+        if r["new_id"] in marked or r["old_id"] in marked:
+            continue
+        new_rank = _rank(preference, r["new_provider"], r["new_collection"])
+        old_rank = _rank(preference, r["old_provider"], r["old_collection"])
+        keep, dup = ((r["new_id"], r["old_id"]) if new_rank < old_rank and not r["old_extracted"]
+                     else (r["old_id"], r["new_id"]))
+        conn.execute(_MARK_DUPLICATE, {"keep": keep, "dup": dup})
+        marked.add(dup)
+    return len(marked)
 
 
 def create_jobs(conn: Conn, image_ids: Sequence[int]) -> int:

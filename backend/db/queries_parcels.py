@@ -82,10 +82,11 @@ def create_signature_partition(conn: Conn, set_id: int) -> None:
 
 
 def create_extraction_jobs(conn: Conn, set_id: int) -> int:
-    """Queue one job per catalogued image whose footprint meets the set's extent."""
+    """Queue one job per catalogued image of the set's season whose footprint meets its extent."""
     cur = conn.execute(
         "INSERT INTO extraction_jobs (image_id, set_id) "
         "SELECT i.id, s.id FROM images i JOIN parcel_sets s "
         "ON ST_Intersects(i.footprint, s.extent) WHERE s.id = %s "
+        "AND i.duplicate_of IS NULL AND cbm_in_season(i.datetime, s) "  # issue 17: seasons
         "ON CONFLICT DO NOTHING", (set_id,))
     return max(cur.rowcount, 0)

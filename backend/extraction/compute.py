@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.errors import InvalidInput
 from backend.extraction.engine import band_stats, scl_histogram
 from backend.extraction.labels import ParcelGrid, coarse_slices, parcel_grid
 from backend.extraction.pixels import Selection, select_by_classes, select_pixels
@@ -87,15 +86,13 @@ def compute_image(
         return cache.get((*cache_key, group.key, negative_buffer_m),
                          lambda: parcel_grid(geoms, group.grid, negative_buffer_m=negative_buffer_m))
 
-    scl_group = next((g for g in groups if "SCL" in g.hrefs), None)
-    if kind == "s2" and scl_group is None:
-        raise InvalidInput("Sentinel-2 image without an SCL asset: cannot mask clouds")
+    scl_group = next((g for g in groups if "SCL" in g.hrefs), None)  # None: mask 'none', no histogram
     pg20 = grid_for(scl_group) if scl_group is not None else None
     plan = [(g, pg, names) for g in sorted(groups, key=lambda g: g.grid.transform.a)  # finest first
             if (names := [b for b in bands if b in g.hrefs]) and (pg := grid_for(g)) is not None]
-    reads = [(g.hrefs[b], pg.window) for g, pg, names in plan for b in names]
+    reads = [(g.hrefs[b], pg.window, g.index(b)) for g, pg, names in plan for b in names]
     if scl_group is not None and pg20 is not None:
-        reads.insert(0, (scl_group.hrefs["SCL"], pg20.window))
+        reads.insert(0, (scl_group.hrefs["SCL"], pg20.window, scl_group.index("SCL")))
     stats = np.full((n, len(bands), N_STATS), np.nan, np.float32)
     stats[:, :, 0] = 0
     scl = hist = None
@@ -107,7 +104,7 @@ def compute_image(
             sel = _selection(pg, pg20, scl, scl_classes)
             for b, arr in zip(names, arrays, strict=False):
                 stats[:, bands.index(b), :] = band_stats(sel, arr, group.nodata.get(b))
-    if hist is None and kind == "s2":
+    if hist is None and scl_group is not None:
         hist = np.zeros((n, 12), np.int32)
     n_total = plan[0][1].pixels.n_total if plan else np.zeros(n, np.int64)
     frac = np.zeros(n, np.float32)

@@ -7,10 +7,10 @@ over the block-aligned window that covers the parcels; a whole band is never dow
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,11 @@ class BandGroup:
     grid: GridSpec
     hrefs: Mapping[str, str]
     nodata: Mapping[str, float | int | None]
+    indexes: Mapping[str, int] = field(default_factory=dict)  # band -> 1-based band of its file
+
+    def index(self, band: str) -> int:
+        """The band number of ``band`` in its file (1 unless a multi-band file)."""
+        return self.indexes.get(band, 1)
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -40,70 +45,117 @@ class BandGroup:
         return (str(g.crs), tuple(g.transform)[:6], g.shape)
 
 
-def open_groups(hrefs: Mapping[str, str]) -> list[BandGroup]:
-    """Open every band header once and group the bands by grid.
+def open_groups(hrefs: Mapping[str, str],
+                indexes: Mapping[str, int | None] | None = None) -> list[BandGroup]:
+    """Open every band file once and group the bands by grid.
+
+    Args:
+        hrefs: canonical band -> href (several bands may share a multi-band file).
+        indexes: canonical band -> 1-based band in its file, None (or missing) when the
+            catalogue declared none: the file must then hold a single band.
 
     Raises:
         ImageReadError: a band is missing, corrupt or unreachable.
-        InvalidInput: the bands are not north-up or have no CRS.
+        InvalidInput: the bands are not north-up or have no CRS; a multi-band file without a
+            declared band, a band number beyond the file's bands, or a file whose band
+            description names another band.
     """
+    indexes = indexes or {}
     groups: dict[tuple[object, ...], dict[str, object]] = {}
+    by_href: dict[str, list[str]] = {}
     for band, href in hrefs.items():
+        by_href.setdefault(href, []).append(band)
+    for href, names in by_href.items():
         with open_raster(href) as ds:
             if ds.crs is None:
-                raise InvalidInput(f"band {band} ({href}) has no CRS: fix the image or its item")
+                raise InvalidInput(f"band {names[0]} ({href}) has no CRS: fix the image or its item")
             grid = GridSpec.from_dataset(ds)
             key = (str(ds.crs), tuple(ds.transform)[:6], (ds.height, ds.width))
-            entry = groups.setdefault(key, {"grid": grid, "hrefs": {}, "nodata": {}})
-            entry["hrefs"][band] = href  # type: ignore[index]
-            entry["nodata"][band] = ds.nodata  # type: ignore[index]
-    return [BandGroup(e["grid"], e["hrefs"], e["nodata"]) for e in groups.values()]  # type: ignore[arg-type]
+            entry = groups.setdefault(key, {"grid": grid, "hrefs": {}, "nodata": {}, "indexes": {}})
+            for band in names:
+                index = _checked_index(ds, href, band, indexes.get(band), set(hrefs))
+                entry["hrefs"][band] = href  # type: ignore[index]
+                entry["nodata"][band] = ds.nodatavals[index - 1]  # type: ignore[index]
+                entry["indexes"][band] = index  # type: ignore[index]
+    return [BandGroup(e["grid"], e["hrefs"], e["nodata"], e["indexes"])  # type: ignore[arg-type]
+            for e in groups.values()]
 
 
-def read_window(href: str, window: Window) -> np.ndarray:
-    """Read band 1 of ``href`` over ``window`` (block-aligned; pixels outside the image are 0).
+def _checked_index(ds: Any, href: str, band: str, index: int | None, known: set[str]) -> int:
+    """The band number to read, never a guess (see :func:`open_groups`)."""
+    if index is None:
+        if ds.count > 1:
+            raise InvalidInput(f"band {band}: {href} holds {ds.count} bands and the catalogue "
+                               f"does not say which is {band}: name the bands in the item "
+                               "('bands'/'eo:bands') or the file (band descriptions), re-add it")
+        index = 1
+    if not 1 <= index <= ds.count:
+        raise InvalidInput(f"band {band}: {href} has {ds.count} band(s), not band {index}")
+    described = (ds.descriptions[index - 1] or "").strip()
+    if described and described != band and described in known:
+        raise InvalidInput(f"band {band}: band {index} of {href} is described as {described}")
+    return index
+
+
+Read = tuple[str, Window] | tuple[str, Window, int]  # (href, window[, 1-based band])
+
+
+def _split(read: Read) -> tuple[str, Window, int]:
+    return (read[0], read[1], read[2]) if len(read) == 3 else (read[0], read[1], 1)
+
+
+def read_window(href: str, window: Window, index: int = 1) -> np.ndarray:
+    """Read band ``index`` of ``href`` over ``window`` (block-aligned; pixels outside are 0).
 
     Raises:
         ImageReadError: the read failed (truncated file, object store error, timeout).
     """
     try:
         with open_raster(href) as ds:
-            return ds.read(1, window=window, boundless=False)
+            return ds.read(index, window=window, boundless=False)
     except (RasterioIOError, rasterio.errors.RasterioError) as exc:
         raise _read_error(href, window, exc) from None
 
 
-def read_ahead(reads: Sequence[tuple[str, Window]], *, depth: int = 1) -> Generator[np.ndarray, None, None]:
-    """Yield :func:`read_window` of each ``(href, window)`` in order, decoding ahead in a thread.
+def read_ahead(reads: Sequence[Read], *, depth: int = 1) -> Generator[np.ndarray, None, None]:
+    """Yield :func:`read_window` of each ``(href, window[, band])`` in order, decoding ahead.
 
     While the caller works on one band, the next ``depth`` bands are decoded in a background
     thread (GDAL releases the GIL). Datasets are opened and closed in the calling thread,
     inside its ``rasterio.Env``; the thread only runs ``read`` on an open dataset (GDAL's
-    configuration is process-wide). At most ``depth + 1`` bands are held at a time (plus the
-    one the caller still refers to).
+    configuration is process-wide). A file read for several bands (a multi-band file) is
+    opened once and closed after its last read. At most ``depth + 1`` bands are held at a
+    time (plus the one the caller still refers to).
 
     Raises:
         ImageReadError: a read failed (raised when its band is reached).
     """
-    pending: deque[tuple[Any, Future[np.ndarray]]] = deque()
+    parts = [_split(r) for r in reads]
+    left = Counter(href for href, _, _ in parts)
+    opened: dict[str, Any] = {}
+    pending: deque[tuple[str, Future[np.ndarray]]] = deque()
     pool = ThreadPoolExecutor(1, thread_name_prefix="cbm-read")
     try:
-        for i in range(len(reads)):
-            for href, window in reads[i + len(pending) : i + depth + 1]:
-                ds = open_raster(href)
-                pending.append((ds, pool.submit(ds.read, 1, window=window, boundless=False)))
-            ds, future = pending.popleft()
+        for i in range(len(parts)):
+            for href, window, index in parts[i + len(pending) : i + depth + 1]:
+                if href not in opened:
+                    opened[href] = open_raster(href)
+                ds = opened[href]
+                pending.append((href, pool.submit(ds.read, index, window=window, boundless=False)))
+            href, future = pending.popleft()
             try:
                 yield future.result()
             except (RasterioIOError, rasterio.errors.RasterioError) as exc:
-                raise _read_error(*reads[i], exc) from None
+                raise _read_error(href, parts[i][1], exc) from None
             finally:
-                ds.close()
+                left[href] -= 1
+                if not left[href]:
+                    opened.pop(href).close()
     finally:
         for _, future in pending:
             future.cancel()
         pool.shutdown(wait=True)
-        for ds, _ in pending:
+        for ds in opened.values():
             ds.close()
 
 

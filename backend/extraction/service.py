@@ -15,11 +15,11 @@ from psycopg.rows import DictRow
 from pyproj import Transformer
 from tqdm import tqdm
 
-from backend.catalogue.assets import band_hrefs
+from backend.catalogue.assets import band_hrefs, band_indexes
 from backend.db import connect
 from backend.db import queries_extraction as q
 from backend.errors import CbmError, ImageReadError, InvalidInput
-from backend.extraction import engine, jobs
+from backend.extraction import engine, jobs, radiometry
 from backend.extraction.compute import GridCache, ImageResult, compute_image
 from backend.extraction.pgcopy import COLUMNS, encode_signatures
 from backend.extraction.reader import open_groups
@@ -77,7 +77,7 @@ class _Worker:
         return len(result.parcel_ids), len(result.parcel_ids) * len(image["bands"])
 
     def _compute(self, job: jobs.Job, image: dict[str, Any]) -> ImageResult:
-        groups = open_groups(band_hrefs(image))
+        groups = open_groups(band_hrefs(image), band_indexes(image))
         epsg = groups[0].grid.crs.to_epsg() if groups[0].grid.crs is not None else None
         if epsg is None:
             raise InvalidInput(f"image {image['item_id']}: its CRS has no EPSG code")
@@ -86,12 +86,14 @@ class _Worker:
         footprint = shapely.transform(shapely.from_wkb(image["footprint"]),
                                       lambda xy: np.column_stack(to_img.transform(xy[:, 0], xy[:, 1])))
         sel = np.sort(tree.query(footprint, predicate="intersects"))
-        return compute_image(
+        result = compute_image(
             image["kind"], list(image["bands"]), groups, ids[sel], geoms[sel],
             scl_classes=self.settings.scl_mask_classes,
             negative_buffer_m=self.settings.negative_buffer_m,
             cache=self.grids, cache_key=(job.set_id, epsg, hash(ids[sel].tobytes())),
         )
+        radiometry.apply(result.stats, radiometry.transforms_of(image, image["bands"]))  # stored unit
+        return result
 
     def _write(self, job: jobs.Job, res: ImageResult) -> None:
         payload = encode_signatures(job.set_id, job.image_id, res.parcel_ids, res.n_total,
