@@ -128,9 +128,24 @@ class Settings(BaseSettings):
     )
     chip_background_sources: dict[str, str] = Field(
         default_factory=dict,
-        description="Background sources: name -> XYZ/WMTS URL template with {z} {x} {y} (JSON in env); "
-        "empty = the least cloudy S2 image (offline deployments).",
+        description="Background sources (JSON in env): name -> XYZ/WMTS URL template with {z} {x} {y}, "
+        "or an orthophoto raster GDAL opens (COG/VRT path, relative to CBM_VAR_DIR, or s3:// / https://). "
+        "Always offered too: 's2' (least cloudy S2 image) and, in demo mode, 'demo_ortho' (synthetic).",
     )
+
+    @field_validator("chip_background_sources")
+    @classmethod
+    def _check_sources(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        bad = [k for k, v in value.items() if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}", k)
+               or not str(v).strip()]
+        if bad:
+            raise ValueError(f"background source names are 1-40 letters, digits, '_' or '-' with a non-empty "
+                             f"template or path; check {', '.join(repr(b) for b in bad[:5])}")
+        if len({k.lower() for k in value}) != len(value):
+            raise ValueError("background source names differ only in case; names are case-insensitive")
+        return value
 
     @field_validator("catalogue_provider_preference", mode="before")
     @classmethod

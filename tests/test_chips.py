@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyproj
 import pytest
 import rasterio
 from chips_scene import S1_DATE, S2_DATE, S2_ITEM, X0, Y0, catalogue, lonlat, make_scene
@@ -28,6 +29,7 @@ from backend.chips import (
     sign,
     verify,
 )
+from backend.chips.sources import UnknownSource
 from backend.db import connect
 from backend.errors import InvalidInput, LimitExceeded
 from backend.settings import Settings
@@ -166,7 +168,7 @@ def test_png_chips_for_location_and_range(chip_settings, images) -> None:
                    for c in chips)
         assert png_chips(chip_settings, conn, spec(), "2025-06-02", "2025-06-10") == []
         raw = raw_chips(chip_settings, conn, *lonlat(20.5, 30.5), "2025-06-01", "2025-06-05",
-                        ["VV", "vh"], size=8)
+                        ["VV", "vh"], chipsize_m=80)
         assert [(c.compact_date, c.band) for c in raw] == [(S1_DATE, "VV"), (S1_DATE, "VH")]
         assert raw[0].file.name == f"{S1_ITEM}.VV.tif"
         outside = ChipSpec(10.0, 45.0, 16)
@@ -249,21 +251,96 @@ def test_s3_chip_equals_local_chip(chip_settings, scene, images, moto_s3, tmp_pa
                                                                       chip))
 
 
-def test_background_falls_back_to_least_cloudy_image(chip_settings, images) -> None:
+def test_raw_chip_size_is_metres_on_the_ground(chip_settings, images) -> None:
+    with connect(chip_settings) as conn:
+        raw = raw_chips(chip_settings, conn, *lonlat(20.5, 30.5), "2025-06-01", "2025-06-01",
+                        ["B04", "B11"], chipsize_m=160)
+        with pytest.raises(LimitExceeded, match="chipsize 20000 m exceeds the limit of 10240 m"):
+            raw_chips(chip_settings, conn, *lonlat(20.5, 30.5), "2025-06-01", "2025-06-01", ["B04"],
+                      chipsize_m=20_000)
+    shapes = {}
+    for chip in raw:
+        with rasterio.open(chip_settings.var_dir / "chips" / chip.file.path) as ds:
+            shapes[chip.band] = (ds.width, ds.height, ds.res)
+    assert shapes == {"B04": (16, 16, (10.0, 10.0)), "B11": (8, 8, (20.0, 20.0))}  # 160 m both
+
+
+def test_background_s2_source_is_the_least_cloudy_image(chip_settings, scene, images) -> None:
     lon, lat = lonlat(32, 32)
-    file = background(chip_settings, lon, lat, 32, 200.0, "Google", "png")
-    assert file is not None and file.name.startswith("S2A_MSIL2A_20250611")  # the cloud-free one
+    file = background(chip_settings, lon, lat, 32, 200.0, "S2", "png")
+    assert file is not None and file.name == "s2.png"
     data = (chip_settings.var_dir / "chips" / file.path).read_bytes()
-    assert decode(data).shape == (4, 32, 32)
-    tif = background(chip_settings, lon, lat, 32, 200.0, "Google", "tif")
-    assert tif is not None
+    cloud_free = images["S2A_MSIL2A_20250611T103031_R008_T31UFU"]
+    assert data == render_png(chip_settings, cloud_free, ChipSpec(lon, lat, 32, "truecolor", extent_m=200.0))
+    tif = background(chip_settings, lon, lat, 32, 200.0, "s2", "tif")
+    assert tif is not None and tif.name == "s2.tif"
     with rasterio.open(chip_settings.var_dir / "chips" / tif.path) as ds:
         assert ds.crs.to_epsg() == 32631 and ds.res == (6.25, 6.25)
-    assert background(chip_settings, 10.0, 45.0, 32, 200.0, "Google", "png") is None
+    assert background(chip_settings, 10.0, 45.0, 32, 200.0, "s2", "png") is None
     with pytest.raises(LimitExceeded, match="CBM_CHIP_BACKGROUND_MAX_EXTENT_M"):
-        background(chip_settings, lon, lat, 32, 1e6, "Google", "png")
+        background(chip_settings, lon, lat, 32, 1e6, "s2", "png")
     with pytest.raises(InvalidInput, match="iformat"):
-        background(chip_settings, lon, lat, 32, 200.0, "Google", "gif")
+        background(chip_settings, lon, lat, 32, 200.0, "s2", "gif")
+
+
+def test_unconfigured_background_names_the_configured_sources(chip_settings, images) -> None:
+    with pytest.raises(UnknownSource, match=r"'Google' is not a background source.*configured: s2"):
+        background(chip_settings, *lonlat(32, 32), 32, 200.0, "Google", "tif")
+    cache = chip_settings.var_dir / "chips"
+    assert not cache.exists() or not [p for p in cache.rglob("*") if p.suffix in (".tif", ".png")]
+
+
+@pytest.fixture()
+def ortho(tmp_path: Path) -> Path:
+    """An RGB orthophoto COG at 1 m over the scene: pixel (col, row) = (col % 256, row % 256, 77)."""
+    cols, rows = np.meshgrid(np.arange(640), np.arange(640))
+    rgb = np.stack([cols % 256, rows % 256, np.full_like(cols, 77)]).astype(np.uint8)
+    path = tmp_path / "ortho" / "ortho.tif"
+    path.parent.mkdir()
+    with rasterio.open(path, "w", driver="COG", width=640, height=640, count=3, dtype="uint8",
+                       crs="EPSG:32631", transform=from_origin(X0, Y0, 1.0, 1.0)) as ds:
+        ds.write(rgb)
+    return path
+
+
+def test_background_from_a_local_orthophoto(chip_settings, ortho) -> None:
+    s = Settings(**{**chip_settings.model_dump(), "chip_background_sources": {"Ortho": str(ortho)}})
+    lon, lat = lonlat(20, 30)  # 10 m grid corner (200, 300) m from the origin: ortho pixel (200, 300)
+    file = background(s, lon, lat, 64, 64.0, "ORTHO", "tif")
+    assert file is not None and file.name == "ortho.tif"
+    with rasterio.open(s.var_dir / "chips" / file.path) as ds:
+        assert ds.crs.to_epsg() == 32631 and ds.res == (1.0, 1.0) and ds.count >= 3
+        got = ds.read((1, 2, 3))
+    cols, rows = np.meshgrid(np.arange(168, 232), np.arange(268, 332))
+    np.testing.assert_array_equal(got[0], cols % 256)
+    np.testing.assert_array_equal(got[1], rows % 256)
+    assert (got[2] == 77).all()
+    assert background(s, 10.0, 45.0, 64, 64.0, "ortho", "tif") is None  # outside the orthophoto
+    relative = Settings(**{**chip_settings.model_dump(), "var_dir": ortho.parent.parent,
+                           "chip_background_sources": {"o": "ortho/ortho.tif"}})
+    assert background(relative, lon, lat, 8, 8.0, "o", "png") is not None  # relative to CBM_VAR_DIR
+
+
+def test_background_outline_is_drawn_in_yellow(chip_settings, ortho) -> None:
+    from shapely.geometry import box, mapping
+    from shapely.ops import transform as shp_transform
+
+    s = Settings(**{**chip_settings.model_dump(), "chip_background_sources": {"ortho": str(ortho)}})
+    lon, lat = lonlat(20, 30)
+    to_wgs84 = pyproj.Transformer.from_crs(32631, 4326, always_xy=True).transform
+    parcel = shp_transform(to_wgs84, box(X0 + 180, Y0 - 320, X0 + 220, Y0 - 280))  # 40 m square
+    file = background(s, lon, lat, 64, 64.0, "ortho", "tif", outline=mapping(parcel))
+    plain = background(s, lon, lat, 64, 64.0, "ortho", "tif")
+    assert file is not None and plain is not None and file.path != plain.path
+    with rasterio.open(s.var_dir / "chips" / file.path) as ds:
+        drawn = ds.read((1, 2, 3))
+    with rasterio.open(s.var_dir / "chips" / plain.path) as ds:
+        clean = ds.read((1, 2, 3))
+    yellow = (drawn[0] == 255) & (drawn[1] == 255) & (drawn[2] == 0)
+    # the square's edges are 12 px in from the chip's sides (chip 168..232, square 180..220)
+    assert yellow[12, 20:44].all() and yellow[20:44, 12].all() and yellow[51, 20:44].all()
+    assert not yellow[20:44, 20:44].any() and not yellow[:8].any()
+    np.testing.assert_array_equal(drawn[:, ~yellow], clean[:, ~yellow])
 
 
 @pytest.fixture()
@@ -305,7 +382,7 @@ def test_background_from_configured_xyz_source(chip_settings, tile_server) -> No
     s = Settings(**{**chip_settings.model_dump(), "chip_background_sources": {"OSM": template}})
     lon, lat = lonlat(32, 32)
     file = background(s, lon, lat, 64, 500.0, "osm", "png")
-    assert file is not None and file.name == "osm_64_500.png" and requested
+    assert file is not None and file.name == "osm.png" and requested
     rgba = decode((s.var_dir / "chips" / file.path).read_bytes())
     assert rgba.shape == (4, 64, 64)
     assert (rgba[:3, 32, 32] == [10, 200, 30]).all() and (rgba[3] == 255).all()

@@ -154,6 +154,12 @@ def render_png(settings: Settings, image: Mapping[str, Any], spec: ChipSpec) -> 
 
 
 def _png(spec: ChipSpec, hrefs: Mapping[str, str], where: Placement, driver: str = "PNG") -> bytes:
+    colormap = cmap.get(NDVI_COLORMAP) if spec.mode == "ndvi" else None
+    return stretched_image(spec, hrefs, where).render(img_format=driver, colormap=colormap)
+
+
+def stretched_image(spec: ChipSpec, hrefs: Mapping[str, str], where: Placement) -> ImageData:
+    """The chip's bands read, combined (NDVI, dB) and stretched to 8 bits (open a GDAL env first)."""
     parts = [read_part(hrefs[b], where.crs, where.bounds, where.size, where.size) for b in spec.bands]
     data = np.ma.concatenate([p.array.astype("float64") for p in parts])
     if spec.mode == "ndvi":
@@ -164,8 +170,7 @@ def _png(spec: ChipSpec, hrefs: Mapping[str, str], where: Placement, driver: str
         data = 10 * np.ma.log10(np.ma.masked_less_equal(data, 0))
     img = ImageData(data, crs=where.crs, bounds=where.bounds)
     img.rescale(in_range=[spec.stretch.bounds(band.compressed()) for band in data])
-    colormap = cmap.get(NDVI_COLORMAP) if spec.mode == "ndvi" else None
-    return img.render(img_format=driver, colormap=colormap)
+    return img
 
 
 def chip_geotiff_file(settings: Settings, image: Mapping[str, Any], band: str, spec: ChipSpec) -> Path:

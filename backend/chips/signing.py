@@ -34,7 +34,7 @@ def _mac(settings: Settings, path: str, expiry: int) -> str:
     return _b64(hmac.new(key, f"{path}\n{expiry}".encode(), hashlib.sha256).digest())
 
 
-def sign(settings: Settings, path: str, ttl_s: int, *, now: float | None = None) -> str:
+def sign(settings: Settings, path: str, ttl_s: int, *, now: float | None = None, stable_s: int = 0) -> str:
     """A token granting access to ``path`` for ``ttl_s`` seconds.
 
     Args:
@@ -42,10 +42,15 @@ def sign(settings: Settings, path: str, ttl_s: int, *, now: float | None = None)
         path: what the token grants (e.g. a cache-relative file path).
         ttl_s: lifetime in seconds (> 0).
         now: current Unix time (tests); default ``time.time()``.
+        stable_s: round the expiry up to a multiple of this (the lifetime grows by up to as
+            much), so that requests within that time get the same URL (clients and browsers
+            that key their caches on URLs keep one copy).
     """
     if ttl_s <= 0:
         raise ValueError("ttl_s must be positive")
     expiry = int((time.time() if now is None else now) + ttl_s)
+    if stable_s > 0:
+        expiry = -(-expiry // stable_s) * stable_s
     return f"{_b64(path.encode())}.{expiry}.{_mac(settings, path, expiry)}"
 
 

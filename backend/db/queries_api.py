@@ -96,6 +96,14 @@ def list_sets(conn: Conn) -> list[dict[str, Any]]:
         "ORDER BY aoi, year DESC, ptype").fetchall()
 
 
+def example_pids(conn: Conn, n: int = 5) -> list[dict[str, Any]]:
+    """Every parcel set with its first ``n`` parcel ids (by pid, from the (set, pid) index)."""
+    return conn.execute(
+        "SELECT s.aoi, s.year, s.ptype, ARRAY(SELECT p.pid FROM parcels p WHERE p.set_id = s.id "
+        "ORDER BY p.pid LIMIT %s) AS pids FROM parcel_sets s ORDER BY s.aoi, s.year DESC, s.ptype",
+        (n,)).fetchall()
+
+
 def set_summary(conn: Conn, set_id: int) -> dict[str, Any]:
     """Counts of a parcel set: parcels, crops, extraction jobs, images, decisions."""
     row = conn.execute("""

@@ -57,3 +57,35 @@ def images_at(
 def least_cloudy_at(conn: Conn, lon: float, lat: float, kind: str = "s2") -> dict[str, Any] | None:
     """The least cloudy image of a kind holding the point (latest among equals), or None."""
     return conn.execute(_LEAST_CLOUDY, {"kind": kind, "lon": lon, "lat": lat}).fetchone()
+
+
+_BY_ITEM_IDS = f"""
+SELECT {_COLUMNS}
+FROM images
+WHERE item_id = ANY(%(ids)s) AND kind = ANY(%(kinds)s)
+  AND ST_Intersects(footprint, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
+ORDER BY datetime, collection, item_id
+"""
+
+
+def images_by_item_ids(conn: Conn, lon: float, lat: float, item_ids: Sequence[str], *,
+                       kinds: Sequence[str]) -> list[dict[str, Any]]:
+    """Images with these STAC item ids, of ``kinds``, whose footprint holds the point, oldest first."""
+    return conn.execute(_BY_ITEM_IDS, {"ids": list(item_ids), "kinds": list(kinds), "lon": lon,
+                                       "lat": lat}).fetchall()
+
+
+def parcel_at_pid(conn: Conn, aoi: str, year: int, ptype: str, pid: str) -> dict[str, Any] | None:
+    """Centroid (WGS84 ``clon``, ``clat``) and WGS84 GeoJSON ``geom`` of a parcel, or None.
+
+    The result has ``set_id`` None when no such parcel set exists, ``clon`` None when the set
+    has no such parcel.
+    """
+    return conn.execute("""
+        SELECT s.id AS set_id, ST_X(c.pt) AS clon, ST_Y(c.pt) AS clat,
+               ST_AsGeoJSON(ST_Transform(p.geom, 4326)) AS geom
+        FROM (SELECT 1) one
+        LEFT JOIN parcel_sets s ON s.aoi = %(aoi)s AND s.year = %(year)s AND s.ptype = %(ptype)s
+        LEFT JOIN parcels p ON p.set_id = s.id AND p.pid = %(pid)s
+        LEFT JOIN LATERAL (SELECT ST_Transform(ST_Centroid(p.geom), 4326) AS pt) c ON true""",
+        {"aoi": aoi, "year": year, "ptype": ptype, "pid": pid}).fetchone()

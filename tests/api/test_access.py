@@ -53,6 +53,10 @@ RULES: dict[str, tuple[str, bool, dict]] = {
     "/query/rawS1ChipsBatch": ("analyst", False, {**LOC, "band": "VV", "chipsize": 32}),
     "/query/backgroundByLocation": ("consumer", False, {"lon": LON, "lat": LAT, "chipsize": 32,
                                                          "extend": 100}),
+    # chips by parcel: AOI checked from the set (aoi, year)
+    "/query/rawChipByParcelID": ("analyst", True, {**TS, "start_date": "2025-06-01", "end_date": "2025-06-30",
+                                                   "band": "B04", "chipsize": 320}),
+    "/query/backgroundByParcelID": ("consumer", True, {**TS, "chipsize": 32, "extend": 100, "tms": "s2"}),
 }
 ROLES = ("consumer", "analyst", "admin")
 

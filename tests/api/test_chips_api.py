@@ -97,8 +97,8 @@ def test_chips_by_location_html_gallery(srv) -> None:
 
 
 def test_raw_chip_by_location_downloads_source_values(srv, world) -> None:
-    r = get(srv, "/query/rawChipByLocation", auth=ANALYST, lon=LON, lat=LAT, band="B04", chipsize=8, **DATES)
-    assert r.status_code == 200, r.text
+    r = get(srv, "/query/rawChipByLocation", auth=ANALYST, lon=LON, lat=LAT, band="B04", chipsize=80, **DATES)
+    assert r.status_code == 200, r.text  # chipsize in metres, as the JRC API: 80 m = 8 px of 10 m
     body = r.json()
     assert body["dates"] == [S2_DATE, "20250611T103031"]
     assert body["chips"][0].endswith(f"/{S2_ITEM}.B04.tif")
@@ -109,11 +109,11 @@ def test_raw_chip_by_location_downloads_source_values(srv, world) -> None:
 
 
 def test_raw_batches_get_and_post(srv) -> None:
-    body = {"lon": LON, "lat": LAT, "bands": ["VV", "VH"], "chipsize": 8, **DATES}
+    body = {"lon": LON, "lat": LAT, "bands": ["VV", "VH"], "chipsize": 80, **DATES}
     r = httpx.post(f"{srv}/query/rawS1ChipsBatch", json=body, auth=ANALYST, timeout=30)
     assert r.status_code == 200, r.text
     assert r.json()["dates"] == [S1_DATE, S1_DATE] and r.json()["bands"] == ["VV", "VH"]
-    r = get(srv, "/query/rawChipsBatch", auth=ANALYST, lon=LON, lat=LAT, bands="B08", chipsize=8, **DATES)
+    r = get(srv, "/query/rawChipsBatch", auth=ANALYST, lon=LON, lat=LAT, bands="B08", chipsize=80, **DATES)
     assert r.status_code == 200 and len(r.json()["chips"]) == 2
     r = httpx.request("GET", f"{srv}/query/rawChipsBatch", json={**body, "bands": ["B11"]}, auth=ANALYST,
                       timeout=30)
@@ -121,13 +121,19 @@ def test_raw_batches_get_and_post(srv) -> None:
 
 
 def test_background_by_location(srv) -> None:
-    r = get(srv, "/query/backgroundByLocation", lon=LON, lat=LAT, chipsize=64, extend=320, tms="Google",
+    r = get(srv, "/query/backgroundByLocation", lon=LON, lat=LAT, chipsize=64, extend=320, tms="S2",
             iformat="png")
-    assert r.status_code == 200 and r.text.startswith(f"{srv}/files/"), r.text
+    assert r.status_code == 200 and r.text.startswith(f"{srv}/files/") and r.text.endswith("/s2.png"), r.text
     image = httpx.get(r.text, timeout=30)
     assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
-    outside = get(srv, "/query/backgroundByLocation", auth=ADMIN, lon=10.0, lat=45.0)
+    outside = get(srv, "/query/backgroundByLocation", auth=ADMIN, lon=10.0, lat=45.0, tms="s2")
     assert outside.status_code == 200 and outside.text == "{}"
+
+
+def test_unconfigured_background_is_refused_with_the_configured_names(srv) -> None:
+    r = get(srv, "/query/backgroundByLocation", lon=LON, lat=LAT, tms="Google")
+    assert r.status_code == 422 and "'Google' is not a background source" in r.json()["detail"]
+    assert "configured: s2" in r.json()["detail"]
 
 
 def test_outside_every_image_is_empty(srv) -> None:
@@ -145,7 +151,7 @@ def test_auth_and_rights(srv) -> None:
 
 
 def test_signed_files_refuse_forged_and_expired(srv, world) -> None:
-    r = get(srv, "/query/rawChipByLocation", auth=ANALYST, lon=LON, lat=LAT, band="B04", chipsize=8, **DATES)
+    r = get(srv, "/query/rawChipByLocation", auth=ANALYST, lon=LON, lat=LAT, band="B04", chipsize=80, **DATES)
     url = r.json()["chips"][0]
     _, _, token, name = url.split("/")
     encoded, expiry, mac = token.split(".")

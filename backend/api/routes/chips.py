@@ -14,18 +14,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from backend import chips
-from backend.api.deps import AnalystUser, Conn, CurrentUser, SettingsDep
+from backend.api.deps import AnalystUser, Conn, CurrentUser, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
+from backend.api.params import SetKey, flag
+from backend.api.routes.chip_errors import RawChipRoute
 from backend.api.security import User
+from backend.api.services.query import set_not_found
 from backend.chips.cache import resolve
 from backend.chips.gallery import gallery_html
 from backend.chips.spec import band_kind, normalise_band
 from backend.db import queries_chips as q
-from backend.errors import Forbidden, InvalidInput
+from backend.errors import Forbidden, InvalidInput, ParcelNotFound
 from backend.settings import Settings
 
 router = APIRouter(tags=["JRC CbM compatible: chips"], responses=ERROR_RESPONSES)
@@ -69,7 +72,7 @@ LocatedAnalyst = Annotated[User, Depends(located_analyst)]
 
 def file_url(settings: Settings, file: chips.ChipFile) -> str:
     """Path (relative to the API root) of a signed, short-lived URL of a cached file."""
-    return f"/files/{chips.sign(settings, file.path, settings.chip_url_ttl_s)}/{file.name}"
+    return f"/files/{chips.sign(settings, file.path, settings.chip_url_ttl_s, stable_s=60)}/{file.name}"
 
 
 def raw_columns(settings: Settings, found: list[chips.Chip], with_bands: bool) -> dict[str, list[str]]:
@@ -99,17 +102,79 @@ def chips_by_location(
     return items
 
 
-@router.get("/query/rawChipByLocation", summary="Raw GeoTIFF chips of one band at a location")
-def raw_chip_by_location(
-    user: LocatedAnalyst, conn: Conn, settings: SettingsDep, lon: Lon, lat: Lat, start_date: Start,
-    end_date: End, band: Annotated[str, Query(max_length=16, description="One band: `B04`, `SCL`, `VV`...",
-                                              examples=["B04"])],
-    chipsize: ChipSize = 128, max_cloud: MaxCloud = None,
-) -> dict[str, list[str]]:
-    """``{"dates": ["YYYYMMDDTHHMMSS", ...], "chips": ["/files/<token>/<item>.<BAND>.tif", ...]}``."""
-    found = chips.raw_chips(settings, conn, lon, lat, start_date, end_date, [band], size=chipsize,
+raw = APIRouter(route_class=RawChipRoute)
+ChipMetres = Annotated[float, Query(gt=0, allow_inf_nan=False, examples=[1280], description=(
+    "Chip side on the ground in **metres** (JRC: 1280 = 128 px of a 10 m band, 64 px of a 20 m band); "
+    "limit: api_max_chip_size px of 10 m."))]
+RawBand = Annotated[str, Query(max_length=16, description="One band: `B04`, `SCL`, `VV`...",
+                               examples=["B04"])]
+Plevel = Annotated[str, Query(max_length=16, description="Processing level; `LEVEL2A` (S2 L2A) only.")]
+OnlyList = Annotated[str | None, Query(max_length=8, description="`True`: only the dates and image ids, "
+                                       "no files.", examples=["True"])]
+ParcelPid = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00]*$",
+                                 description="Agency parcel id.", examples=["NL-000123"])]
+
+
+def check_plevel(plevel: str) -> None:
+    """Refuse processing levels other than S2 L2A (the only one catalogued)."""
+    if plevel.strip().upper() not in ("LEVEL2A", "L2A"):
+        raise InvalidInput(f"plevel {plevel[:16]!r} is not served; use LEVEL2A")
+
+
+def raw_answer(settings: Settings, conn: Conn, lon: float, lat: float, start: date, end: date, band: str,
+               chipsize: float, plevel: str, onlylist: str | None, max_cloud: float | None
+               ) -> dict[str, list[str]]:
+    """The raw-chip columns of one band at a point (or only the image list)."""
+    check_plevel(plevel)
+    if flag(onlylist):
+        spec = chips.ChipSpec(lon, lat, 1, style=band)
+        rows = chips.select_images(settings, conn, spec, start, end, max_cloud=max_cloud)
+        return {"dates": [r["datetime"].strftime("%Y%m%dT%H%M%S") for r in rows],
+                "chips": [r["item_id"] for r in rows]}
+    found = chips.raw_chips(settings, conn, lon, lat, start, end, [band], chipsize_m=chipsize,
                             max_cloud=max_cloud)
     return raw_columns(settings, found, with_bands=False)
+
+
+@raw.get("/query/rawChipByLocation", summary="Raw GeoTIFF chips of one band at a location")
+def raw_chip_by_location(
+    user: LocatedAnalyst, conn: Conn, settings: SettingsDep, lon: Lon, lat: Lat, start_date: Start,
+    end_date: End, band: RawBand, chipsize: ChipMetres = 1280.0, plevel: Plevel = "LEVEL2A",
+    onlylist: OnlyList = None, max_cloud: MaxCloud = None,
+) -> dict[str, list[str]]:
+    """``{"dates": ["YYYYMMDDTHHMMSS", ...], "chips": ["/files/<token>/<item>.<BAND>.tif", ...]}``.
+
+    Errors keep their status but answer ``{"dates": [], "chips": [], "detail": "..."}``.
+    """
+    return raw_answer(settings, conn, lon, lat, start_date, end_date, band, chipsize, plevel, onlylist,
+                      max_cloud)
+
+
+@raw.get("/query/rawChipByParcelID", summary="Raw GeoTIFF chips of one band at a parcel's centroid")
+def raw_chip_by_parcel_id(
+    key: ReadableSet, user: AnalystUser, conn: Conn, settings: SettingsDep, pid: ParcelPid,
+    start_date: Start, end_date: End, band: RawBand, chipsize: ChipMetres = 1280.0,
+    plevel: Plevel = "LEVEL2A", onlylist: OnlyList = None, max_cloud: MaxCloud = None,
+) -> dict[str, list[str]]:
+    """As ``rawChipByLocation`` at the centroid of parcel ``pid`` of the set ``aoi``/``year``/``ptype``."""
+    parcel = parcel_or_404(conn, key, pid)
+    return raw_answer(settings, conn, parcel["clon"], parcel["clat"], start_date, end_date, band, chipsize,
+                      plevel, onlylist, max_cloud)
+
+
+def parcel_or_404(conn: Conn, key: SetKey, pid: str) -> dict[str, Any]:
+    """Centroid and WGS84 geometry of a parcel of a readable set.
+
+    Raises:
+        ParcelSetNotFound: no such set.
+        ParcelNotFound: no such parcel in the set.
+    """
+    row = q.parcel_at_pid(conn, key.aoi, key.year, key.ptype, pid)
+    if row is None or row["set_id"] is None:
+        raise set_not_found(key)
+    if row["clon"] is None:
+        raise ParcelNotFound(f"no parcel {pid[:64]!r} in aoi={key.aoi} year={key.year}")
+    return row
 
 
 class BatchRequest(BaseModel):
@@ -117,21 +182,26 @@ class BatchRequest(BaseModel):
 
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False, examples=[5.6641])
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False, examples=[52.6943])
-    start_date: date = Field(examples=["2025-06-01"])
-    end_date: date = Field(examples=["2025-06-30"])
+    start_date: date | None = Field(None, examples=["2025-06-01"])
+    end_date: date | None = Field(None, examples=["2025-06-30"])
+    tiles: list[Annotated[str, Field(max_length=200)]] | None = Field(
+        None, max_length=1000, description="Image (STAC item) ids, as the JRC batch; instead of dates.")
     bands: list[Annotated[str, Field(max_length=16)]] | None = Field(
         None, max_length=16, description="Band names; default B04 B08 (S2) or VV VH (S1).")
-    chipsize: int = Field(128, ge=1, le=4096)
+    chipsize: float = Field(1280.0, gt=0, allow_inf_nan=False, description="Chip side in metres (JRC).")
+    plevel: str = Field("LEVEL2A", max_length=16)
     max_cloud: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
 
 
 def batch_request(request: Request, body: Annotated[BatchRequest | None, Body()] = None) -> BatchRequest:
-    """The JSON body, or the same fields as query parameters (``bands`` comma or ``_`` separated)."""
+    """The JSON body, or the same fields as query parameters (lists comma or ``_`` separated)."""
     if body is not None:
         return body
     params: dict[str, Any] = dict(request.query_params)
     if "bands" in params:
         params["bands"] = [b for b in params["bands"].replace(",", "_").split("_") if b]
+    if "tiles" in params:
+        params["tiles"] = [t for t in params["tiles"].split(",") if t]
     try:
         return BatchRequest.model_validate(params)
     except ValidationError as exc:
@@ -147,42 +217,32 @@ def _batch(user: User, conn: Conn, settings: Settings, req: BatchRequest, defaul
     bands = req.bands or default
     if {band_kind(normalise_band(b)) for b in bands} - kinds:
         raise InvalidInput(f"this endpoint serves {'/'.join(sorted(kinds))} bands, not {', '.join(bands)}")
-    found = chips.raw_chips(settings, conn, req.lon, req.lat, req.start_date, req.end_date, bands,
-                            size=req.chipsize, max_cloud=req.max_cloud)
+    if "s2" in kinds:
+        check_plevel(req.plevel)
+    if not req.tiles and (req.start_date is None or req.end_date is None):
+        raise InvalidInput("give start_date and end_date, or tiles (a list of image ids)")
+    found = chips.raw_chips(settings, conn, req.lon, req.lat, req.start_date or date.min,
+                            req.end_date or date.max, bands, chipsize_m=req.chipsize, item_ids=req.tiles,
+                            max_cloud=req.max_cloud)
     return raw_columns(settings, found, with_bands=True)
 
 
-@router.get("/query/rawChipsBatch", summary="Raw S2 chips of several bands (JSON body or query)")
-@router.post("/query/rawChipsBatch", summary="Raw S2 chips of several bands")
+@raw.get("/query/rawChipsBatch", summary="Raw S2 chips of several bands (JSON body or query)")
+@raw.post("/query/rawChipsBatch", summary="Raw S2 chips of several bands")
 def raw_chips_batch(user: AnalystUser, conn: Conn, settings: SettingsDep, req: Batch) -> dict[str, list[str]]:
     """``{"dates", "bands", "chips"}`` columns: one row per image and band, by date then band."""
     return _batch(user, conn, settings, req, ["B04", "B08"], {"s2"})
 
 
-@router.get("/query/rawS1ChipsBatch", summary="Raw S1 chips of several bands (JSON body or query)")
-@router.post("/query/rawS1ChipsBatch", summary="Raw S1 chips of several bands")
+@raw.get("/query/rawS1ChipsBatch", summary="Raw S1 chips of several bands (JSON body or query)")
+@raw.post("/query/rawS1ChipsBatch", summary="Raw S1 chips of several bands")
 def raw_s1_chips_batch(user: AnalystUser, conn: Conn, settings: SettingsDep,
                        req: Batch) -> dict[str, list[str]]:
     """As ``rawChipsBatch`` for S1 backscatter (``VV VH``) or coherence (``COH_VV COH_VH``)."""
     return _batch(user, conn, settings, req, ["VV", "VH"], {"bs", "c6"})
 
 
-@router.get("/query/backgroundByLocation", summary="Background image around a location",
-            response_class=PlainTextResponse)
-def background_by_location(
-    request: Request, user: LocatedUser, conn: Conn, settings: SettingsDep, lon: Lon, lat: Lat,
-    chipsize: ChipSize = 256,
-    extend: Annotated[float, Query(gt=0, le=100_000, allow_inf_nan=False, description="Ground side (m); "
-                                   "limit: chip_background_max_extent_m.")] = 512.0,
-    tms: Annotated[str, Query(max_length=40, description="Configured source name; others fall back to "
-                              "the least cloudy S2 image.")] = "Google",
-    iformat: Annotated[str, Query(max_length=8, description="`tif` or `png`.")] = "tif",
-) -> PlainTextResponse:
-    """Plain text: the absolute (signed, short-lived) URL of the image file, or ``{}``."""
-    file = chips.background(settings, lon, lat, chipsize, extend, tms, iformat, conn=conn)
-    if file is None:
-        return PlainTextResponse("{}")
-    return PlainTextResponse(str(request.base_url).rstrip("/") + file_url(settings, file))
+router.include_router(raw)
 
 
 @router.get("/files/{token}/{name}", summary="A signed chip file (no credentials)",

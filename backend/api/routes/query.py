@@ -40,9 +40,11 @@ PARCEL_EXAMPLE = {"pid": ["NL-000123"], "cropname": ["Grassland"], "cropcode": [
 
 
 @router.get("/info", summary="Service description: readable AOIs/years, time-series types, bands")
-def info(user: CurrentUser, conn: Conn) -> dict[str, Any]:
-    """What this user can query: AOIs with years and variants, ``tstype`` values and band names."""
-    return query.info(conn, user.aois)
+def info(user: CurrentUser, conn: Conn, settings: SettingsDep) -> dict[str, Any]:
+    """What this user can query: AOIs (years, variants, example pids), tstypes, bands, ``tms`` sources."""
+    from backend.chips.sources import configured
+
+    return query.info(conn, user.aois, [s.describe() for s in configured(settings).values()])
 
 
 @router.get("/parcelByLocation", summary="Parcel containing a WGS84 point",

@@ -104,17 +104,25 @@ def peers(conn: q.Conn, settings: Settings, key: SetKey, pid: str, distance: flo
     return {"pids": [r["pid"] for r in rows], "distance": [float(r["distance"]) for r in rows]}
 
 
-def info(conn: q.Conn, user_aois: frozenset[str]) -> dict[str, Any]:
-    """Describe the service: readable parcel sets, time-series types and band names."""
+def info(conn: q.Conn, user_aois: frozenset[str],
+         backgrounds: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
+    """Describe the service: readable parcel sets, time-series types, band names, background sources.
+
+    Each AOI has, as the JRC server's, ``years`` and one ``id_examples_<year>[_<ptype>]`` list of
+    a few parcel ids per set (the JRC client's GUI needs one), and ``tms`` (background names).
+    """
     from backend.api.params import TS_BANDS
 
-    sets = [s for s in q.list_sets(conn) if "*" in user_aois or s["aoi"] in user_aois]
+    sets = [s for s in q.example_pids(conn) if "*" in user_aois or s["aoi"] in user_aois]
     aois: dict[str, dict[str, Any]] = {}
     for s in sets:
-        entry = aois.setdefault(s["aoi"], {"years": [], "ptypes": []})
+        names = [b["name"] for b in backgrounds]
+        entry = aois.setdefault(s["aoi"], {"years": [], "ptypes": [], "tms": names})
         if s["year"] not in entry["years"]:
             entry["years"].append(s["year"])
         if s["ptype"] and s["ptype"] not in entry["ptypes"]:
             entry["ptypes"].append(s["ptype"])
+        entry[f"id_examples_{s['year']}" + (f"_{s['ptype']}" if s["ptype"] else "")] = list(s["pids"])
     return {"service": "cbm", "api": "JRC CbM compatible /query endpoints", "aois": aois,
-            "tstypes": {k: list(v) for k, v in TS_BANDS.items()}, "weather": False}
+            "tstypes": {k: list(v) for k, v in TS_BANDS.items()}, "weather": False,
+            "backgrounds": list(backgrounds)}
