@@ -46,7 +46,7 @@ def client_venv(path: Path = DEFAULT_VENV) -> Path:
 
 
 def run_client(api_url: str, user: str, password: str, params: dict[str, Any], *, venv: Path = DEFAULT_VENV,
-               timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
+               figures: Path | None = None, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
     """Run every client call against ``api_url`` in a fresh working directory; output captured.
 
     Args:
@@ -55,6 +55,7 @@ def run_client(api_url: str, user: str, password: str, params: dict[str, Any], *
         password: password.
         params: ``aoi year pid lon lat tms start end polygon`` (see ``jrc_client_calls.py``).
         venv: the client's virtualenv (created when missing).
+        figures: keep the plotting helpers' figures there (PNG).
         timeout_s: limit for the whole run.
     """
     py = client_venv(venv)
@@ -64,6 +65,8 @@ def run_client(api_url: str, user: str, password: str, params: dict[str, Any], *
             "set": {"data_source": "api"}, "paths": {"temp": str(Path(work) / "temp")},
             "api": {"url": api_url, "user": user, "pass": password}}))
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
+        if figures is not None:
+            env["CBM_JRC_FIGURES"] = str(figures)
         return subprocess.run([str(py), str(CALLS), json.dumps(params)], cwd=work, env=env, text=True,
                               capture_output=True, timeout=timeout_s, check=False)
 
