@@ -32,9 +32,11 @@ Flag = Annotated[str | None, Query(description="`True`/`true` to enable.", examp
                                    max_length=8)]
 
 # JRC band names of each time-series type -> our stored asset names (images.bands).
+# Every S2 L2A band and S1 polarisation the catalogue may hold (an image has a subset: images.bands).
 TS_BANDS: dict[str, dict[str, str]] = {
-    "s2": {b: b for b in ("B02", "B03", "B04", "B05", "B08", "B11")},
-    "bs": {"VVb": "VV", "VHb": "VH"},
+    "s2": {b: b for b in ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11",
+                          "B12")},
+    "bs": {"VVb": "VV", "VHb": "VH", "HHb": "HH", "HVb": "HV"},
     "c6": {"VVc": "COH_VV", "VHc": "COH_VH"},
 }
 STORED_TO_JRC: dict[str, dict[str, str]] = {k: {v: n for n, v in m.items()} for k, m in TS_BANDS.items()}

@@ -16,7 +16,7 @@ PARCEL_COLS = ["pid", "cropname", "cropcode", "srid", "area", "clon", "clat"]
 def test_info_lists_only_granted_aois(api: Server) -> None:
     assert set(get_json(api, "/query/info", "consumer")["aois"]) == {"tt"}
     assert set(get_json(api, "/query/info", "admin")["aois"]) == {"tt", "zz"}
-    assert get_json(api, "/query/info")["tstypes"]["bs"] == ["VVb", "VHb"]
+    assert get_json(api, "/query/info")["tstypes"]["bs"] == ["VVb", "VHb", "HHb", "HVb"]  # any polarisation
 
 
 def test_parcel_by_location(api: Server) -> None:

@@ -35,6 +35,15 @@ TsType = Annotated[Literal["s2", "bs", "c6"], Query(description="`s2`, `bs` (S1 
 Band = Annotated[str | None, Query(max_length=16, description="One band, e.g. `B04` (`B4`), `VVb`, `VHc`.",
                                    examples=["B08"])]
 DateQuery = Annotated[date | None, Query(description="YYYY-MM-DD, inclusive.", examples=["2025-06-01"])]
+Orbit = Annotated[Literal["ascending", "descending"] | None, Query(
+    description="Only images of this orbit direction (S1 ascending/descending passes).")]
+CollectionFilter = Annotated[str | None, Query(max_length=100, description="Only images of this STAC "
+                                               "collection, e.g. `sentinel-2-c1-l2a`.")]
+ProviderFilter = Annotated[str | None, Query(max_length=100, description="Only images of this provider, "
+                                             "e.g. `cdse`, `earth-search`, `planetary-computer`.")]
+Provenance = Annotated[str | None, Query(max_length=8, description="`True`: add the columns `image_id "
+                                         "provider collection platform orbit relative_orbit mask "
+                                         "start_date_part end_date_part` after the JRC ones.")]
 PARCEL_EXAMPLE = {"pid": ["NL-000123"], "cropname": ["Grassland"], "cropcode": ["265"], "srid": [28992],
                   "area": [53217], "clon": [5.6641], "clat": [52.6943]}
 
@@ -99,14 +108,18 @@ def parcel_peers(
                 "max": [640.0], "hist": [{"4": 49}]}}}}})
 async def parcel_time_series(key: ReadableSet, pid: PidQuery, pool: APool, settings: SettingsDep,
                              tstype: TsType = "s2", band: Band = None, start_date: DateQuery = None,
-                             end_date: DateQuery = None) -> ColumnsResponse:
+                             end_date: DateQuery = None, orbit: Orbit = None,
+                             collection: CollectionFilter = None, provider: ProviderFilter = None,
+                             provenance: Provenance = None) -> ColumnsResponse:
     """Columns ``date_part band count mean std min p25 p50 p75 max`` (+ ``hist`` for s2).
 
-    Rows are ordered by date, then band.
+    Rows are ordered by date, then band; ``provenance=True`` adds which image each row is from.
     """
     dates = DateRange.build(start_date, end_date, year=key.year, max_days=settings.api_max_date_span_days)
     stored = stored_band(tstype, band) if band else None
-    return ColumnsResponse(await timeseries.series_async(pool, key, pid, tstype, stored, dates))
+    filters = {"orbit": orbit, "collection": collection, "provider": provider}
+    return ColumnsResponse(await timeseries.series_async(pool, key, pid, tstype, stored, dates,
+                                                         filters=filters, provenance=flag(provenance)))
 
 
 @router.get("/weatherTimeSeries", summary="Daily weather of a parcel (none configured: `{}`)")

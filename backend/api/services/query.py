@@ -125,4 +125,21 @@ def info(conn: q.Conn, user_aois: frozenset[str],
         entry[f"id_examples_{s['year']}" + (f"_{s['ptype']}" if s["ptype"] else "")] = list(s["pids"])
     return {"service": "cbm", "api": "JRC CbM compatible /query endpoints", "aois": aois,
             "tstypes": {k: list(v) for k, v in TS_BANDS.items()}, "weather": False,
-            "backgrounds": list(backgrounds)}
+            "backgrounds": list(backgrounds), "imagery": imagery(conn)}
+
+
+def imagery(conn: q.Conn) -> list[dict[str, Any]]:
+    """What the catalogue holds, per tstype, provider and collection.
+
+    Each entry: the image count, the bands the images have (JRC names, in band order) and
+    their masks (``SCL`` or ``none``); duplicate copies are left out.
+    """
+    from backend.api.params import STORED_TO_JRC
+
+    out = []
+    for r in q.catalogue_bands(conn):
+        names = STORED_TO_JRC.get(r["kind"], {})
+        out.append({"tstype": r["kind"], "provider": r["provider"], "collection": r["collection"],
+                    "images": r["n_images"], "masks": list(r["masks"]),
+                    "bands": [n for stored, n in names.items() if stored in set(r["bands"] or ())]})
+    return out

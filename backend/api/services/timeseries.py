@@ -52,7 +52,18 @@ def _hists(rows: list[tuple]) -> list[dict[str, int]]:
     return out
 
 
-def unpack(rows: list[tuple], tstype: str, band: str | None) -> dict[str, Any]:
+# Columns added after the JRC ones on request (``provenance=True``), one value per band row.
+PROVENANCE_COLUMNS = ("image_id", "provider", "collection", "platform", "orbit", "relative_orbit", "mask",
+                      "start_date_part", "end_date_part")
+
+
+def _provenance(rows: list[tuple], kept: np.ndarray) -> dict[str, list[Any]]:
+    """Which image (id, provider, collection, platform, orbit, mask, interval) each band row is from."""
+    index = np.repeat(np.arange(len(rows)), kept).tolist()
+    return {name: [rows[i][4 + k] for i in index] for k, name in enumerate(PROVENANCE_COLUMNS)}
+
+
+def unpack(rows: list[tuple], tstype: str, band: str | None, provenance: bool = False) -> dict[str, Any]:
     """Unpack per-image signature rows into column-oriented band rows, date then band order.
 
     Each row is (date_part, stored band names, packed stats, packed hist). The stats of all
@@ -60,7 +71,9 @@ def unpack(rows: list[tuple], tstype: str, band: str | None) -> dict[str, Any]:
     bands an image keeps is computed once per distinct band list. ``date_part`` is a float64
     array, ``count`` an int64 array and the statistics float32 arrays with NaN where a band row
     has no valid pixel (``ColumnsResponse`` writes NaN as null and float32 in its shortest
-    form); :func:`plain` turns them into lists.
+    form); :func:`plain` turns them into lists. With ``provenance`` the
+    :data:`PROVENANCE_COLUMNS` follow (``mask`` is ``SCL`` or ``none``: an S2 image without a
+    cloud mask has unmasked statistics and an empty ``hist``).
     """
     picks = [_selection(tuple(r[1]), tstype, band) for r in rows]
     n = len(rows)
@@ -85,6 +98,8 @@ def unpack(rows: list[tuple], tstype: str, band: str | None) -> dict[str, Any]:
     if tstype == "s2":
         hists = _hists(rows)
         out["hist"] = [hists[i] for i in np.repeat(np.arange(n), kept).tolist()]
+    if provenance:
+        out.update(_provenance(rows, kept))
     return out
 
 
@@ -99,7 +114,8 @@ def plain(data: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def series(conn: q.Conn, key: SetKey, pid: str, tstype: str, band: str | None,
-           dates: DateRange) -> dict[str, list[Any]]:
+           dates: DateRange, *, filters: dict[str, str | None] | None = None,
+           provenance: bool = False) -> dict[str, list[Any]]:
     """The time series of one parcel (empty columns when the parcel or its signatures are missing).
 
     Args:
@@ -109,14 +125,17 @@ def series(conn: q.Conn, key: SetKey, pid: str, tstype: str, band: str | None,
         tstype: ``s2``, ``bs`` or ``c6``.
         band: stored band name to keep, or None for all.
         dates: observation time range.
+        filters: keep only images of this ``orbit``, ``collection`` or ``provider``.
+        provenance: add the :data:`PROVENANCE_COLUMNS`.
     """
     pset = resolve_set(conn, key)
-    rows = q.series(conn, pset["id"], pid, tstype, dates.start, dates.end)
-    return plain(unpack(rows, tstype, band))
+    rows = q.series(conn, pset["id"], pid, tstype, dates.start, dates.end, filters)
+    return plain(unpack(rows, tstype, band, provenance))
 
 
 async def series_async(pool: q.APool, key: SetKey, pid: str, tstype: str, band: str | None,
-                       dates: DateRange) -> dict[str, Any]:
+                       dates: DateRange, *, filters: dict[str, str | None] | None = None,
+                       provenance: bool = False) -> dict[str, Any]:
     """:func:`series` on the async pool, with one SQL statement (set and signatures together).
 
     The columns are as :func:`unpack` returns them (numpy arrays, for ``ColumnsResponse``).
@@ -124,10 +143,11 @@ async def series_async(pool: q.APool, key: SetKey, pid: str, tstype: str, band: 
     Raises:
         ParcelSetNotFound: no set for this AOI, year and ptype.
     """
-    rows = await q.set_series(pool, key.aoi, key.year, key.ptype, pid, tstype, dates.start, dates.end)
+    rows = await q.set_series(pool, key.aoi, key.year, key.ptype, pid, tstype, dates.start, dates.end,
+                              filters)
     if rows is None:
         raise set_not_found(key)
-    return unpack(rows, tstype, band)
+    return unpack(rows, tstype, band, provenance)
 
 
 def to_csv(data: dict[str, list[Any]]) -> str:
