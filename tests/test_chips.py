@@ -402,3 +402,21 @@ def test_unreadable_image_is_skipped_and_reported(chip_settings, scene, images) 
                           on_error=lambda row, exc: errors.append((row["item_id"], str(exc))))
     assert [c.item_id for c in chips] == [S2_ITEM]
     assert len(errors) == 1 and "B03.tif" in errors[0][1]
+
+
+def test_demo_orthophoto_is_a_source_only_in_demo_mode_once_built(settings, tmp_path) -> None:
+    from backend.chips.sources import DEMO_SOURCE, configured, demo_orthophoto_path
+
+    demo = Settings(**{**settings.model_dump(), "var_dir": tmp_path, "demo_mode": True})
+    assert set(configured(demo)) == {"s2"}  # not built yet: not offered
+    demo_orthophoto_path(demo).parent.mkdir(parents=True)
+    demo_orthophoto_path(demo).write_bytes(b"II*\x00")
+    assert configured(demo)[DEMO_SOURCE].kind == "raster"
+    assert "SYNTHETIC" in configured(demo)[DEMO_SOURCE].describe()["description"]
+    production = Settings(**{**demo.model_dump(), "demo_mode": False, "secret_key": "s" * 40,
+                             "admin_password": "p" * 20, "pg_password": "q" * 20})
+    assert DEMO_SOURCE not in configured(production)
+    xyz = Settings(**{**demo.model_dump(), "chip_background_sources": {"OSM": "https://t/{z}/{x}/{y}.png",
+                                                                      "Ortho": "o/x.vrt"}})
+    sources = configured(xyz)
+    assert sources["osm"].kind == "xyz" and sources["ortho"].href == str(tmp_path / "o" / "x.vrt")
