@@ -321,6 +321,27 @@ def test_background_from_a_local_orthophoto(chip_settings, ortho) -> None:
     assert background(relative, lon, lat, 8, 8.0, "o", "png") is not None  # relative to CBM_VAR_DIR
 
 
+def test_background_from_an_orthophoto_vrt(chip_settings, ortho) -> None:
+    """A VRT mosaic (here of one COG, written by hand as GDAL's XML) is a source like a COG."""
+    bands = "".join(
+        f'<VRTRasterBand dataType="Byte" band="{b}"><SimpleSource><SourceFilename relativeToVRT="1">'
+        f"ortho.tif</SourceFilename><SourceBand>{b}</SourceBand><SrcRect xOff=\"0\" yOff=\"0\" "
+        f'xSize="640" ySize="640"/><DstRect xOff="0" yOff="0" xSize="640" ySize="640"/></SimpleSource>'
+        "</VRTRasterBand>" for b in (1, 2, 3))
+    vrt = ortho.parent / "mosaic.vrt"
+    vrt.write_text(f'<VRTDataset rasterXSize="640" rasterYSize="640"><SRS>EPSG:32631</SRS>'
+                   f"<GeoTransform>{X0}, 1.0, 0.0, {Y0}, 0.0, -1.0</GeoTransform>{bands}</VRTDataset>")
+    s = Settings(**{**chip_settings.model_dump(), "chip_background_sources": {"cog": str(ortho),
+                                                                              "vrt": str(vrt)}})
+    lon, lat = lonlat(20, 30)
+    files = [background(s, lon, lat, 64, 64.0, name, "tif") for name in ("cog", "vrt")]
+    assert files[0] is not None and files[1] is not None and files[1].name == "vrt.tif"
+    with rasterio.open(s.var_dir / "chips" / files[0].path) as a, \
+            rasterio.open(s.var_dir / "chips" / files[1].path) as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+        assert a.crs == b.crs and a.transform == b.transform
+
+
 def test_background_outline_is_drawn_in_yellow(chip_settings, ortho) -> None:
     from shapely.geometry import box, mapping
     from shapely.ops import transform as shp_transform
