@@ -13,15 +13,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException
-
-from backend.errors import CbmError
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-_HANDLED = (CbmError, RequestValidationError, HTTPException)
 
 
 def one_line(detail: object) -> str:
@@ -45,18 +40,23 @@ class RawChipRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 return await handler(request)
-            except _HANDLED as exc:
+            except Exception as exc:  # re-raised unless the status table maps it
                 return await readable_error(request, exc)
 
         return route
 
 
 async def readable_error(request: Request, exc: Exception) -> Response:
-    """The app's answer to ``exc`` with the body ``{"dates": [], "chips": [], "detail": "..."}``."""
+    """The app's answer to ``exc`` with the body ``{"dates": [], "chips": [], "detail": "..."}``.
+
+    Exceptions the status table does not map (only its catch-all ``Exception`` handler would)
+    are re-raised: they stay 500s, logged with their traceback by the app.
+    """
     handlers = request.app.exception_handlers
-    handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
-    if handler is None:
+    found = next((c for c in type(exc).__mro__ if c in handlers), Exception)
+    if found is Exception:
         raise exc
+    handler = handlers[found]
     answer: Response = await handler(request, exc)
     try:
         detail = json.loads(bytes(answer.body)).get("detail", "")
