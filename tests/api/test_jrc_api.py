@@ -132,6 +132,10 @@ def test_batch_with_jrc_tiles_and_metres(jrc) -> None:
         unknown = c.post("/query/rawChipsBatch", json={"lon": LON, "lat": LAT, "tiles": ["S2X_NOT_THERE"],
                                                        "bands": ["B04"]})
         s1 = c.post("/query/rawS1ChipsBatch", json={"lon": LON, "lat": LAT, "chipsize": 320, **DATES})
+        jrc_s1 = {"lon": LON, "lat": LAT, "dates": ["2025-06-01", "2025-06-30"], "chipsize": 320}
+        coh = c.post("/query/rawS1ChipsBatch", json={**jrc_s1, "plevel": "CARD-COH6"})
+        bs = c.post("/query/rawS1ChipsBatch", json={**jrc_s1, "plevel": "CARD-BS"})
+        bad = c.post("/query/rawS1ChipsBatch", json={**jrc_s1, "plevel": "GRD"})
     assert r.status_code == 200, r.text
     assert r.json()["bands"] == ["B04", "B11"] and r.json()["dates"] == ["20250611T103031"] * 2
     with download(jrc.url + r.json()["chips"][0]) as ds:
@@ -139,6 +143,12 @@ def test_batch_with_jrc_tiles_and_metres(jrc) -> None:
     assert unknown.status_code == 422 and "S2X_NOT_THERE" in unknown.json()["detail"]
     assert unknown.json()["chips"] == []
     assert s1.status_code == 200 and s1.json()["bands"] == ["VV", "VH"]
+    names = [u.split("/")[-1] for u in bs.json()["chips"]]
+    assert names == [u.split("/")[-1] for u in s1.json()["chips"]] and bs.json()["bands"] == ["VV", "VH"]
+    assert coh.json()["bands"] == ["COH_VV", "COH_VH"]
+    assert coh.json()["dates"] == ["20250605T055012"] * 2
+    assert bad.status_code == 422 and "CARD-BS or CARD-COH6" in bad.json()["detail"]
+    assert bad.json()["chips"] == []
     with download(jrc.url + s1.json()["chips"][0]) as ds:
         assert (ds.width, ds.height) == (32, 32)
 

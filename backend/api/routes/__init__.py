@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from backend.api.routes import backgrounds, chips, parcels, query, status, tiles
+from backend.api.routes import backgrounds, chip_batches, chips, parcels, query, status, tiles
 
 HOT_ROUTER: APIRouter = query.router
-ROUTERS: list[APIRouter] = [chips.router, backgrounds.router, parcels.router, status.router, tiles.router]
+ROUTERS: list[APIRouter] = [chips.router, chip_batches.router, backgrounds.router, parcels.router,
+                            status.router, tiles.router]

@@ -12,10 +12,8 @@ import time
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel, Field, ValidationError
 
 from backend import chips
 from backend.api.deps import AnalystUser, Conn, CurrentUser, ReadableSet, SettingsDep
@@ -26,7 +24,6 @@ from backend.api.security import User
 from backend.api.services.query import set_not_found
 from backend.chips.cache import resolve
 from backend.chips.gallery import gallery_html
-from backend.chips.spec import band_kind, normalise_band
 from backend.db import queries_chips as q
 from backend.errors import Forbidden, InvalidInput, ParcelNotFound
 from backend.settings import Settings
@@ -175,71 +172,6 @@ def parcel_or_404(conn: Conn, key: SetKey, pid: str) -> dict[str, Any]:
     if row["clon"] is None:
         raise ParcelNotFound(f"no parcel {pid[:64]!r} in aoi={key.aoi} year={key.year}")
     return row
-
-
-class BatchRequest(BaseModel):
-    """Raw chips of several bands at one location (JSON body, or query parameters on GET)."""
-
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, examples=[5.6641])
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, examples=[52.6943])
-    start_date: date | None = Field(None, examples=["2025-06-01"])
-    end_date: date | None = Field(None, examples=["2025-06-30"])
-    tiles: list[Annotated[str, Field(max_length=200)]] | None = Field(
-        None, max_length=1000, description="Image (STAC item) ids, as the JRC batch; instead of dates.")
-    bands: list[Annotated[str, Field(max_length=16)]] | None = Field(
-        None, max_length=16, description="Band names; default B04 B08 (S2) or VV VH (S1).")
-    chipsize: float = Field(1280.0, gt=0, allow_inf_nan=False, description="Chip side in metres (JRC).")
-    plevel: str = Field("LEVEL2A", max_length=16)
-    max_cloud: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
-
-
-def batch_request(request: Request, body: Annotated[BatchRequest | None, Body()] = None) -> BatchRequest:
-    """The JSON body, or the same fields as query parameters (lists comma or ``_`` separated)."""
-    if body is not None:
-        return body
-    params: dict[str, Any] = dict(request.query_params)
-    if "bands" in params:
-        params["bands"] = [b for b in params["bands"].replace(",", "_").split("_") if b]
-    if "tiles" in params:
-        params["tiles"] = [t for t in params["tiles"].split(",") if t]
-    try:
-        return BatchRequest.model_validate(params)
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
-
-
-Batch = Annotated[BatchRequest, Depends(batch_request)]
-
-
-def _batch(user: User, conn: Conn, settings: Settings, req: BatchRequest, default: list[str],
-           kinds: set[str]) -> dict[str, list[str]]:
-    require_location(user, conn, req.lon, req.lat)
-    bands = req.bands or default
-    if {band_kind(normalise_band(b)) for b in bands} - kinds:
-        raise InvalidInput(f"this endpoint serves {'/'.join(sorted(kinds))} bands, not {', '.join(bands)}")
-    if "s2" in kinds:
-        check_plevel(req.plevel)
-    if not req.tiles and (req.start_date is None or req.end_date is None):
-        raise InvalidInput("give start_date and end_date, or tiles (a list of image ids)")
-    found = chips.raw_chips(settings, conn, req.lon, req.lat, req.start_date or date.min,
-                            req.end_date or date.max, bands, chipsize_m=req.chipsize, item_ids=req.tiles,
-                            max_cloud=req.max_cloud)
-    return raw_columns(settings, found, with_bands=True)
-
-
-@raw.get("/query/rawChipsBatch", summary="Raw S2 chips of several bands (JSON body or query)")
-@raw.post("/query/rawChipsBatch", summary="Raw S2 chips of several bands")
-def raw_chips_batch(user: AnalystUser, conn: Conn, settings: SettingsDep, req: Batch) -> dict[str, list[str]]:
-    """``{"dates", "bands", "chips"}`` columns: one row per image and band, by date then band."""
-    return _batch(user, conn, settings, req, ["B04", "B08"], {"s2"})
-
-
-@raw.get("/query/rawS1ChipsBatch", summary="Raw S1 chips of several bands (JSON body or query)")
-@raw.post("/query/rawS1ChipsBatch", summary="Raw S1 chips of several bands")
-def raw_s1_chips_batch(user: AnalystUser, conn: Conn, settings: SettingsDep,
-                       req: Batch) -> dict[str, list[str]]:
-    """As ``rawChipsBatch`` for S1 backscatter (``VV VH``) or coherence (``COH_VV COH_VH``)."""
-    return _batch(user, conn, settings, req, ["VV", "VH"], {"bs", "c6"})
 
 
 router.include_router(raw)
