@@ -5,7 +5,8 @@ colour, a tillage/row texture in a random direction and some noise, on a grass-a
 background with dark field edges, at 2 m (an agency's orthophoto is finer; this is enough to
 see parcel outlines). Deterministic: the same parcels and seed give a byte-identical COG. A
 sidecar ``demo_ortho.json`` records what it was built from, so it is rebuilt only when the
-parcels change.
+parcels (or this generator) change. The demo's 8 km square: 4020 x 4020 px, 36 MB, ~3 s and
+~420 MB peak memory here (painted in strips).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from affine import Affine
 from rasterio.features import rasterize
 
 log = logging.getLogger(__name__)
-VERSION = "1"
+VERSION = "2"
 RES_M = 2.0
 BLOCK = 512
+STRIP = 256  # rows painted at a time
 # crop code -> base RGB (summer look); others get a colour from their code
 PALETTE: dict[str, tuple[int, int, int]] = {
     "265": (92, 140, 62),  # grassland
@@ -98,26 +100,31 @@ def _colour(code: str) -> tuple[int, int, int]:
 
 
 def paint(parcels: gpd.GeoDataFrame, transform: Affine, shape: tuple[int, int], seed: int) -> np.ndarray:
-    """The RGB array (3, rows, cols) of the fields of ``parcels`` on the grid ``transform``/``shape``."""
+    """The RGB array (3, rows, cols) of the fields of ``parcels`` on the grid ``transform``/``shape``.
+
+    Painted in strips of ``STRIP`` rows, so memory stays near the label raster and the output.
+    """
     rng = np.random.default_rng([seed, 7_001])
     polys = [(g, i + 1) for i, g in enumerate(parcels.geometry) if _plausible(g)]
     polys.sort(key=lambda p: -p[0].area)  # smaller fields on top where declarations overlap
     labels = rasterize(polys, out_shape=shape, transform=transform, fill=0, dtype="int32")
     n = len(parcels) + 1
-    codes = [_code(c) for c in parcels["crop_code"]]
-    base = np.array([BACKGROUND] + [_colour(c) for c in codes], np.float32)  # (n, 3)
+    base = np.array([BACKGROUND] + [_colour(_code(c)) for c in parcels["crop_code"]], np.float32)  # (n, 3)
     base[1:] *= rng.uniform(0.85, 1.15, (n - 1, 1)).astype(np.float32)  # field-to-field variation
     angle = rng.uniform(0, np.pi, n).astype(np.float32)
     period = rng.uniform(6, 14, n).astype(np.float32)  # metres between rows/tracks
-    rows, cols = np.indices(shape, dtype=np.float32)
-    x, y = cols * RES_M, rows * RES_M
-    phase = (x * np.cos(angle)[labels] + y * np.sin(angle)[labels]) / period[labels]
-    stripes = np.where(labels > 0, 0.08 * np.sin(2 * np.pi * phase), 0).astype(np.float32)
-    noise = rng.normal(0, 0.04, shape).astype(np.float32)
+    cos, sin = (np.cos(angle) / period).astype(np.float32), (np.sin(angle) / period).astype(np.float32)
     edge = _edges(labels)
-    shade = (1 + stripes + noise) * np.where(edge, 0.7, 1.0).astype(np.float32)
-    rgb = base[labels].transpose(2, 0, 1) * shade[None]
-    return np.clip(rgb, 0, 255).astype(np.uint8)
+    out = np.empty((3, *shape), np.uint8)
+    x = np.arange(shape[1], dtype=np.float32) * RES_M
+    for r0 in range(0, shape[0], STRIP):
+        lab = labels[r0:r0 + STRIP]
+        y = (np.arange(r0, r0 + lab.shape[0], dtype=np.float32) * RES_M)[:, None]
+        stripes = np.where(lab > 0, 0.08 * np.sin(2 * np.pi * (x * cos[lab] + y * sin[lab])), 0)
+        noise = rng.normal(0, 0.04, lab.shape).astype(np.float32)
+        shade = (1 + stripes + noise) * np.where(edge[r0:r0 + STRIP], 0.7, 1.0)
+        out[:, r0:r0 + STRIP] = np.clip(base[lab].transpose(2, 0, 1) * shade[None], 0, 255).astype(np.uint8)
+    return out
 
 
 def _plausible(geom: object) -> bool:
