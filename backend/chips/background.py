@@ -89,8 +89,8 @@ def background(
 
 
 def _check(settings: Settings, lon: float, lat: float, chipsize: int, extend_m: float, iformat: str) -> str:
-    ChipSpec(lon, lat, chipsize)  # validates the location and size
     check_size(settings, chipsize)
+    ChipSpec(lon, lat, chipsize)  # validates the location and size
     if not (math.isfinite(extend_m) and extend_m > 0):
         raise InvalidInput(f"extend must be a positive number of metres, got {extend_m}")
     if extend_m > settings.chip_background_max_extent_m:

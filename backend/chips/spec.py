@@ -32,7 +32,7 @@ STYLES: Mapping[str, tuple[str, ...]] = MappingProxyType({
 })
 ALIASES: Mapping[str, str] = MappingProxyType({"B2": "B02", "B3": "B03", "B4": "B04", "B5": "B05",
                                                "B8": "B08"})
-HARD_MAX_SIZE = 4096
+HARD_MAX_SIZE = 8192  # the largest CBM_API_MAX_CHIP_SIZE
 DEFAULT_LUT = "5_95"
 # Explicit default ranges (style or band -> (low, high)); S1 in dB.
 DEFAULT_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType({
@@ -125,7 +125,7 @@ class ChipSpec:
     Attributes:
         lon: longitude (degrees, -180..180).
         lat: latitude (degrees, -90..90).
-        size: side in pixels (1..4096; deployments limit it further with a setting).
+        size: side in pixels (1..8192; deployments limit it further with a setting).
         style: ``truecolor``, ``falsecolor``, ``ndvi``, one band, or three bands joined by ``_``.
         lut: stretch (see :class:`Stretch`); None = the style's default.
         extent_m: ground side in metres; None = the native resolution of the first band
@@ -147,7 +147,8 @@ class ChipSpec:
         if not _number_in(self.lat, -90, 90):
             raise InvalidInput(f"lat must be a number within -90..90, got {self.lat!r}")
         if not (isinstance(self.size, int) and _number_in(self.size, 1, HARD_MAX_SIZE)):
-            raise InvalidInput(f"size must be an integer within 1..{HARD_MAX_SIZE}, got {self.size!r}")
+            raise InvalidInput(f"size must be an integer number of pixels within 1..{HARD_MAX_SIZE}, "
+                               f"got {self.size!r}")
         if self.extent_m is not None and not (math.isfinite(self.extent_m) and self.extent_m > 0):
             raise InvalidInput(f"extent_m must be a positive number, got {self.extent_m!r}")
         style, bands = _parse_style(self.style)

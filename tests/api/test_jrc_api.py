@@ -199,7 +199,8 @@ def test_unconfigured_tms_is_refused_with_the_configured_names(jrc, path) -> Non
 
 
 @pytest.mark.parametrize(("params", "words"), [
-    ({"chipsize": 5000}, "chipsize"), ({"chipsize": 2000}, "chipsize 2000 px exceeds"),
+    ({"chipsize": 5000}, "chipsize 5000 px exceeds the limit CBM_API_MAX_CHIP_SIZE = 1024 px"),
+    ({"chipsize": 0}, "chipsize"),
     ({"extend": 50_000}, "extend 50000 m exceeds the limit of 10000 m"), ({"iformat": "gif"}, "iformat"),
     ({"tms": ""}, "tms"), ({"tms": "x" * 41}, "tms"),
 ])

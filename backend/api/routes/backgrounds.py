@@ -23,7 +23,7 @@ from backend.settings import Settings
 
 router = APIRouter(tags=["JRC CbM compatible: chips"], responses=ERROR_RESPONSES)
 
-BgSize = Annotated[int, Query(ge=1, le=4096, description="Image side in **pixels** (limit: "
+BgSize = Annotated[int, Query(ge=1, description="Image side in **pixels** (limit: "
                               "api_max_chip_size).", examples=[256])]
 Extend = Annotated[float, Query(gt=0, allow_inf_nan=False, examples=[256],
                                 description="Image side on the ground in **metres** (limit: "

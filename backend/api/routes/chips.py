@@ -24,6 +24,7 @@ from backend.api.security import User
 from backend.api.services.query import set_not_found
 from backend.chips.cache import resolve
 from backend.chips.gallery import gallery_html
+from backend.chips.service import check_size
 from backend.db import queries_chips as q
 from backend.errors import Forbidden, InvalidInput, ParcelNotFound
 from backend.settings import Settings
@@ -36,7 +37,7 @@ Lat = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="La
                              examples=[52.6943])]
 Start = Annotated[date, Query(description="First date (YYYY-MM-DD, inclusive).", examples=["2025-06-01"])]
 End = Annotated[date, Query(description="Last date (YYYY-MM-DD, inclusive).", examples=["2025-06-30"])]
-ChipSize = Annotated[int, Query(ge=1, le=4096, description="Chip side in pixels of the first band "
+ChipSize = Annotated[int, Query(ge=1, description="Chip side in pixels of the first band "
                                 "(limit: api_max_chip_size).", examples=[256])]
 MaxCloud = Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False,
                                          description="Maximum scene cloud cover (%).")]
@@ -90,6 +91,7 @@ def chips_by_location(
     max_cloud: MaxCloud = None,
 ) -> Any:
     """JSON list of ``{date, url, image, cloud_fraction}`` (HTML gallery for ``Accept: text/html``)."""
+    check_size(settings, chipsize)
     spec = chips.ChipSpec(lon, lat, chipsize, style=band, lut=lut)
     found = chips.png_chips(settings, conn, spec, start_date, end_date, max_cloud=max_cloud)
     items = [{"date": c.datetime.isoformat(), "url": file_url(settings, c.file), "image": c.item_id,
