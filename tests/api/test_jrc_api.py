@@ -83,6 +83,12 @@ def test_raw_chip_default_is_1280_metres(jrc, api_settings) -> None:
         np.testing.assert_array_equal(ds.read(1), source_window(api_settings, ITEMS[1], "B11", ds))
 
 
+def test_raw_chip_onlylist_gives_the_images_without_files(jrc, api_settings) -> None:
+    r = get(jrc, "/query/rawChipByLocation", lon=LON, lat=LAT, band="B04", onlylist="True", **DATES)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"dates": ["20250601T103031", "20250611T103031"], "chips": list(ITEMS)}
+
+
 @pytest.mark.parametrize(("params", "who", "status", "words"), [
     ({"chipsize": 20_000}, "analyst", 422, "chipsize 20000 m exceeds the limit of 10240 m"),
     ({"chipsize": 0}, "analyst", 422, "chipsize"),
