@@ -441,3 +441,41 @@ def test_demo_orthophoto_is_a_source_only_in_demo_mode_once_built(settings, tmp_
                                                                       "Ortho": "o/x.vrt"}})
     sources = configured(xyz)
     assert sources["osm"].kind == "xyz" and sources["ortho"].href == str(tmp_path / "o" / "x.vrt")
+
+
+def test_unreadable_background_source_is_502_without_its_path(chip_settings, tmp_path) -> None:
+    from backend.errors import ImageReadError
+
+    missing = tmp_path / "secret-place" / "nope.tif"
+    s = Settings(**{**chip_settings.model_dump(), "chip_background_sources": {"ortho": str(missing)}})
+    with pytest.raises(ImageReadError, match="background source 'ortho' cannot be read") as err:
+        background(s, *lonlat(20, 30), 64, 64.0, "ortho", "tif")
+    assert "secret-place" not in str(err.value) and err.value.http_status == 502
+
+
+def test_failing_tile_service_is_502_without_its_url(chip_settings) -> None:
+    import http.server
+    import threading
+
+    from backend.errors import ImageReadError
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(403)
+            self.end_headers()
+            self.wfile.write(b"bad key")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        template = f"http://127.0.0.1:{server.server_address[1]}/{{z}}/{{x}}/{{y}}.png?key=SECRETKEY"
+        s = Settings(**{**chip_settings.model_dump(), "chip_background_sources": {"osm": template},
+                        "http_max_retry": 0})
+        with pytest.raises(ImageReadError, match="background source 'osm' cannot be read") as err:
+            background(s, *lonlat(32, 32), 64, 500.0, "osm", "png")
+    finally:
+        server.shutdown()
+    assert "SECRETKEY" not in str(err.value)

@@ -79,7 +79,10 @@ def background(
 
     def render_file() -> bytes:
         with render.gdal_env(settings):
-            img = produce()
+            try:
+                img = produce()
+            except ImageReadError as exc:  # a tile service's error may quote its URL (and key)
+                raise (_unreadable(source, exc) if source.kind == "xyz" else exc) from None
         if outline is not None:
             img = overlay.outline(img, outline)
         return img.render(img_format=FORMATS[fmt][0])
@@ -155,8 +158,8 @@ def _overlaps(settings: Settings, source: Source, lon: float, lat: float, extend
             crs = _chip_crs(ds.crs)
             b = _square(crs, lon, lat, extend_m)
             have = transform_bounds(ds.crs, crs, *ds.bounds) if ds.crs != crs else tuple(ds.bounds)
-    except RasterioError as exc:
-        raise ImageReadError(f"background source {source.name!r}: cannot read {source.href}: {exc}") from None
+    except (RasterioError, ImageReadError) as exc:
+        raise _unreadable(source, exc) from None
     return not (b[0] >= have[2] or b[2] <= have[0] or b[1] >= have[3] or b[3] <= have[1])
 
 
@@ -173,8 +176,14 @@ def _read_raster(source: Source, lon: float, lat: float, chipsize: int, extend_m
             indexes = (1, 2, 3) if ds.count >= 3 else (1,)
             return src.part(_square(crs, lon, lat, extend_m), dst_crs=crs, bounds_crs=crs, width=chipsize,
                             height=chipsize, indexes=indexes)
-    except RasterioError as exc:
-        raise ImageReadError(f"background source {source.name!r}: cannot read {source.href}: {exc}") from None
+    except (RasterioError, ImageReadError) as exc:
+        raise _unreadable(source, exc) from None
+
+
+def _unreadable(source: Source, exc: Exception) -> ImageReadError:
+    """The error for a source that cannot be read: details (href, GDAL's words) only in the log."""
+    log.warning("background source %r (%s) cannot be read: %s", source.name, source.href, exc)
+    return ImageReadError(f"background source {source.name!r} cannot be read; the server log says why")
 
 
 def wms_description(settings: Settings, template: str) -> str:
