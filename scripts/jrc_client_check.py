@@ -36,12 +36,20 @@ DEFAULT_VENV = Path(tempfile.gettempdir()) / "cbm-jrc-venv"
 
 
 def client_venv(path: Path = DEFAULT_VENV) -> Path:
-    """The Python of a virtualenv holding the JRC client (created on first use, from PyPI)."""
-    py = path / "bin" / "python"
-    if not (path / ".cbm-client-ready").exists():
-        subprocess.run(["/usr/bin/python3", "-m", "venv", str(path)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *CLIENT_PACKAGES], check=True)
-        (path / ".cbm-client-ready").write_text(" ".join(CLIENT_PACKAGES))
+    """The Python of a virtualenv holding the JRC client (created on first use, from PyPI).
+
+    A lock file next to it lets concurrent checks wait for the one that builds it.
+    """
+    import fcntl
+
+    py, ready = path / "bin" / "python", path / ".cbm-client-ready"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ready.exists() or ready.read_text() != " ".join(CLIENT_PACKAGES):
+            subprocess.run(["/usr/bin/python3", "-m", "venv", str(path)], check=True)
+            subprocess.run([str(py), "-m", "pip", "install", "-q", *CLIENT_PACKAGES], check=True)
+            ready.write_text(" ".join(CLIENT_PACKAGES))
     return py
 
 
