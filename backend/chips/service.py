@@ -195,6 +195,8 @@ def raw_chips(
         try:
             row_spec = _metre_spec(settings, row, spec, chipsize_m)
             paths = [(b, render.chip_geotiff_file(settings, row, b, row_spec)) for b in names]
+        except LimitExceeded:
+            raise  # the request is too large for this image: refuse it, never skip the image silently
         except CbmError as exc:
             (on_error or _log_error)(row, exc)
             continue
