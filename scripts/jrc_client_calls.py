@@ -39,7 +39,6 @@ requests.get = _no_pypi
 
 import cbm  # noqa: E402, F401
 import pandas as pd  # noqa: E402
-from cbm.datas import api  # noqa: E402
 from cbm.get import background, chip_images, parcel_info, parcels_list, time_series  # noqa: E402
 from cbm.show import background as show_background  # noqa: E402
 from cbm.show import chip_images as show_chips  # noqa: E402
@@ -65,16 +64,34 @@ def step(name, fn):
     print(f"ok  {name}: {out}")
 
 
+def walk(widget):
+    """A widget and everything inside it."""
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
 def gui_refresh():
-    """What the GUI's refresh button and AOI selector do with ``get_options``."""
-    options = json.loads(api.get_options())
-    with open(join(config.path_conf, "api_options.json"), "w") as f:
-        json.dump(options, f)
+    """The client's own GUI panel (ipywidgets): its refresh button, then the AOI it offers."""
+    from cbm.ipycbm.ipy_get import get_panel
+
+    panel = get_panel.get()
+    found = list(walk(panel))
+    refresh = next(w for w in found if type(w).__name__ == "Button" and w.icon in ("refresh", "fa-refresh"))
+    aois = next(w for w in found if type(w).__name__ == "Dropdown" and w.description == "AOI:")
+    refresh.click()  # get_options -> api_options.json -> the AOI list, then the selected AOI's examples
+    if aois.value != AOI:
+        aois.value = AOI
     values = config.read("api_options.json")
     key = next(v for v in values["aois"][AOI] if v.startswith("id_examples"))
     assert values["aois"][AOI]["years"] and values["aois"][AOI][key], values["aois"][AOI]
     assert TMS in values["aois"][AOI].get("tms", []), values["aois"][AOI]
-    return f"{key} = {values['aois'][AOI][key]}"
+    from ipywidgets.widgets.widget import _instances  # the panel shows its id box in an Output
+
+    pid = next(w for w in _instances.values() if type(w).__name__ == "Textarea"
+               and w.description == "Parcel(s) ID:")
+    assert pid.value == str(values["aois"][AOI][key][0]), pid.value  # the first example, filled in
+    return f"{key} = {values['aois'][AOI][key]}, the panel's parcel id: {pid.value}"
 
 
 def by_location():

@@ -3,16 +3,17 @@
     .venv/bin/python scripts/jrc_client_check.py [--venv /tmp/cbm-jrc-venv] [--db cbm] [--aoi demo]
         [--year 2025] [--pid P000001] [--tms demo_ortho] [--start 2025-06-01 --end 2025-06-30]
 
-Creates a separate virtualenv with ``cbm==0.0.18 'setuptools<81' 'pandas<2' 'numpy<2'`` (reused
-when it exists; the client needs APIs recent pandas removed and ``pkg_resources``), serves the
+Creates a separate virtualenv with ``cbm==0.0.18 'setuptools<81' 'pandas<2' 'numpy<2'
+'ipywidgets<9'`` (reused when it exists; the client needs APIs recent pandas removed,
+``pkg_resources``, and ipywidgets for its GUI panel), serves the
 API on a free loopback port over the given database (default: the demo's, after ``make demo``:
 background source ``demo_ortho`` is the demo's SYNTHETIC orthophoto), writes
 ``config/main.json`` in a temporary working directory and runs ``scripts/jrc_client_calls.py``
 there with the client's Python: parcel info by location/id/polygon, peers, every time-series
-type, GUI refresh (``get_options``), raw chips by location and by parcel, backgrounds by
-location and by parcel, an unconfigured ``tms``, a chip over the size limit, and the client's
-plotting helpers (``cbm.show``, headless). Prints what the client got; the exit code is the
-client's (0 = every call worked).
+type, the GUI panel's refresh (``get_options``, driven through its widgets), raw chips by
+location and by parcel, backgrounds by location and by parcel, an unconfigured ``tms``, a chip
+over the size limit, and the client's plotting helpers (``cbm.show``, headless). Prints what
+the client got; the exit code is the client's (0 = every call worked).
 
 ``tests/api/test_jrc_client.py`` runs the same calls against the test API.
 """
@@ -31,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CALLS = ROOT / "scripts" / "jrc_client_calls.py"
-CLIENT_PACKAGES = ("cbm==0.0.18", "setuptools<81", "pandas<2", "numpy<2")
+CLIENT_PACKAGES = ("cbm==0.0.18", "setuptools<81", "pandas<2", "numpy<2", "ipywidgets<9")
 DEFAULT_VENV = Path(tempfile.gettempdir()) / "cbm-jrc-venv"
 
 
