@@ -51,6 +51,6 @@ def test_every_public_client_call_works(jrc: Server, tmp_path: Path) -> None:
     assert done.stdout.rstrip().endswith("JRC client check: OK"), done.stdout
     for call in CALLS:
         assert f"ok  {call}" in done.stdout, call
-    assert "id_examples_2025 = ['A', 'B', 'C', 'D']" in done.stdout
+    assert "id_examples_2025 = ['A', 'B', 'C', 'D'], the panel's parcel id: A" in done.stdout
     assert "'pids': ['B'" in done.stdout  # peers: B touches A, same crop
     assert len(list((tmp_path / "figures").glob("*.png"))) >= 10
