@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -18,9 +19,9 @@ BLOB = "https://sentinel2l2a01.blob.core.windows.net/sentinel2-l2/33/U/WP/2025/0
 
 
 class _Tokens(BaseHTTPRequestHandler):
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         _Tokens.requests.append(self.path)
         if "refuse" in self.path:
             self.send_response(403)
@@ -79,7 +80,7 @@ def test_signing_only_inside_an_env_that_asks_for_it(token_service: str, tmp_pat
 
 
 def test_refused_token_is_a_clear_read_error(token_service: str) -> None:
-    with pytest.raises(ImageReadError, match="cannot sign .* Planetary Computer SAS token"):
+    with pytest.raises(ImageReadError, match=r"cannot sign .* Planetary Computer SAS token"):
         storage.planetary_computer_sign("https://refuse.blob.core.windows.net/c/a.tif")
 
 

@@ -122,8 +122,8 @@ def test_s1_cogs(demo) -> None:
 def test_stac(demo) -> None:
     cat = pystac.Catalog.from_file(str(demo.stac_catalog))
     cols = {c.id: c for c in cat.get_children()}
-    assert set(cols) == {"sentinel-2-l2a", "sentinel-1-grd", "sentinel-1-coh6"}
-    keys = {"sentinel-2-l2a": set(S2_RES), "sentinel-1-grd": {"VV", "VH"},
+    assert set(cols) == {"sentinel-2-l2a", "sentinel-1-bs", "sentinel-1-coh6"}
+    keys = {"sentinel-2-l2a": set(S2_RES), "sentinel-1-bs": {"VV", "VH"},
             "sentinel-1-coh6": {"COH_VV", "COH_VH"}}
     for cid, col in cols.items():
         items = list(col.get_items())

@@ -392,7 +392,7 @@ def test_extraction_jobs_for_overlapping_images(clean_db, tmp_path):
     with connect(clean_db) as c:
         for item, wkt in (("near", near), ("far", far)):
             c.execute("INSERT INTO images (item_id, collection, kind, datetime, footprint, bands, "
-                      "item, item_hash) VALUES (%s, 's2', 's2', now(), "
+                      "item, item_hash) VALUES (%s, 's2', 's2', '2025-06-01T10:00:00Z', "
                       "ST_Multi(ST_GeomFromText(%s, 4326)), '{B04}', '{}', 'h')", (item, wkt))
     res = import_parcels(clean_db, write(parcels_gdf(), tmp_path, "gpkg"), aoi="nl", year=2025)
     assert res.n_jobs == 1

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from affine import Affine
 
-GENERATOR_VERSION = "1"
+# 2: the S1 backscatter collection is sentinel-1-bs (a *-grd collection is refused as Level-1)
+GENERATOR_VERSION = "2"
 """Bump when the generator changes its output, so old builds are not reused."""
 
 YEAR = 2025

@@ -15,6 +15,7 @@ from pyproj import Transformer
 
 from backend.db import cluster, connect, database_url, redact
 from backend.db.migrate import migrate
+from backend.errors import CbmError
 from backend.settings import Settings
 
 DEMO_AOI = "demo"
@@ -80,7 +81,12 @@ def _import(settings: Settings, manifest: Any, year: int) -> str:
 def _catalogue(settings: Settings, manifest: Any) -> str:
     from backend.catalogue import add_source
 
-    return f"catalogue: {add_source(settings, str(manifest.stac_catalog))}"
+    result = add_source(settings, str(manifest.stac_catalog))
+    if result.rejected:  # the demo catalogue is our own: a rejected item is a bug, not a warning
+        first = result.rejected[0]
+        raise CbmError(f"the demo catalogue lost {len(result.rejected)} items "
+                           f"(first: {first.item_id}: {first.reason})")
+    return f"catalogue: {result}"
 
 
 def _extract(settings: Settings, year: int, progress: bool | Any) -> str:

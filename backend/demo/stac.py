@@ -21,7 +21,7 @@ from backend.demo.s2 import RESOLUTION, S2Image
 
 COLLECTIONS = {
     "sentinel-2-l2a": "SYNTHETIC Sentinel-2 L2A surface reflectance (B02-B11 x 10000, SCL)",
-    "sentinel-1-grd": "SYNTHETIC Sentinel-1 IW GRD backscatter, linear power (VV, VH)",
+    "sentinel-1-bs": "SYNTHETIC Sentinel-1 IW backscatter (calibrated, as from GRD), linear power (VV, VH)",
     "sentinel-1-coh6": "SYNTHETIC Sentinel-1 6-day interferometric coherence (COH_VV, COH_VH)",
 }
 COMMON_NAME = {"B02": ("blue", 0.49), "B03": ("green", 0.56), "B04": ("red", 0.665),
@@ -144,7 +144,7 @@ def write_stac(
     )
     pairs = [s1_items(img, root, params) for img in s1]
     cat.add_child(_collection("sentinel-2-l2a", (s2_item(i, root, params) for i in s2), params))
-    cat.add_child(_collection("sentinel-1-grd", (p[0] for p in pairs), params))
+    cat.add_child(_collection("sentinel-1-bs", (p[0] for p in pairs), params))
     cat.add_child(_collection("sentinel-1-coh6", (p[1] for p in pairs), params))
     stac_dir = root / "stac"
     cat.normalize_hrefs(str(stac_dir))

@@ -115,7 +115,7 @@ Year {year}.
 - `coh/<item>/COH_VV.tif`, `COH_VH.tif`: 6-day coherence 0-1, float32 at {s1_res:.0f} m,
   nodata 0.
 - `stac/catalog.json`: self-contained STAC catalogue with the collections `sentinel-2-l2a`,
-  `sentinel-1-grd` and `sentinel-1-coh6` (relative asset hrefs).
+  `sentinel-1-bs` and `sentinel-1-coh6` (relative asset hrefs).
 - `manifest.json`: parameters, sha256 and size of every file, build time (written last).
 
 All rasters are Cloud-Optimized GeoTIFFs (256 px tiles, DEFLATE with predictor, internal

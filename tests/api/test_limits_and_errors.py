@@ -117,7 +117,7 @@ BAD = [
     ("/query/parcelByID", {**SET}, "pid"),
     ("/query/parcelTimeSeries", {**SET, "pid": "A", "tstype": "s3"}, "tstype"),
     ("/query/parcelTimeSeries", {**SET, "pid": "A\x00"}, "pid"),
-    ("/query/parcelTimeSeries", {**SET, "pid": "A", "band": "B99"}, "allowed: B02"),
+    ("/query/parcelTimeSeries", {**SET, "pid": "A", "band": "B99"}, "allowed: B01, B02"),
     ("/query/parcelTimeSeries", {**SET, "pid": "A", "start_date": "2025-13-01"}, "start_date"),
     ("/query/parcelTimeSeries", {**SET, "pid": "A", "start_date": "2025-06-02", "end_date": "2025-06-01"},
      "after"),
