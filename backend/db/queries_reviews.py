@@ -25,14 +25,55 @@ def decision(conn: Conn, run_id: int, set_id: int, pid: str, condition: str) -> 
 
 
 def insert_review(conn: Conn, run_id: int, set_id: int, parcel_id: int, condition: str, verdict: str,
-                  reviewer: str, comment: str) -> dict[str, Any]:
-    """Add a verdict; returns the stored row (``id``, ``reviewed_at``)."""
-    row = conn.execute(
-        "INSERT INTO reviews (run_id, set_id, parcel_id, condition, verdict, reviewer, comment) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id, reviewed_at",
-        (run_id, set_id, parcel_id, condition, verdict, reviewer, comment)).fetchone()
+                  reviewer: str, comment: str, *, colour: str | None = None,
+                  reason: str = "") -> dict[str, Any]:
+    """Add a verdict and mark the parcel reviewed in the run's queue; returns ``id``, ``reviewed_at``."""
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO reviews (run_id, set_id, parcel_id, condition, verdict, reviewer, comment, colour, "
+            "reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, reviewed_at",
+            (run_id, set_id, parcel_id, condition, verdict, reviewer, comment, colour, reason)).fetchone()
+        conn.execute("UPDATE review_queue SET reviewed = true, verdict = %s "
+                     "WHERE run_id = %s AND parcel_id = %s", (verdict, run_id, parcel_id))
     assert row is not None
     return row
+
+
+_HISTORY_COLUMNS = ("r.id, r.run_id, r.condition, d.colour AS decision_colour, r.verdict, r.colour, "
+                    "r.reason, r.comment, r.reviewer, r.reviewed_at")
+
+
+def parcel_history(conn: Conn, run_id: int, set_id: int, parcel_id: int) -> list[dict[str, Any]]:
+    """Every verdict on a parcel's decisions of a run, newest first."""
+    return conn.execute(
+        f"SELECT {_HISTORY_COLUMNS} FROM reviews r JOIN decisions d ON d.run_id = r.run_id AND "
+        "d.set_id = r.set_id AND d.parcel_id = r.parcel_id AND d.condition = r.condition "
+        "WHERE r.run_id = %s AND r.set_id = %s AND r.parcel_id = %s ORDER BY r.reviewed_at DESC, r.id DESC",
+        (run_id, set_id, parcel_id)).fetchall()
+
+
+_EXPORT = """
+WITH latest AS (
+    SELECT DISTINCT ON (r.parcel_id, r.condition) r.parcel_id, r.condition, r.verdict, r.reviewer,
+           r.reviewed_at, r.colour, r.reason, r.comment
+    FROM reviews r WHERE r.run_id = %(run)s AND r.set_id = %(s)s
+    ORDER BY r.parcel_id, r.condition, r.reviewed_at DESC, r.id DESC)
+SELECT p.pid, p.cropcode, p.cropname, p.area_m2, d.run_id, d.condition, d.colour AS decision_colour,
+       d.reason AS decision_reason, d.rule_version, d.decided_at,
+       l.verdict, l.colour AS override_colour, l.reason AS review_reason, l.comment AS review_comment,
+       l.reviewer, l.reviewed_at,
+       CASE WHEN l.verdict = 'override' THEN l.colour ELSE d.colour END AS final_colour{geom}
+FROM decisions d JOIN parcels p ON p.set_id = d.set_id AND p.id = d.parcel_id
+LEFT JOIN latest l ON l.parcel_id = d.parcel_id AND l.condition = d.condition
+WHERE d.run_id = %(run)s AND d.set_id = %(s)s AND (%(pid)s::text IS NULL OR p.pid = %(pid)s)
+ORDER BY p.pid, d.condition"""
+
+
+def export_rows(conn: Conn, run_id: int, set_id: int, pid: str | None, *,
+                geometry: bool) -> list[dict[str, Any]]:
+    """Decisions of a run (one parcel or all) with the latest review of each; WKB WGS84 ``geom`` if asked."""
+    geom = ", ST_AsBinary(ST_Transform(p.geom, 4326)) AS geom" if geometry else ""
+    return conn.execute(_EXPORT.format(geom=geom), {"run": run_id, "s": set_id, "pid": pid}).fetchall()
 
 
 def review_queue(conn: Conn, run_id: int, colours: list[str], condition: str | None, offset: int,

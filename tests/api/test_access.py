@@ -42,6 +42,13 @@ RULES: dict[str, tuple[str, bool, dict]] = {
     "/tiles/{aoi}/{year}/{z}/{x}/{y}.mvt": ("consumer", True, {}),
     "/sets/{aoi}/{year}/jobs": ("analyst", True, {}),
     "/sets/{aoi}/{year}/decisions": ("consumer", True, {}),
+    # reviews (routes/reviews.py): any granted user reads and reviews (POST without a body: 422)
+    "/sets/{aoi}/{year}/reviews": ("consumer", True, {"pid": "A"}),
+    "/sets/{aoi}/{year}/queue": ("consumer", True, {}),
+    "/sets/{aoi}/{year}/queue/neighbours": ("consumer", True, {"pid": "A"}),
+    "/sets/{aoi}/{year}/decisions.csv": ("consumer", True, {}),
+    "/sets/{aoi}/{year}/decisions.gpkg": ("consumer", True, {}),
+    "/parcels/evidence.html": ("consumer", True, TS),
     "/catalogue/summary": ("analyst", False, {}),
     "/batch/runs": ("analyst", False, {}),
     "/batch/runs/{run_id}": ("analyst", False, {}),

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from backend.api.routes import backgrounds, chip_batches, chips, parcels, query, status, tiles
+from backend.api.routes import backgrounds, chip_batches, chips, parcels, query, reviews, status, tiles
 
 HOT_ROUTER: APIRouter = query.router
 ROUTERS: list[APIRouter] = [chips.router, chip_batches.router, backgrounds.router, parcels.router,
-                            status.router, tiles.router]
+                            status.router, tiles.router, reviews.router]

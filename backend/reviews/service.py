@@ -1,0 +1,157 @@
+"""Review workflow services: record a verdict, a parcel's review history, the review queue.
+
+A verdict is ``confirm`` (the automatic colour is right), ``override`` (to ``green`` or ``red``,
+with a reason of at least 3 characters) or ``field_visit`` (cannot be decided from the images).
+Verdicts are appended, never overwrite the automatic decision and name who and when. All
+functions work on the latest marker run of the set (the one ``/parcels/decisions`` shows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from backend.api.params import SetKey
+from backend.api.security import User
+from backend.api.services.query import resolve_set
+from backend.db import queries_api as qa
+from backend.db import queries_queue as qq
+from backend.db import queries_reviews as q
+from backend.errors import InvalidInput, NotFound, ParcelNotFound
+
+Verdict = Literal["confirm", "override", "field_visit"]
+VERDICTS: tuple[str, ...] = ("confirm", "override", "field_visit")
+SortName = Literal["colour", "confidence", "area", "crop", "reviewed", "pid"]
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """A verdict as submitted: checks that an override names its colour and gives a reason."""
+
+    pid: str
+    condition: str
+    verdict: str
+    colour: str | None = None
+    reason: str = ""
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse an inconsistent verdict with a message that says how to fix it."""
+        if self.verdict not in VERDICTS:
+            raise InvalidInput(f"verdict must be one of {', '.join(VERDICTS)}, not {self.verdict!r}")
+        if self.verdict == "override":
+            if self.colour not in ("green", "red"):
+                raise InvalidInput("an override needs colour 'green' or 'red'")
+            if len(self.reason.strip()) < 3:
+                raise InvalidInput("an override needs a reason (at least 3 characters): say why the "
+                                   "automatic decision is wrong")
+        elif self.colour is not None:
+            raise InvalidInput(f"colour is only for an override, not for {self.verdict!r}")
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """Filters, order and page of the review queue."""
+
+    condition: str | None = None
+    colour: str | None = None
+    crop: str | None = None
+    reviewed: bool | None = None
+    sort: SortName = "colour"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 50
+
+    def filters(self, run_id: int) -> dict[str, Any]:
+        """The SQL filter dict of ``queries_queue``."""
+        return {"run": run_id, "condition": self.condition, "colour": self.colour, "crop": self.crop,
+                "reviewed": self.reviewed}
+
+
+def run_of(conn: q.Conn, key: SetKey) -> tuple[int, int]:
+    """(set id, latest run with decisions) of a set.
+
+    Raises:
+        ParcelSetNotFound: no such set.
+        NotFound: the set has no decisions yet.
+    """
+    set_id = int(resolve_set(conn, key)["id"])
+    run = qq.latest_run(conn, set_id)
+    if run is None:
+        raise NotFound(f"no decisions for {key.aoi} {key.year} yet: run the markers first")
+    return set_id, run
+
+
+def parcel_id_of(conn: q.Conn, set_id: int, key: SetKey, pid: str) -> int:
+    """Internal id of a parcel; raises :class:`ParcelNotFound` when the set has no such pid."""
+    row = qa.parcel_row(conn, set_id, pid)
+    if row is None:
+        raise ParcelNotFound(f"no parcel {pid!r} in {key.aoi} {key.year}")
+    return int(row["id"])
+
+
+def record(conn: q.Conn, key: SetKey, user: User, review: ReviewInput) -> dict[str, Any]:
+    """Store a verdict by ``user`` on the latest decision of a parcel and condition.
+
+    Raises:
+        ParcelNotFound: no such parcel in the set.
+        NotFound: no decisions in the set, or none for this parcel and condition.
+    """
+    set_id, run = run_of(conn, key)
+    parcel_id = parcel_id_of(conn, set_id, key, review.pid)
+    d = q.decision(conn, run, set_id, review.pid, review.condition)
+    if d is None:
+        raise NotFound(f"parcel {review.pid!r} has no decision for condition {review.condition!r} "
+                       f"in marker run {run}")
+    qq.ensure_built(conn, run, set_id)
+    row = q.insert_review(conn, run, set_id, parcel_id, review.condition, review.verdict, user.username,
+                          review.comment.strip(), colour=review.colour, reason=review.reason.strip())
+    return {"id": row["id"], "run_id": run, "pid": review.pid, "condition": review.condition,
+            "decision_colour": d["colour"], "verdict": review.verdict, "colour": review.colour,
+            "reason": review.reason.strip(), "comment": review.comment.strip(), "reviewer": user.username,
+            "reviewed_at": row["reviewed_at"]}
+
+
+def history(conn: q.Conn, key: SetKey, pid: str) -> dict[str, Any]:
+    """A parcel's verdicts in the latest run, newest first, and the latest one per condition."""
+    set_id, run = run_of(conn, key)
+    rows = q.parcel_history(conn, run, set_id, parcel_id_of(conn, set_id, key, pid))
+    latest: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        latest.setdefault(r["condition"], r)
+    return {"pid": pid, "run_id": run, "latest": latest, "history": rows}
+
+
+def _queue_row(r: dict[str, Any]) -> dict[str, Any]:
+    conds = dict(c.split(":", 1) for c in r["cond_colours"])
+    return {"pid": r["pid"], "colour": qq.COLOURS[r["colour_rank"]], "conditions": conds,
+            "confidence": None if r["confidence"] < 0 else round(float(r["confidence"]), 3),
+            "area_ha": round(r["area_m2"] / 10_000, 4), "cropcode": r["cropcode"], "cropname": r["cropname"],
+            "reviewed": r["reviewed"], "verdict": r["verdict"]}
+
+
+def queue(conn: q.Conn, key: SetKey, query: QueueQuery) -> dict[str, Any]:
+    """One page of the review queue: one row per parcel with its worst colour and conditions."""
+    set_id, run = run_of(conn, key)
+    qq.ensure_built(conn, run, set_id)
+    total, rows = qq.page(conn, query.filters(run), query.sort, query.descending, query.offset, query.limit)
+    return {"run_id": run, "total": total, "offset": query.offset, "limit": query.limit, "sort": query.sort,
+            "descending": query.descending, "rows": [_queue_row(r) for r in rows]}
+
+
+def neighbours(conn: q.Conn, key: SetKey, pid: str, query: QueueQuery) -> dict[str, Any]:
+    """The previous and next parcel of ``pid`` in the queue order with these filters (None at the ends).
+
+    Raises:
+        ParcelNotFound: the parcel has no decisions in the latest run.
+    """
+    set_id, run = run_of(conn, key)
+    qq.ensure_built(conn, run, set_id)
+    current = qq.row(conn, run, pid)
+    if current is None:
+        raise ParcelNotFound(f"parcel {pid!r} has no decisions in {key.aoi} {key.year}")
+    f = query.filters(run)
+    return {"pid": pid, "previous": qq.neighbour(conn, f, query.sort, query.descending, current, False),
+            "next": qq.neighbour(conn, f, query.sort, query.descending, current, True),
+            "position": qq.position(conn, f, query.sort, query.descending, current)}
+
