@@ -1,7 +1,8 @@
 """Image catalogue: every source kind, validation, upsert semantics, jobs, S3 (moto) hrefs.
 
-All rasters are tiny (64 x 64) COGs written into tmp paths; the STAC API is a loopback
-server (tests/stac_api_server.py); S3 is a moto server on loopback; the database is real.
+All rasters are tiny (64 x 64) COGs written into tmp paths; S3 is a moto server on loopback;
+the database is real. The STAC API source is tested against stac-fastapi-pgstac in
+tests/test_catalogue_stacapi.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 from rio_stac import create_stac_item
-from stac_api_server import StacApi
 
 from backend import catalogue
 from backend.catalogue import CollectionProfile, Rejection, add_source, band_hrefs, validate
@@ -327,43 +327,6 @@ def test_folder_with_kind_and_collection_options(clean_db: Settings, tmp_path: P
 
 
 # ---------------------------------------------------------------------- STAC API
-
-
-@pytest.fixture()
-def api_items(bands: dict[str, Path]) -> list[dict[str, Any]]:
-    items = []
-    for n, day in enumerate(range(1, 31, 3)):
-        doc = make_item(f"S2_202506{day:02d}", bands, when=f"2025-06-{day:02d}T10:30:00Z",
-                        collection="sentinel-2-l2a", names=ES_NAMES, cloud=n * 10.0)
-        items.append(doc)
-    far = copy.deepcopy(items[0])
-    far.update(id="far_20250601", bbox=[10.0, 45.0, 10.1, 45.1], geometry={
-        "type": "Polygon", "coordinates": [[[10, 45], [10.1, 45], [10.1, 45.1], [10, 45]]]})
-    other = make_item("other_20250601", bands, collection="cbm-s2")
-    return [*items, far, other]
-
-
-@pytest.mark.parametrize("query_ext", [True, False])
-def test_stac_api_search(clean_db: Settings, api_items: list[dict[str, Any]],
-                         query_ext: bool) -> None:
-    with StacApi(api_items, query_ext=query_ext, max_page=2) as api:
-        result = add_source(clean_db, api.url, collection="sentinel-2-l2a", bbox=NEAR,
-                            start="2025-06-03", end="2025-06-25", max_cloud=50, batch_size=2)
-        searches = [r for r in api.requests if r[1] == "/search"]
-    # days 4, 7, 10, 13, 16 have cloud 10..50; 19, 22, 25 are too cloudy
-    assert [i["item_id"] for i in catalogue.list_images(clean_db)] == [
-        "S2_20250604", "S2_20250607", "S2_20250610", "S2_20250613", "S2_20250616"]
-    assert result.added == 5 and result.rejected == []
-    assert len(searches) >= 3 and any(r[2].get("token") for r in searches)
-    assert all(r[2]["collections"] == ["sentinel-2-l2a"] for r in searches)
-    if query_ext:
-        assert searches[0][2]["query"] == {"eo:cloud_cover": {"lte": 50.0}}
-
-
-def test_stac_api_unfiltered_twice(clean_db: Settings, api_items: list[dict[str, Any]]) -> None:
-    with StacApi(api_items) as api:
-        assert add_source(clean_db, api.url).added == len(api_items)
-        assert add_source(clean_db, api.url).unchanged == len(api_items)
 
 
 # ---------------------------------------------------------------------- S3 (moto)

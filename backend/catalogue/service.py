@@ -36,7 +36,7 @@ from backend.catalogue.filters import DateLike, ItemFilter, to_datetime
 from backend.catalogue.mapping import choose
 from backend.catalogue.models import AddResult, Rejection
 from backend.catalogue.profiles import CollectionProfile, resolve_profiles
-from backend.catalogue.sources import Entry, read_source
+from backend.catalogue.sources import PAGE_SIZE, Entry, read_source
 from backend.catalogue.validate import ImageRecord, validate_item
 from backend.db import connect
 from backend.db import queries_catalogue as q
@@ -63,6 +63,7 @@ def add_source(
     end: DateLike | None = None,
     max_cloud: float | None = None,
     batch_size: int = BATCH_SIZE,
+    page_size: int = PAGE_SIZE,
     progress: bool | Any = False,
     on_error: Callable[[Rejection], None] | None = None,
 ) -> AddResult:
@@ -79,6 +80,7 @@ def add_source(
         end: last acquisition date (inclusive; a date means the whole day).
         max_cloud: maximum ``eo:cloud_cover`` in percent.
         batch_size: items per transaction.
+        page_size: items per page of a STAC API search.
         progress: True for a tqdm bar, or a tqdm-like object to ``update(1)`` per item.
         on_error: called with each :class:`Rejection` (bad items never stop the import).
 
@@ -88,6 +90,7 @@ def add_source(
 
     Raises:
         InvalidInput: bad parameters, or the source is not a STAC document or folder.
+        NotFound: the STAC API has no collection ``collection``.
         ImageReadError: the source itself cannot be read.
         DatabaseError: the database is unreachable.
     """
@@ -108,7 +111,7 @@ def add_source(
 
     with raster_env(settings), connect(settings, autocommit=True) as conn:
         entries = read_source(source, collection=collection, item_filter=item_filter,
-                              asset_keys=asset_keys, on_skip=skip)
+                              asset_keys=asset_keys, on_skip=skip, page_size=page_size)
         for batch in _batches(with_progress(entries, progress, desc="catalogue", unit="item"), batch_size):
             records = _validate(batch, profiles, collection, reject)
             with conn.transaction():

@@ -32,19 +32,19 @@ from pystac_client.exceptions import APIError
 from backend.catalogue.cogs import folder_items
 from backend.catalogue.filters import ItemFilter
 from backend.catalogue.models import Rejection
-from backend.errors import ImageReadError, InvalidInput
+from backend.errors import ImageReadError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
 Entry = pystac.Item | Rejection
-_PAGE_SIZE = 100
+PAGE_SIZE = 100  # items per STAC API page asked for (servers may cap it)
 _RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img", ".nc")
 _JSON_SUFFIXES = (".json", ".ndjson", ".jsonl", ".geojsonl")
 
 
 def read_source(
     source: str, *, collection: str | None, item_filter: ItemFilter, asset_keys: Iterable[str],
-    on_skip: Callable[[pystac.Item], None] | None = None,
+    on_skip: Callable[[pystac.Item], None] | None = None, page_size: int = PAGE_SIZE,
 ) -> Iterator[Entry]:
     """Yield the items of a source that pass the filter (and rejections).
 
@@ -54,14 +54,16 @@ def read_source(
         item_filter: bbox, date range and cloud cover limits.
         asset_keys: asset keys of the candidate profiles (to group the files of a COG folder).
         on_skip: called with each item left out by the collection or the filter.
+        page_size: items per page of a STAC API search.
 
     Raises:
         InvalidInput: the source does not exist or is not a STAC document or folder.
+        NotFound: the STAC API has no collection ``collection``.
         ImageReadError: the STAC API or a catalogue document cannot be read.
     """
     if source.startswith(("http://", "https://")):
         entries = (_read_document(source) if source.lower().endswith(".json")
-                   else _search(source, collection, item_filter))
+                   else _search(source, collection, item_filter, page_size))
     else:
         path = Path(source).expanduser()
         if not path.exists():
@@ -204,7 +206,8 @@ def _parse_item(doc: dict[str, Any], href: str | None) -> Entry:
         return Rejection(item_id, f"not a valid STAC item: {exc}")
 
 
-def _search(url: str, collection: str | None, item_filter: ItemFilter) -> Iterator[Entry]:
+def _search(url: str, collection: str | None, item_filter: ItemFilter,
+            page_size: int) -> Iterator[Entry]:
     """Search a STAC API page by page; static catalogues behind a URL are walked."""
     try:
         client = Client.open(url)
@@ -214,9 +217,11 @@ def _search(url: str, collection: str | None, item_filter: ItemFilter) -> Iterat
         log.info("%s has no item search: walking it as a static catalogue", url)
         yield from _walk(client)
         return
+    if collection:
+        _check_collection(client, url, collection)
     search = client.search(
         collections=[collection] if collection else None, bbox=item_filter.bbox,
-        datetime=item_filter.datetime_range, limit=_PAGE_SIZE,
+        datetime=item_filter.datetime_range, limit=page_size,
         **_cloud_params(client, item_filter.max_cloud),
     )
     try:
@@ -224,6 +229,24 @@ def _search(url: str, collection: str | None, item_filter: ItemFilter) -> Iterat
             yield _parse_item(doc, None)
     except (APIError, OSError) as exc:
         raise ImageReadError(f"STAC API search at {url} failed: {exc}") from None
+
+
+def _check_collection(client: Client, url: str, collection: str) -> None:
+    """Refuse a collection the API does not serve (its search would find nothing, silently)."""
+    if not client.conforms_to(ConformanceClasses.COLLECTIONS):
+        return
+    try:
+        if client.get_collection(collection) is not None:  # None (or an error) when absent
+            return
+    except (APIError, pystac.STACError, KeyError, ValueError) as exc:
+        log.debug("collection %s of %s: %s", collection, url, exc)
+    try:
+        ids = sorted(c.id for c in client.get_collections())
+    except (APIError, pystac.STACError, OSError, ValueError) as exc:
+        raise ImageReadError(f"cannot list the collections of STAC API {url}: {exc}") from None
+    if collection not in ids:
+        raise NotFound(f"the STAC API {url} has no collection {collection!r}; it has: "
+                       f"{', '.join(ids) or 'none'} (give one of them with --collection)")
 
 
 def _cloud_params(client: Client, max_cloud: float | None) -> dict[str, Any]:
