@@ -114,6 +114,18 @@ class CbmClient:
         """GET and decode JSON."""
         return self.get(path, **params).json()
 
+    def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        """POST a JSON body to ``path`` and decode the JSON answer; errors raised as CbmApiError."""
+        if not self.url:
+            raise errors.ConfigurationError("No CbM API address: set CBM_API_URL (e.g. http://127.0.0.1:8000).")
+        try:
+            response = self.session.post(f"{self.url}{path}", json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            log.warning("API request to %s failed: %s", path, exc)
+            raise errors.ApiUnavailable("The CbM service cannot be reached; try again later.") from None
+        raise_for_status(response)
+        return response.json()
+
     def fetch_bytes(self, url: str) -> bytes:
         """Download a file the API pointed to (signed chip URLs; relative paths are joined to the API)."""
         absolute = urljoin(self.url + "/", url)
@@ -219,6 +231,54 @@ class CbmClient:
         return DecisionPage(rows=list(data.get("rows", [])), total=int(data.get("total", 0)),
                             counts=dict(data.get("counts", {})))
 
+    # ------------------------------------------------------------------ reviews and downloads
+    def review(self, aoi: str, year: int, pid: str, condition: str, verdict: str, *,
+               colour: str | None = None, reason: str = "", comment: str = "") -> dict[str, Any]:
+        """Record a verdict (``confirm``, ``override`` with ``colour`` and ``reason``, ``field_visit``).
+
+        Raises:
+            InvalidRequest: an override without colour or reason (the API's message says which).
+        """
+        body = {"pid": pid, "condition": condition, "verdict": verdict, "colour": colour, "reason": reason,
+                "comment": comment}
+        result: dict[str, Any] = self.post_json(f"/sets/{aoi}/{year}/reviews", body)
+        return result
+
+    def reviews(self, aoi: str, year: int, pid: str) -> dict[str, Any]:
+        """A parcel's verdicts: ``{"history": [newest first], "latest": {condition: verdict}}``."""
+        result: dict[str, Any] = self.get_json(f"/sets/{aoi}/{year}/reviews", pid=pid)
+        return result
+
+    def queue(self, aoi: str, year: int, **query: Any) -> dict[str, Any]:
+        """One page of the review queue (``condition colour crop reviewed sort order offset limit``)."""
+        result: dict[str, Any] = self.get_json(f"/sets/{aoi}/{year}/queue", **_query(query))
+        return result
+
+    def neighbours(self, aoi: str, year: int, pid: str, **query: Any) -> dict[str, Any]:
+        """``previous``/``next`` pid and ``position`` of ``pid`` in the queue with the same filters."""
+        path = f"/sets/{aoi}/{year}/queue/neighbours"
+        result: dict[str, Any] = self.get_json(path, pid=pid, **_query(query))
+        return result
+
+    def download(self, aoi: str, year: int, pid: str, kind: str) -> tuple[str, bytes]:
+        """A parcel's file for download: ``kind`` is ``csv``, ``gpkg`` or ``html`` (evidence sheet).
+
+        Returns the API's file name and the content.
+        """
+        if kind == "html":
+            response = self.get("/parcels/evidence.html", aoi=aoi, year=year, pid=pid, download="true")
+        else:
+            response = self.get(f"/sets/{aoi}/{year}/decisions.{kind}", pid=pid)
+        disposition = response.headers.get("content-disposition", "")
+        name = disposition.split('filename="', 1)[-1].rstrip('"') if "filename=" in disposition else ""
+        return name or f"{aoi}_{year}_{pid}.{kind}", response.content
+
     def tile_url(self, aoi: str, year: int) -> str:
         """URL template of the set's vector tiles (``{z}/{x}/{y}``)."""
         return f"{self.url}/tiles/{aoi}/{year}/{{z}}/{{x}}/{{y}}.mvt"
+
+
+def _query(query: dict[str, Any]) -> dict[str, Any]:
+    """Queue parameters for the API: empty filters dropped, booleans as ``true``/``false``."""
+    return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in query.items()
+            if v is not None and v != ""}

@@ -10,7 +10,7 @@ from typing import Any
 
 import ipyleaflet as L
 
-SELECTED = "#d81b60"
+SELECTED = "#00b8d4"  # cyan: apart from the traffic light and the peers
 PEER = "#5c6bc0"
 PARCEL = "#37474f"
 DECISION_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}

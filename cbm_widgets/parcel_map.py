@@ -29,6 +29,7 @@ from cbm_widgets.errors import CbmApiError
 from cbm_widgets.models import Parcel
 
 OVERLAY_PX = 64
+MIN_PARCEL_ZOOM = 14  # below this the view is too large to draw the parcels in it
 NEAREST_DAYS = 3  # the overlay shows the image nearest to the selected date within this
 
 
@@ -143,9 +144,20 @@ class ParcelMap(CbmWidget):
             if self.parcel is None or self.parcel.pid != self.parcel_id:
                 self.parcel = self.client.parcel(self.aoi, self.year, self.parcel_id)
             self.selected_layer.data = ml.collection([self.parcel.feature()])
-            self.map.center, self.map.zoom = (self.parcel.lat, self.parcel.lon), 16
+            self._bring_into_view(self.parcel)
             self._update_peers()
         self._update_overlay()
+
+    def _bring_into_view(self, parcel: Parcel) -> None:
+        """Keep the user's view when the parcel is in it; else pan there (zooming in only if far out)."""
+        bounds = self.map.bounds
+        if bounds:
+            (south, west), (north, east) = bounds
+            if south <= parcel.lat <= north and west <= parcel.lon <= east:
+                return
+        self.map.center = (parcel.lat, parcel.lon)
+        if not bounds or self.map.zoom < MIN_PARCEL_ZOOM:
+            self.map.zoom = 16
 
     def _centre_on_set(self) -> None:
         """No parcel selected: show the middle of the set, zoomed in enough to draw its parcels."""

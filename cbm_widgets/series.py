@@ -24,7 +24,8 @@ SERIES: Mapping[str, tuple[str, str]] = {
 }
 COLOURS: Mapping[str, str] = {
     "NDVI": "#2e7d32", "NDWI": "#1565c0", "B04": "#c62828", "B08": "#6a1b9a", "B11": "#ef6c00",
-    "VV": "#546e7a", "VH": "#8d6e63", "COH_VV": "#00838f",
+    "VV": "#546e7a", "VH": "#ad1457",  # VH apart from the brown bare-soil spans
+    "COH_VV": "#00838f",
 }
 
 

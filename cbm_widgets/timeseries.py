@@ -45,6 +45,7 @@ class TimeSeriesChart(CbmWidget):
     def __init__(self, client: CbmClient, **kwargs: Any) -> None:
         super().__init__(client)
         self.tables: dict[str, pd.DataFrame] = {}
+        self._syncing = False
         self.events: list[dict[str, Any]] = []
         self.x = bq.DateScale()
         self.y = bq.LinearScale(min=-0.2, max=1.0)
@@ -58,20 +59,26 @@ class TimeSeriesChart(CbmWidget):
         self.figure = bq.Figure(axes=axes, marks=[], legend_location="top-left", animation_duration=0,
                                 fig_margin={"top": 20, "bottom": 40, "left": 60, "right": 60},
                                 layout=w.Layout(width="100%", height="340px"))
-        self.picker = w.SelectMultiple(options=list(ts.SERIES), value=list(DEFAULT_SERIES), rows=4,
-                                       description="Series", layout=w.Layout(width="220px"))
+        # one toggle per series: a plain click adds or removes it (no Ctrl-click)
+        self.toggles = {name: w.ToggleButton(value=name in DEFAULT_SERIES, description=name,
+                                             tooltip=ts.SERIES[name][0], _dom_classes=[f"cbm-series-{name}"],
+                                             layout=w.Layout(width="auto"))
+                        for name in ts.SERIES}
+        self.picker = w.HBox(list(self.toggles.values()), _dom_classes=["cbm-series-picker"],
+                             layout=w.Layout(flex_flow="row wrap"))
         self.panzoom = bq.interacts.PanZoom(scales={"x": [self.x]})
         self.zoom = w.ToggleButton(value=False, description="Pan / zoom", _dom_classes=["cbm-zoom"],
                                    tooltip="Drag to pan, wheel to zoom (dates cannot be clicked meanwhile)")
         self.reset = w.Button(description="Reset zoom", tooltip="Show the whole year",
                               _dom_classes=["cbm-reset"])
         self.caption = w.HTML("", _dom_classes=["cbm-caption"])
-        self.children = [w.HBox([self.picker, w.VBox([self.zoom, self.reset]), self.caption]), self.figure,
-                         self.status]
+        self.children = [self.picker, w.HBox([self.zoom, self.reset, self.caption]), self.figure, self.status]
         # ---- wiring
         self.reset.on_click(lambda _: self._reset_zoom())
         self.zoom.observe(self._update_interaction, names="value")
-        w.link((self.picker, "value"), (self, "series"), transform=(list, tuple))
+        for toggle in self.toggles.values():
+            toggle.observe(self._toggled, names="value")
+        self.observe(self._sync_toggles, names=["series"])
         self.observe(self._update_data, names=["aoi", "year", "parcel_id"])
         self.observe(self._update_marks, names=["series"])
         self.observe(self._update_rule, names=["date"])
@@ -80,6 +87,18 @@ class TimeSeriesChart(CbmWidget):
             setattr(self, name, value)
 
     # ------------------------------------------------------------------ updates
+    def _toggled(self, _change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self.series = [name for name, toggle in self.toggles.items() if toggle.value]
+
+    def _sync_toggles(self, _change: dict[str, Any] | None = None) -> None:
+        self._syncing = True
+        try:
+            for name, toggle in self.toggles.items():
+                toggle.value = name in self.series
+        finally:
+            self._syncing = False
+
     def _update_data(self, _change: dict[str, Any] | None = None) -> None:
         self.tables, self.events = {}, []
         if self._ready():

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cbm_widgets import series as ts
+from cbm_widgets.plain import condition_name, short_date, window_of, window_text
 
 CLOUDY = "#9e9e9e"
 CLOUD_ROW = -0.15  # y of the cloud-masked observations row (index axis)
@@ -69,17 +70,29 @@ def _day(value: Any) -> np.datetime64 | None:
 
 
 def _window(event: Mapping[str, Any]) -> tuple[Any, Any]:
-    """Start and end of a marker event or of a decision's window (from its evidence)."""
+    """Start and end of a marker event or of a decision's window (``evidence.condition.window``)."""
     if event.get("marker") != "window":
         return event.get("start_date"), event.get("end_date") or event.get("start_date")
-    evidence = event.get("evidence") or {}
-    window = evidence.get("window") or [evidence.get("window_start"), evidence.get("window_end")]
-    return (window[0], window[1]) if isinstance(window, list | tuple) and len(window) == 2 else (None, None)
+    return window_of(event) or (None, None)
+
+
+def event_label(event: Mapping[str, Any]) -> str:
+    """What a span shows: ``mowing 3 Jul 2025 (94 %)`` or ``Grassland mown (red): 1 Jun – 15 Aug 2025``."""
+    kind = str(event.get("marker", "event"))
+    if kind == "window":
+        name = condition_name(str(event.get("condition", "decision")))
+        return f"{name} ({event.get('colour', '')}): window {window_text(event)}"
+    start, end = _window(event)
+    when = short_date(start) if not end or end == start else f"{short_date(start)} – {short_date(end)}"
+    conf = event.get("confidence")
+    sure = f" ({float(conf):.0%})" if isinstance(conf, int | float) else ""
+    return f"{kind.replace('_', ' ')} {when}{sure}"
 
 
 def event_spans(events: Sequence[Mapping[str, Any]], x: bq.Scale, y: bq.Scale) -> list[bq.Mark]:
-    """Shaded spans for marker events and decision windows (full chart height)."""
+    """Shaded spans for marker events and decision windows (full chart height), each labelled."""
     marks: list[bq.Mark] = []
+    n_windows = 0
     for event in events:
         start, end = (_day(v) for v in _window(event))
         if start is None or end is None:
@@ -88,13 +101,17 @@ def event_spans(events: Sequence[Mapping[str, Any]], x: bq.Scale, y: bq.Scale) -
             end = start + np.timedelta64(1, "D")
         kind = str(event.get("marker", "event"))
         colour = EVENT_COLOURS.get(kind, "#7e57c2")
-        label = f"{kind} {str(start)[:10]} – {str(end)[:10]}"
-        if kind == "window":
-            label = f"{event.get('condition', 'decision')}: {event.get('colour', '')} window"
+        label = event_label(event)
+        window = kind == "window"
         marks.append(bq.Lines(x=[start, start, end, end], y=[0, 1, 1, 0], scales={"x": x, "y": y},
-                              fill="inside", fill_colors=[colour], fill_opacities=[0.12], colors=[colour],
-                              opacities=[0.4], stroke_width=1, tooltip=bq.Tooltip(fields=[], labels=[]),
-                              labels=[label]))
+                              fill="inside", fill_colors=[colour], fill_opacities=[0.08 if window else 0.22],
+                              colors=[colour], opacities=[0.9], stroke_width=2 if window else 1,
+                              line_style="dashed" if window else "solid",
+                              tooltip=bq.Tooltip(fields=["name"], labels=["event"]), labels=[label]))
+        top = 0.97 - 0.06 * n_windows if window else 0.08
+        n_windows += window
+        marks.append(bq.Label(x=[start], y=[top], scales={"x": x, "y": y}, text=[label], colors=[colour],
+                              default_size=11, font_weight="bold", align="start", x_offset=3))
     return marks
 
 

@@ -65,7 +65,9 @@ def test_chart_loads_series_cloud_and_events(client: CbmClient) -> None:
     chart.parcel_id = "A"
     assert chart.n_cloudy == 0
     labels = [m.labels[0] for m in chart.figure.marks if isinstance(m, bq.Lines) and m.labels]
-    assert any(label.startswith("mowing 2025-06-05") for label in labels)
+    assert "mowing 5 Jun 2025 – 9 Jun 2025 (90%)" in labels  # type, dates and confidence in words
+    texts = [m.text[0] for m in chart.figure.marks if isinstance(m, bq.Label)]
+    assert "mowing 5 Jun 2025 – 9 Jun 2025 (90%)" in texts  # drawn on the chart, not only in a tooltip
     dots = [m for m in chart.figure.marks if isinstance(m, bq.Scatter)]
     chart._clicked(dots[0], {"event": "element_click", "data": {"index": 1}})
     assert chart.date == "2025-06-11"
@@ -73,8 +75,14 @@ def test_chart_loads_series_cloud_and_events(client: CbmClient) -> None:
 
 def test_chart_series_picker(client: CbmClient) -> None:
     chart = TimeSeriesChart(client, aoi="tt", year=2025, parcel_id="A", series=["B04", "COH_VV"])
-    assert chart.picker.value == ("B04", "COH_VV") and "c6" in chart.tables
+    assert [n for n, b in chart.toggles.items() if b.value] == ["B04", "COH_VV"] and "c6" in chart.tables
     assert not chart.error
+    chart.toggles["NDVI"].value = True  # a plain click adds a series, keeping the others
+    assert chart.series == ["NDVI", "B04", "COH_VV"]
+    chart.toggles["B04"].value = False
+    assert chart.series == ["NDVI", "COH_VV"]
+    chart.series = ["VH"]
+    assert [n for n, b in chart.toggles.items() if b.value] == ["VH"]
 
 
 def test_link_drives_every_widget(client: CbmClient) -> None:

@@ -1,0 +1,99 @@
+"""The decision workstation at the traitlet level, against the real API: review panel, card, plain words.
+
+Parcel A of the tiny area is red for ``mown_once``, B green; C has no decision.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import date
+
+import bqplot as bq
+from apitools import PASSWORDS, Server
+
+from cbm_widgets import CbmClient, ParcelCard
+from cbm_widgets.plain import condition_name, plain_reason, window_of, window_text
+from cbm_widgets.timeseries_marks import event_spans
+
+
+def test_review_panel_records_and_shows_history(client: CbmClient) -> None:
+    card = ParcelCard(client, aoi="tt", year=2025, parcel_id="A")
+    panel = card.review
+    assert panel.layout.display is None and panel.condition == "mown_once"
+    assert [v for _, v in panel.picker.options] == ["mown_once"]
+    before = len(panel.history)
+    override_green = panel.buttons[1]
+    override_green.click()  # no reason typed: refused in the panel, nothing sent
+    assert "reason" in panel.error and len(panel.history) == before
+    panel.reason.value, panel.comment.value = "mown on 20 June, visible on the chip", "checked by phone"
+    override_green.click()
+    assert panel.error == "" and "Saved" in panel.saved.value
+    newest = panel.history[0]
+    assert (newest["verdict"], newest["colour"], newest["reason"], newest["reviewer"]) == (
+        "override", "green", "mown on 20 June, visible on the chip", "consumer")
+    assert "checked by phone" in panel.list.value and "overridden to" in panel.list.value
+    assert panel.reason.value == "" and panel.last_saved_ms > 0
+    assert card.colour == "red"  # the automatic decision is unchanged
+    # a new card (a reload) shows the stored review
+    again = ParcelCard(client, aoi="tt", year=2025, parcel_id="A")
+    assert again.review.history[0]["id"] == newest["id"]
+    assert "mown on 20 June" in again.review.list.value
+
+
+def test_review_panel_hidden_without_decisions_and_refused_without_grant(widget_api: Server,
+                                                                         client: CbmClient) -> None:
+    card = ParcelCard(client, aoi="tt", year=2025, parcel_id="C")
+    assert card.review.layout.display == "none" and "No decision yet" in card.decisions.value
+    outsider = CbmClient(widget_api.url, "outsider", PASSWORDS["outsider"])
+    panel = ParcelCard(outsider, aoi="tt", year=2025, parcel_id="A").review
+    assert panel.error.startswith("no access to AOI 'tt'")
+    panel.condition = "mown_once"
+    panel.submit("confirm")
+    assert panel.error.startswith("no access to AOI 'tt'") and "Saved" not in panel.saved.value
+
+
+def test_card_downloads_carry_the_pid(client: CbmClient) -> None:
+    card = ParcelCard(client, aoi="tt", year=2025, parcel_id="B")
+    for button, name in zip(card.download_buttons, ("tt_2025_B_decisions.csv", "tt_2025_B_decisions.gpkg",
+                                                    "tt_2025_B_evidence.html"), strict=True):
+        button.click()
+        link = card.download_link.value
+        assert f'download="{name}"' in link, link
+        data = base64.b64decode(re.search(r"base64,([^\"]+)", link).group(1))
+        assert data, name
+        if name.endswith(".csv"):
+            assert data.decode().splitlines()[1].startswith("B,1,Wheat")
+        if name.endswith(".gpkg"):
+            assert data.startswith(b"SQLite format 3")
+        if name.endswith(".html"):
+            assert b"Parcel B" in data
+
+
+def test_plain_words_and_window() -> None:
+    assert condition_name("grassland_mown") == "Grassland mown in the window"
+    assert condition_name("gaec_6_cover") == "Gaec 6 cover"
+    assert plain_reason("1 mowing event(s) found in the window (day 193); 1 required", 2025) == (
+        "1 mowing event(s) found in the window (12 Jul 2025); 1 required")
+    assert date(2025, 7, 12).timetuple().tm_yday == 193  # the expected date, independently
+    assert plain_reason("possible one (day 1, 32)", 2024) == "possible one (1 Jan 2024, 1 Feb 2024)"
+    record = {"condition": "grassland_mown", "colour": "red",
+              "evidence": {"condition": {"window": ["2025-06-01", "2025-08-15"]}}}
+    assert window_of(record) == ("2025-06-01", "2025-08-15")
+    assert window_text(record) == "1 Jun 2025 – 15 Aug 2025"
+    assert window_of({"evidence": {"window": ["2025-05-01", "2025-05-31"]}}) == ("2025-05-01", "2025-05-31")
+    assert window_of({"evidence": {"condition": {"window": None}}}) is None
+
+
+def test_condition_window_is_drawn() -> None:
+    record = {"marker": "window", "condition": "grassland_mown", "colour": "red",
+              "evidence": {"condition": {"window": ["2025-06-01", "2025-08-15"]}}}
+    event = {"marker": "mowing", "start_date": "2025-07-03", "end_date": "2025-07-05", "confidence": 0.94}
+    marks = event_spans([record, event], bq.DateScale(), bq.LinearScale())
+    spans = [m for m in marks if isinstance(m, bq.Lines)]
+    labels = [m.text[0] for m in marks if isinstance(m, bq.Label)]
+    assert len(spans) == 2
+    assert str(spans[0].x[0])[:10] == "2025-06-01" and str(spans[0].x[-1])[:10] == "2025-08-15"
+    assert labels == ["Grassland mown in the window (red): window 1 Jun 2025 – 15 Aug 2025",
+                      "mowing 3 Jul 2025 – 5 Jul 2025 (94%)"]
+    assert spans[0].colors != spans[1].colors
