@@ -98,8 +98,8 @@ def _where(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts), args
 
 
-_COLUMNS = ("pid, colour_rank, conditions, cond_colours, confidence, area_m2, cropcode, cropname, reviewed, "
-            "verdict")
+_COLUMNS = ("pid, parcel_id, colour_rank, conditions, cond_colours, confidence, area_m2, cropcode, cropname, "
+            "reviewed, verdict")
 
 
 def page(conn: Conn, filters: dict[str, Any], sort: str, descending: bool, offset: int,
@@ -112,6 +112,13 @@ def page(conn: Conn, filters: dict[str, Any], sort: str, descending: bool, offse
         f"SELECT {_COLUMNS} FROM review_queue WHERE {where} ORDER BY {col} {way}, pid {way} "
         "OFFSET %(offset)s LIMIT %(limit)s", {**args, "offset": offset, "limit": limit}).fetchall()
     return (int(total["n"]) if total else 0), rows
+
+
+def outlines(conn: Conn, set_id: int, parcel_ids: list[int]) -> dict[int, str]:
+    """WGS84 GeoJSON (6 decimals) of these parcels, by internal id."""
+    rows = conn.execute("SELECT id, ST_AsGeoJSON(ST_Transform(geom, 4326), 6) AS g FROM parcels "
+                        "WHERE set_id = %s AND id = ANY(%s)", (set_id, parcel_ids)).fetchall()
+    return {int(r["id"]): str(r["g"]) for r in rows}
 
 
 def row(conn: Conn, run_id: int, pid: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ functions work on the latest marker run of the set (the one ``/parcels/decisions
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -61,6 +62,7 @@ class QueueQuery:
     descending: bool = False
     offset: int = 0
     limit: int = 50
+    geometry: bool = False
 
     def filters(self, run_id: int) -> dict[str, Any]:
         """The SQL filter dict of ``queries_queue``."""
@@ -135,8 +137,13 @@ def queue(conn: q.Conn, key: SetKey, query: QueueQuery) -> dict[str, Any]:
     set_id, run = run_of(conn, key)
     qq.ensure_built(conn, run, set_id)
     total, rows = qq.page(conn, query.filters(run), query.sort, query.descending, query.offset, query.limit)
+    out = [_queue_row(r) for r in rows]
+    if query.geometry and rows:
+        shapes = qq.outlines(conn, set_id, [int(r["parcel_id"]) for r in rows])
+        for r, o in zip(rows, out, strict=True):
+            o["geometry"] = json.loads(shapes[int(r["parcel_id"])])
     return {"run_id": run, "total": total, "offset": query.offset, "limit": query.limit, "sort": query.sort,
-            "descending": query.descending, "rows": [_queue_row(r) for r in rows]}
+            "descending": query.descending, "rows": out}
 
 
 def neighbours(conn: q.Conn, key: SetKey, pid: str, query: QueueQuery) -> dict[str, Any]:

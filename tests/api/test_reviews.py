@@ -99,6 +99,9 @@ def test_queue_one_row_per_parcel_sorted_filtered_and_neighbours(api: Server) ->
     assert [r["pid"] for r in get_json(api, "/sets/tt/2025/queue", colour="green")["rows"]] == ["B"]
     assert get_json(api, "/sets/tt/2025/queue", condition="mown_once", colour="red")["total"] == 1
     assert get_json(api, "/sets/tt/2025/queue", condition="other")["total"] == 0
+    shapes = get_json(api, "/sets/tt/2025/queue", geometry="true")["rows"]
+    assert [r["geometry"]["type"] for r in shapes] == ["MultiPolygon", "MultiPolygon"]  # as stored
+    assert "geometry" not in q["rows"][0]
     page2 = get_json(api, "/sets/tt/2025/queue", offset=1, limit=1)
     assert [r["pid"] for r in page2["rows"]] == ["B"] and page2["total"] == 2
     n = get_json(api, "/sets/tt/2025/queue/neighbours", pid="A")

@@ -44,10 +44,12 @@ def queue_query(settings: SettingsDep,
                 reviewed: Annotated[bool | None, Query(description="true/false; any when absent.")] = None,
                 sort: service.SortName = "colour", order: Literal["asc", "desc"] = "asc",
                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> service.QueueQuery:
+                limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                geometry: Annotated[bool, Query(description="Add each parcel's WGS84 GeoJSON.")] = False,
+                ) -> service.QueueQuery:
     """Filters, order and page of the review queue from the query string."""
     return service.QueueQuery(condition, colour, crop or None, reviewed, sort, order == "desc", offset,
-                              min(limit, settings.api_max_rows))
+                              min(limit, settings.api_max_rows), geometry)
 
 
 Queue = Annotated[service.QueueQuery, Depends(queue_query)]
