@@ -21,12 +21,13 @@ from cbm_widgets.explorer import MarkerExplorer
 from cbm_widgets.gallery import ChipGallery
 from cbm_widgets.parcel_map import ParcelMap
 from cbm_widgets.peers import PeersPanel
+from cbm_widgets.queue import ReviewQueue
 from cbm_widgets.review import ReviewPanel
 from cbm_widgets.timeseries import TimeSeriesChart
 
 __all__ = [
     "AccessDenied", "ApiUnavailable", "AuthenticationFailed", "CbmApiError", "CbmClient", "ChipGallery",
     "ConfigurationError", "InvalidRequest", "MarkerExplorer", "NotFound", "ParcelCard", "ParcelMap",
-    "PeersPanel", "RateLimited", "ReviewPanel", "TimeSeriesChart", "dashboard", "deep_link", "link",
-    "query_params", "start",
+    "PeersPanel", "RateLimited", "ReviewPanel", "ReviewQueue", "TimeSeriesChart", "dashboard", "deep_link",
+    "link", "query_params", "start",
 ]

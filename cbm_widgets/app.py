@@ -28,7 +28,7 @@ from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import CbmApiError, human
 
-SHARED = ("aoi", "year", "parcel_id", "date")
+SHARED = ("aoi", "year", "parcel_id", "date", "highlight")  # highlight: the queue's parcels on the map
 SYNTHETIC_AOIS = frozenset({"demo"})
 _request: dict[str, str] = {}  # the query string of this kernel's page request, once known
 

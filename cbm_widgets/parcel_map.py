@@ -51,6 +51,7 @@ class ParcelMap(CbmWidget):
     style = t.Unicode("truecolor")
     peers = t.List(t.Unicode())
     colour_by_decision = t.Bool(False)
+    highlight: t.List[dict[str, Any]] = t.List()
     css_class = "cbm-map"
 
     def __init__(self, client: CbmClient, **kwargs: Any) -> None:
@@ -62,7 +63,11 @@ class ParcelMap(CbmWidget):
         self.map.clear_layers()  # offline: no tile basemap, a plain background
         self.parcels_layer, self.peers_layer = ml.parcels_layer(), ml.peers_layer()
         self.selected_layer, self.overlay = ml.selected_layer(), ml.overlay_layer()
-        for layer in (self.overlay, self.parcels_layer, self.peers_layer, self.selected_layer):
+        self.highlight_layer = L.GeoJSON(data=ml.empty_collection(), name="Filtered parcels (queue page)",
+                                         style={}, style_callback=ml.decision_style,
+                                         hover_style={"weight": 3, "fillOpacity": 0.75})
+        for layer in (self.overlay, self.parcels_layer, self.highlight_layer, self.peers_layer,
+                      self.selected_layer):
             self.map.add(layer)
         self.search = w.Text(placeholder="Parcel id, or lat, lon", continuous_update=False,
                              layout=w.Layout(width="220px"), _dom_classes=["cbm-search"])
@@ -90,6 +95,7 @@ class ParcelMap(CbmWidget):
         self.observe(self._update_parcel, names=["aoi", "year", "parcel_id"])
         self.observe(self._update_overlay, names=["date", "style"])
         self.observe(self._update_mode, names="colour_by_decision")
+        self.observe(self._update_highlight, names="highlight")
         for name, value in kwargs.items():
             setattr(self, name, value)
 
@@ -223,6 +229,10 @@ class ParcelMap(CbmWidget):
         self.legend.legend = ml.DECISION_LEGEND if on else ml.LEGEND
         self.legend.title = "Decision (worst condition)" if on else "Legend"
         self._update_view()
+
+    def _update_highlight(self, _change: dict[str, Any] | None = None) -> None:
+        """Draw the parcels a filter selected (e.g. the queue's page) in their decision colours."""
+        self.highlight_layer.data = ml.collection(self.highlight)
 
     def _update_overlay(self, _change: dict[str, Any] | None = None) -> None:
         if self.parcel is None or not self.date:

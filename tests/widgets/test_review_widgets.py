@@ -97,3 +97,32 @@ def test_condition_window_is_drawn() -> None:
     assert labels == ["Grassland mown in the window (red): window 1 Jun 2025 – 15 Aug 2025",
                       "mowing 3 Jul 2025 – 5 Jul 2025 (94%)"]
     assert spans[0].colors != spans[1].colors
+
+
+def test_queue_filters_sorts_pages_and_steps(client: CbmClient) -> None:
+    from cbm_widgets import ParcelMap, ReviewQueue, link
+
+    queue, m = ReviewQueue(client, page_size=1), ParcelMap(client)
+    link(m, queue)
+    m.aoi, m.year = "tt", 2025
+    assert queue.error == "" and queue.total == 2 and [r["pid"] for r in queue.rows] == ["A"]
+    assert [v for _, v in queue.condition_picker.options] == ["", "mown_once"]
+    # the map shows the page's parcels in their colour
+    shown = m.highlight_layer.data["features"]
+    assert [(f["properties"]["pid"], f["properties"]["colour"]) for f in shown] == [("A", "red")]
+    queue.next_parcel.click()  # nothing selected: the first parcel of the page
+    assert m.parcel_id == "A" and "cbm-row-current" in queue.table.children[0]._dom_classes
+    queue.next_parcel.click()  # the next one is on the next page: the page follows
+    assert m.parcel_id == "B" and queue.page == 1 and [r["pid"] for r in queue.rows] == ["B"]
+    queue.next_parcel.click()
+    assert m.parcel_id == "B" and queue.error == "End of the queue: no next parcel."
+    queue._key({"type": "keydown", "key": "k"})  # keyboard: previous
+    assert m.parcel_id == "A" and queue.page == 0 and queue.error == ""
+    queue.order.value = True  # reverse the worst-first order
+    assert [r["pid"] for r in queue.rows] == ["B"]
+    queue.order.value, queue.crop_box.value = False, "maiz"
+    assert queue.total == 0 and m.highlight_layer.data["features"] == []
+    queue.crop_box.value, queue.colour_picker.value = "WHE", "green"
+    assert [r["pid"] for r in queue.rows] == ["B"] and queue.total == 1
+    queue.colour_picker.value, queue.sort_picker.value = "", "area"
+    assert [r["pid"] for r in queue.rows] == ["B"]  # B (8 x 8 pixels of 10 m) is smaller than A (10 x 8)
