@@ -77,8 +77,9 @@ def query_params(query_string: str | None = None) -> dict[str, str]:
 def deep_link(client: CbmClient, query_string: str | None = None) -> dict[str, Any]:
     """The initial state of an app: the URL's values, else the first parcel set the user may read.
 
-    Returns a dict with ``aoi``, ``year`` (int), ``parcel_id``, ``date`` and ``error`` (a short
-    message when the URL was wrong or the API unreachable, else ``""``).
+    Returns a dict with ``aoi``, ``year`` (int), ``parcel_id``, ``date`` and ``error`` (one short
+    message when the URL names a set or parcel the user cannot see, or the API is unreachable;
+    the unknown part is then left out, so every widget does not repeat the message).
     """
     params = query_params(query_string)
     state: dict[str, Any] = {"aoi": params.get("aoi", ""), "year": 0,
@@ -88,15 +89,22 @@ def deep_link(client: CbmClient, query_string: str | None = None) -> dict[str, A
         state["year"] = int(params.get("year", "0") or 0)
     except ValueError:
         state["error"] = f"The year in the link is not a number: {params['year']!r}."
-    if not state["aoi"] or not state["year"]:
-        try:
-            aois = client.info().get("aois", {})
-        except CbmApiError as exc:
-            state["error"] = human(exc)
-            return state
-        aoi = state["aoi"] or next(iter(aois), "")
-        years = aois.get(aoi, {}).get("years", [])
-        state["aoi"], state["year"] = aoi, state["year"] or (max(years) if years else 0)
+    try:
+        aois = client.info().get("aois", {})
+    except CbmApiError as exc:
+        state["error"] = human(exc)
+        return state
+    if state["aoi"] and state["aoi"] not in aois:
+        readable = ", ".join(sorted(aois)) or "none"
+        state["error"] = f"No parcel set {state['aoi']!r} you may read (yours: {readable})."
+        state["aoi"], state["year"], state["parcel_id"] = "", 0, ""
+        return state
+    aoi = state["aoi"] or next(iter(aois), "")
+    years = aois.get(aoi, {}).get("years", [])
+    if state["year"] and years and state["year"] not in years:
+        state["error"] = f"No {aoi} parcel set for {state['year']} (years: {', '.join(map(str, years))})."
+        state["year"], state["parcel_id"] = 0, ""
+    state["aoi"], state["year"] = aoi, state["year"] or (max(years) if years else 0)
     return state
 
 
@@ -106,13 +114,23 @@ def start(hub: CbmWidget, state: Mapping[str, Any]) -> None:
 
 
 def _apply(hub: CbmWidget, state: Mapping[str, Any]) -> None:
-    if state.get("parcel_id"):  # first: the map then never centres on the whole set on the way
-        hub.parcel_id = state["parcel_id"]
+    error = str(state.get("error") or "")
+    pid = str(state.get("parcel_id") or "")
+    if pid and state.get("aoi") and state.get("year"):
+        try:  # an unknown parcel: one message on the hub, instead of one per widget
+            found = hub.client.parcel(state["aoi"], int(state["year"]), pid)
+        except CbmApiError as exc:
+            error, pid = human(exc), ""
+        else:
+            if hasattr(hub, "parcel"):
+                hub.parcel = found  # the map then does not ask for it again
+    if pid:  # first: the map then never centres on the whole set on the way
+        hub.parcel_id = pid
     hub.aoi, hub.year = state["aoi"], state["year"]
     if state.get("date"):
         hub.date = state["date"]
-    if state.get("error"):
-        hub.error = state["error"]
+    if error:
+        hub.error = error
 
 
 def _css() -> str:

@@ -126,3 +126,34 @@ def test_queue_filters_sorts_pages_and_steps(client: CbmClient) -> None:
     assert [r["pid"] for r in queue.rows] == ["B"] and queue.total == 1
     queue.colour_picker.value, queue.sort_picker.value = "", "area"
     assert [r["pid"] for r in queue.rows] == ["B"]  # B (8 x 8 pixels of 10 m) is smaller than A (10 x 8)
+
+
+def test_navigation_links_keep_the_parcel_and_url_follows(client: CbmClient) -> None:
+    from cbm_widgets import ParcelMap, link
+    from cbm_widgets.nav import Navigation, index_html
+
+    m, nav = ParcelMap(client), Navigation(client, "review", extra="aoi=x&theme=dark&token=secret")
+    link(m, nav)
+    m.aoi, m.year = "tt", 2025
+    m.find("B")
+    assert 'href="parcel_lookup.ipynb?aoi=tt&amp;year=2025&amp;parcel_id=B&amp;theme=dark"' in nav.links.value
+    assert "token" not in nav.links.value and "Review queue</b>" in nav.links.value
+    assert "history.replaceState" in nav.sync.value
+    assert "?aoi=tt&amp;year=2025&amp;parcel_id=B&amp;theme=dark" in nav.sync.value
+    assert "Parcel set <b>tt 2025</b>" in nav.title.value and "parcel <b>B</b>" in nav.title.value
+    page = index_html(client.info())
+    assert page.count("<li") == 1 and 'href="review.ipynb?aoi=tt&amp;year=2025"' in page
+
+
+def test_bad_deep_link_gives_one_message(client: CbmClient) -> None:
+    from cbm_widgets import ParcelMap, TimeSeriesChart, deep_link, link, start
+
+    state = deep_link(client, "aoi=qq&year=2025&parcel_id=A")
+    assert state["error"] == "No parcel set 'qq' you may read (yours: tt)." and state["aoi"] == ""
+    assert deep_link(client, "aoi=tt&year=2031")["error"] == "No tt parcel set for 2031 (years: 2025)."
+    m, card, chart = ParcelMap(client), ParcelCard(client), TimeSeriesChart(client)
+    link(m, card, chart)
+    start(m, deep_link(client, "aoi=tt&year=2025&parcel_id=NOPE"))
+    m.map.set_trait("bounds", ((0.0, 0.0), (0.0, 0.0)))  # the browser drew the map
+    assert m.error == "No parcel 'NOPE' in tt 2025." and m.parcel_id == ""
+    assert card.error == chart.error == ""  # said once, on the map
