@@ -77,8 +77,18 @@ def _usable(key: str, asset: Mapping[str, Any]) -> bool:
     return not (roles & _SKIP_ROLES) and not _SKIP_KEYS.match(key)
 
 
-def locate(band: str, key: str, assets: Mapping[str, Mapping[str, Any]]) -> BandRef | None:
+def multiband_assets(assets: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The band lists of the usable data assets that list several bands (rule 2's candidates)."""
+    return {k: entries for k, a in assets.items()
+            if _usable(k, a) and len(entries := band_list(a)) > 1}
+
+
+def locate(band: str, key: str, assets: Mapping[str, Mapping[str, Any]],
+           multiband: Mapping[str, list[dict[str, Any]]] | None = None) -> BandRef | None:
     """Where ``band`` (mapped to asset ``key`` by a profile) is in an item, or None if absent.
+
+    ``multiband`` is :func:`multiband_assets` of ``assets``, when the caller has it already
+    (it locates every band of several profiles in one item).
 
     Raises:
         AmbiguousBand: the band would have to be guessed (see the module docstring).
@@ -97,8 +107,10 @@ def locate(band: str, key: str, assets: Mapping[str, Mapping[str, Any]]) -> Band
                 f"named {band}: name its bands (STAC 'bands'/'eo:bands') or map {band} to "
                 f"'{key}#<band number>' in a profile")
         return BandRef(key, hits[0] + 1, declared=True)
-    found = [(k, i) for k, a in assets.items() if _usable(k, a) and len(band_list(a)) > 1
-             for i, e in enumerate(band_list(a)) if _named(e, (band, key))]
+    if multiband is None:
+        multiband = multiband_assets(assets)
+    found = [(k, i) for k, entries in multiband.items()
+             for i, e in enumerate(entries) if _named(e, (band, key))]
     if len(found) > 1:
         raise AmbiguousBand(f"band {band} is in several assets "
                             f"({', '.join(f'{k} band {i + 1}' for k, i in found)}): map it to "

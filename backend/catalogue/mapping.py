@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backend.catalogue.bands import AmbiguousBand, BandRef, band_entry, locate
+from backend.catalogue.bands import AmbiguousBand, BandRef, band_entry, locate, multiband_assets
 from backend.catalogue.profiles import CollectionProfile
 from backend.errors import InvalidInput
 from backend.extraction import radiometry
@@ -69,10 +69,11 @@ def refuse_unsupported(collection: str | None, item_id: str, props: Mapping[str,
                                  "Planetary Computer sentinel-1-rtc) and catalogue that")
 
 
-def _refs(profile: CollectionProfile, assets: Mapping[str, Mapping[str, Any]]) -> dict[str, BandRef]:
+def _refs(profile: CollectionProfile, assets: Mapping[str, Mapping[str, Any]],
+          multiband: Mapping[str, list[dict[str, Any]]]) -> dict[str, BandRef]:
     refs = {}
     for band in profile.canonical:
-        ref = locate(band, profile.assets[band], assets)
+        ref = locate(band, profile.assets[band], assets, multiband)
         if ref is not None:
             refs[band] = ref
     return refs
@@ -94,9 +95,10 @@ def choose(
         raise InvalidInput(f"no collection profile matches collection {collection!r}")
     best: tuple[int, CollectionProfile, dict[str, BandRef]] | None = None
     ambiguous: list[AmbiguousBand] = []
+    multiband = multiband_assets(assets)
     for p in candidates:
         try:
-            refs = _refs(p, assets)
+            refs = _refs(p, assets, multiband)
         except AmbiguousBand as exc:  # this profile would have to guess; another may not
             ambiguous.append(exc)
             continue

@@ -53,6 +53,16 @@ class AddResult:
             setattr(self, what, getattr(self, what) + 1)
         self.by_profile[profile][what] += 1
 
+    def merge(self, other: AddResult) -> None:
+        """Add the counts (and rejections) of ``other``, e.g. one batch's, to these."""
+        for name in ("added", "updated", "unchanged", "skipped", "duplicates", "jobs_created",
+                     "jobs_reset"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected.extend(other.rejected)
+        for profile, counts in other.by_profile.items():
+            for what, n in counts.items():
+                self.by_profile[profile][what] += n
+
     @property
     def seen(self) -> int:
         """Every item read from the source (kept, skipped by filters or rejected)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ from backend.catalogue.assets import CBM_ASSETS, band_hrefs
 from backend.catalogue.filters import DateLike, ItemFilter, to_datetime
 from backend.catalogue.mapping import choose
 from backend.catalogue.models import AddResult, Rejection
+from backend.catalogue.pipeline import BatchWriter
 from backend.catalogue.profiles import CollectionProfile, resolve_profiles
 from backend.catalogue.sources import PAGE_SIZE, Entry, read_source
 from backend.catalogue.validate import ImageRecord, validate_item
@@ -109,17 +110,31 @@ def add_source(
     def skip(item: pystac.Item) -> None:
         result.count(_profile_name(item, profiles, collection), "skipped")
 
+    preference = settings.catalogue_provider_preference
+
+    def store(records: list[ImageRecord]) -> AddResult:  # in the writer's thread
+        stored = AddResult()
+        with conn.transaction():
+            _store(conn, records, stored, preference)
+        return stored
+
     with raster_env(settings), connect(settings, autocommit=True) as conn:
         entries = read_source(source, collection=collection, item_filter=item_filter,
                               asset_keys=asset_keys, on_skip=skip, page_size=page_size)
-        for batch in _batches(with_progress(entries, progress, desc="catalogue", unit="item"), batch_size):
-            records = _validate(batch, profiles, collection, reject)
-            with conn.transaction():
-                _store(conn, records, result, settings.catalogue_provider_preference)
+        with BatchWriter(store) as writer:  # a batch is stored while the next one is validated
+            for batch in _batches(with_progress(entries, progress, desc="catalogue", unit="item"),
+                                  batch_size):
+                _merge(result, writer.submit(_validate(batch, profiles, collection, reject)))
+            _merge(result, writer.finish())
         if result.added or result.updated:
             q.analyze_images(conn)
     log.info("catalogue add %s: %s", source, result)
     return result
+
+
+def _merge(result: AddResult, stored: AddResult | None) -> None:
+    if stored is not None:
+        result.merge(stored)
 
 
 def _profile_name(item: pystac.Item, profiles: Sequence[CollectionProfile],
@@ -186,8 +201,14 @@ def _store(conn: q.Conn, records: Sequence[ImageRecord], result: AddResult,
 
 
 def _row(record: ImageRecord) -> dict[str, Any]:
-    row = asdict(record)
-    del row["hrefs"], row["profile"]
+    """The table columns of a record (shallow: ``asdict`` would deep-copy the item JSON).
+
+    The item goes as the JSON text that was hashed (serialised once).
+    """
+    row = {f.name: getattr(record, f.name) for f in fields(record)
+           if f.name not in ("hrefs", "profile", "item_json")}
+    if record.item_json:
+        row["item"] = record.item_json
     return row
 
 

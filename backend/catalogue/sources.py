@@ -32,6 +32,7 @@ from pystac_client.exceptions import APIError
 from backend.catalogue.cogs import folder_items
 from backend.catalogue.filters import ItemFilter
 from backend.catalogue.models import Rejection
+from backend.catalogue.pipeline import read_ahead
 from backend.errors import ImageReadError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,17 @@ def _read_json(href: str) -> Any:
     return doc
 
 
+class _Owned(dict[str, Any]):
+    """A freshly parsed item dict that nobody else holds: pystac migrates it in place.
+
+    ``Item.from_dict`` migrates a deep copy of the dict it is given (``migrate_to_latest``),
+    which took two thirds of the time of reading a large real item; this dict is its own copy.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Owned:
+        return self
+
+
 def _parse_item(doc: dict[str, Any], href: str | None) -> Entry:
     """An item from its JSON (self href set so relative asset hrefs resolve), or a rejection."""
     item_id = str(doc.get("id") or href or "?")
@@ -201,7 +213,7 @@ def _parse_item(doc: dict[str, Any], href: str | None) -> Entry:
         return Rejection(item_id, "no datetime: give 'datetime', or 'start_datetime' and "
                                   "'end_datetime' for a composite")
     try:
-        return pystac.Item.from_dict(doc, href=href, preserve_dict=False)
+        return pystac.Item.from_dict(_Owned(doc), href=href, preserve_dict=False)
     except (pystac.STACError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return Rejection(item_id, f"not a valid STAC item: {exc}")
 
@@ -224,8 +236,8 @@ def _search(url: str, collection: str | None, item_filter: ItemFilter,
         datetime=item_filter.datetime_range, limit=page_size,
         **_cloud_params(client, item_filter.max_cloud),
     )
-    try:
-        for doc in search.items_as_dicts():
+    try:  # the next pages are fetched while these items are validated and stored
+        for doc in read_ahead(search.items_as_dicts(), depth=2 * page_size):
             yield _parse_item(doc, None)
     except (APIError, OSError) as exc:
         raise ImageReadError(f"STAC API search at {url} failed: {exc}") from None

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _CRS_KEYS = ("proj:code", "proj:epsg", "proj:wkt2", "proj:projjson")
 _ABSOLUTE_LINK = ("http://", "https://", "s3://")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # an href with a scheme is absolute as it is
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,20 @@ class ImageRecord:
     mask: str = "none"
     start_datetime: dt.datetime | None = None
     end_datetime: dt.datetime | None = None
+    item_json: str = ""  # canonical JSON text of ``item``: what was hashed, stored as it is
+
+
+def canonical_json(item: Mapping[str, Any]) -> str:
+    """The canonical JSON text of an item dict (sorted keys, no whitespace)."""
+    return json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def item_hash(item: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of an item dict (sorted keys, no whitespace)."""
-    text = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _sha256(canonical_json(item))
+
+
+def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -87,8 +98,8 @@ def validate_item(
         ImageReadError: an asset header had to be read and could not be.
     """
     collection = item.collection_id or collection
-    assets = {k: a.to_dict() for k, a in item.assets.items()}
-    bmap = choose(profiles, collection, item.id, item.properties, assets)
+    doc = item.to_dict(include_self_link=False, transform_hrefs=False)  # to store, once
+    bmap = choose(profiles, collection, item.id, item.properties, doc["assets"])
     when, start, end = item_times(item)
     footprint = _footprint(item.geometry)
     hrefs = _absolute_hrefs(item, {r.asset for r in bmap.refs.values()})
@@ -96,13 +107,15 @@ def validate_item(
     canonical = {band: hrefs[ref.asset] for band, ref in bmap.refs.items()}
     epsgs = {key: _check_grid(item, key, hrefs[key]) for key in dict.fromkeys(
         ref.asset for ref in bmap.refs.values())}
-    doc = _item_dict(item, hrefs, bmap)
+    _complete(doc, hrefs, bmap)
+    text = canonical_json(doc)
     first = bmap.refs[bmap.bands[0]].asset
     return ImageRecord(
         item_id=item.id, collection=collection or DEFAULT_COLLECTION[bmap.profile.kind],
         kind=bmap.profile.kind, datetime=when, footprint=shapely.to_wkb(footprint),
         cloud_cover=_cloud_cover(item), epsg=epsgs[first], bands=bmap.bands,
-        item=doc, item_hash=item_hash(doc), hrefs=canonical, provider=bmap.profile.provider,
+        item=doc, item_hash=_sha256(text), item_json=text, hrefs=canonical,
+        provider=bmap.profile.provider,
         profile=bmap.profile.name, mask=bmap.mask, start_datetime=start, end_datetime=end,
         **provenance(item.properties),
     )
@@ -183,7 +196,7 @@ def _absolute_hrefs(item: pystac.Item, required: set[str]) -> dict[str, str]:
     """
     hrefs = {}
     for key, asset in item.assets.items():
-        href = asset.get_absolute_href()
+        href = asset.href if _URL.match(asset.href) else asset.get_absolute_href()
         if href is None and key not in required:
             continue
         if href is None:
@@ -262,12 +275,10 @@ def _cloud_cover(item: pystac.Item) -> float | None:
     return None
 
 
-def _item_dict(item: pystac.Item, hrefs: Mapping[str, str], bmap: BandMap) -> dict[str, Any]:
-    """The item JSON to store: absolute asset hrefs, absolute links only, band mapping added."""
-    doc = item.to_dict(include_self_link=False, transform_hrefs=False)
+def _complete(doc: dict[str, Any], hrefs: Mapping[str, str], bmap: BandMap) -> None:
+    """Make an item's JSON the one to store: absolute asset hrefs, absolute links only, band mapping."""
     for key, href in hrefs.items():
         doc["assets"][key]["href"] = href
     doc["links"] = [link for link in doc.get("links", [])
                     if str(link.get("href", "")).startswith(_ABSOLUTE_LINK)]
     doc["properties"].update(bmap.properties())
-    return doc

@@ -126,11 +126,13 @@ def existing_images(
 def upsert_images(conn: Conn, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert or update images (keyed by collection and item id); returns their ids in order.
 
-    Each row holds the ``images`` columns; ``footprint`` is the WKB of a 4326 (Multi)Polygon.
+    Each row holds the ``images`` columns; ``footprint`` is the WKB of a 4326 (Multi)Polygon;
+    ``item`` is a dict, or its JSON text (stored as it is, not serialised again).
     """
     if not rows:
         return []
-    params = [{**r, "item": Jsonb(r["item"]), "bands": list(r["bands"])} for r in rows]
+    params = [{**r, "item": Jsonb(r["item"], dumps=_as_is) if isinstance(r["item"], str)
+               else Jsonb(r["item"]), "bands": list(r["bands"])} for r in rows]
     ids = []
     with conn.cursor() as cur:
         cur.executemany(_UPSERT, params, returning=True)
@@ -141,6 +143,10 @@ def upsert_images(conn: Conn, rows: Sequence[dict[str, Any]]) -> list[int]:
             if not cur.nextset():
                 break
     return ids
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def reset_jobs(conn: Conn, image_ids: Sequence[int]) -> int:
