@@ -23,6 +23,12 @@ from backend.errors import InvalidInput
 log = logging.getLogger(__name__)
 
 PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first local header, or an empty zip
+_REFUSED_MAGIC = {
+    b"Rar!\x1a\x07": "rar is not supported: unpack it first",
+    b"7z\xbc\xaf\x27\x1c": "7z archives are not supported yet: unpack it first "
+                             "(a multi-volume .7z.001: 7z x FILE.7z.001)",
+}
 _MAX_REASON = 160
 FORMATS_HINT = "GeoPackage, Shapefile (or zipped), GeoJSON, FlatGeobuf or GeoParquet"
 
@@ -31,7 +37,8 @@ def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read the features of a parcel file (geometry column named ``geometry``).
 
     Args:
-        path: the file; a ``.zip`` is read through GDAL's ``/vsizip/``.
+        path: the file; a zip (told by its first bytes, whatever its name) is read through
+            GDAL's ``/vsizip/``; rar and 7z archives are refused (unpack them first).
         layer: layer to read; required when the file has several spatial layers.
 
     Raises:
@@ -42,6 +49,7 @@ def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is empty (0 bytes): export the parcels again as "
                            f"{FORMATS_HINT}")
+    _refuse_archive(path)
     parquet = path.suffix.lower() in PARQUET_SUFFIXES
     gdf = _read_geoparquet(path) if parquet else _read_ogr(path, layer)
     if len(gdf) == 0:
@@ -51,6 +59,21 @@ def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     log.info("read %d features from %s (crs %s)", len(gdf), path.name,
              gdf.crs.to_string() if gdf.crs else None)
     return gdf
+
+
+def is_zip(path: Path) -> bool:
+    """Whether ``path`` is a zip archive, told by its first bytes (whatever its name)."""
+    with path.open("rb") as f:
+        return f.read(4) in ZIP_MAGIC
+
+
+def _refuse_archive(path: Path) -> None:
+    """Refuse archive formats GDAL cannot read in place (rar, 7z), told by their first bytes."""
+    with path.open("rb") as f:
+        head = f.read(8)
+    for magic, reason in _REFUSED_MAGIC.items():
+        if head.startswith(magic):
+            raise InvalidInput(f"{path.name}: {reason}, then import the parcel file inside")
 
 
 def _read_geoparquet(path: Path) -> gpd.GeoDataFrame:
@@ -66,7 +89,7 @@ def _read_geoparquet(path: Path) -> gpd.GeoDataFrame:
 
 
 def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
-    source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    source = f"/vsizip/{{{path}}}" if is_zip(path) else str(path)  # braces: any file name
     name = _choose_layer(path, source, layer)
     try:
         gdf = pyogrio.read_dataframe(source, layer=name, use_arrow=True)
@@ -126,5 +149,5 @@ def _first_line(exc: BaseException, path: Path | None = None) -> str:
         return type(exc).__name__
     text = text.splitlines()[0].split("; ")[0].rstrip(".;")
     if path is not None:
-        text = text.replace(f"/vsizip/{path}", path.name).replace(str(path), path.name)
+        text = text.replace(f"/vsizip/{{{path}}}", path.name).replace(str(path), path.name)
     return text if len(text) <= _MAX_REASON else text[:_MAX_REASON - 1] + "…"

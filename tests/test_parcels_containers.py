@@ -1,0 +1,79 @@
+"""Parcel containers told by their first bytes: zips whatever their name, rar and 7z refused."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from backend.db import connect
+from backend.errors import InvalidInput
+from backend.parcels import ColumnMapping, import_parcels
+
+REALDATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "realdata" / "parcels"
+CZ = REALDATA / "cz" / "bd51ec4dea8697946b9a570a6b7c9fe587e2f8334cee74778d2339da43178d38"
+FR = REALDATA / "fr" / "RPG_2-0__GPKG_LAMB93_FXX_2022-01-01.7z.001"
+
+
+def counts(settings) -> dict[str, int]:
+    with connect(settings) as c:
+        return {t: c.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"]
+                for t in ("parcel_sets", "parcels", "extraction_jobs")}
+
+
+def _zipped_gpkg(tmp_path: Path, name: str) -> Path:
+    gdf = gpd.GeoDataFrame({"pid": [7, 3], "crop_code": ["265", "233"]},
+                           geometry=[shapely.box(150_000, 450_000, 150_100, 450_100),
+                                     shapely.box(150_200, 450_000, 150_300, 450_100)], crs=28992)
+    gpkg = tmp_path / "inner.gpkg"
+    gdf.to_file(gpkg)
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(gpkg, gpkg.name)
+    return path
+
+
+@pytest.mark.parametrize("name", ["download", "parcels.gpkg.bin", "0f3a9c"])
+def test_zip_without_zip_suffix_imports(clean_db, tmp_path, name):
+    res = import_parcels(clean_db, _zipped_gpkg(tmp_path, name), aoi="nl", year=2025)
+    assert (res.n_read, res.n_imported, res.n_rejected) == (2, 2, 0)
+    with connect(clean_db) as c:
+        rows = c.execute("SELECT pid, cropcode FROM parcels WHERE set_id = %s ORDER BY id",
+                         (res.set_id,)).fetchall()
+    assert [(r["pid"], r["cropcode"]) for r in rows] == [("3", "233"), ("7", "265")]
+
+
+def test_real_czech_zip_named_by_its_hash(clean_db):
+    # Values read with pyogrio from the zipped shapefile (100 features, EPSG:4258).
+    mapping = ColumnMapping(pid="ZAKRES_ID", cropcode="PLODINA_ID", cropname="PLOD_NAZE")
+    res = import_parcels(clean_db, CZ, aoi="cz", year=2024, mapping=mapping)
+    assert (res.n_read, res.n_imported, res.n_rejected) == (100, 100, 0)
+    with connect(clean_db) as c:
+        rows = c.execute("SELECT pid, cropcode, cropname FROM parcels WHERE set_id = %s "
+                         "AND pid IN ('41536584', '41536591') ORDER BY pid", (res.set_id,)).fetchall()
+    assert [tuple(r.values()) for r in rows] == [
+        ("41536584", "552", "Brambory konzumní pozdní"),
+        ("41536591", "50017", "Jetelotravní směs (s převahou travin)")]
+
+
+@pytest.mark.parametrize("magic, words", [(b"Rar!\x1a\x07\x01\x00", "rar is not supported: unpack it first"),
+                                          (b"7z\xbc\xaf\x27\x1c\x00\x04", "7z archives are not supported")])
+def test_rar_and_7z_refused_by_content(clean_db, tmp_path, magic, words):
+    path = tmp_path / "parcels.zip"  # the name lies: the content decides
+    path.write_bytes(magic + b"\x00" * 64)
+    before = counts(clean_db)
+    with pytest.raises(InvalidInput) as info:
+        import_parcels(clean_db, path, aoi="nl", year=2025)
+    assert words in str(info.value) and "parcels.zip" in str(info.value)
+    assert info.value.exit_code == 65
+    assert counts(clean_db) == before
+
+
+def test_real_multivolume_7z_refused(clean_db):
+    before = counts(clean_db)
+    with pytest.raises(InvalidInput, match=r"7z x FILE\.7z\.001"):
+        import_parcels(clean_db, FR, aoi="fr", year=2022)
+    assert counts(clean_db) == before
