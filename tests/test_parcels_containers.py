@@ -77,3 +77,53 @@ def test_real_multivolume_7z_refused(clean_db):
     with pytest.raises(InvalidInput, match=r"7z x FILE\.7z\.001"):
         import_parcels(clean_db, FR, aoi="fr", year=2022)
     assert counts(clean_db) == before
+
+
+def _rows(settings, set_id: int, pids: tuple[str, ...]) -> list[tuple]:
+    with connect(settings) as c:
+        rows = c.execute("SELECT pid, cropcode, cropname FROM parcels WHERE set_id = %s "
+                         "AND pid = ANY(%s) ORDER BY pid", (set_id, list(pids))).fetchall()
+    return [tuple(r.values()) for r in rows]
+
+
+def test_real_latvian_shapefile_in_a_zip_folder(clean_db):
+    # LV_2021.zip holds LV_2021/LV_2021_EC21.shp; values read with pyogrio (100 features).
+    mapping = ColumnMapping(pid="PARCEL_ID", cropcode="PRODUCT_CO", cropname="EC_trans_n")
+    res = import_parcels(clean_db, REALDATA / "ec_lv" / "LV_2021.zip", aoi="lv", year=2021,
+                         mapping=mapping)
+    assert (res.n_read, res.n_imported, res.n_rejected, res.srid) == (100, 100, 0, 3059)
+    assert _rows(clean_db, res.set_id, ("12268367", "12357291")) == [
+        ("12268367", "131", "Barley summer"), ("12357291", "710", "Permanent grasslands")]
+
+
+def test_real_lithuanian_geoparquet_in_a_zip(clean_db):
+    # LT_2024.zip holds GSA-LT-2024.geoparquet (100 features, EPSG:3035), read with pyarrow.
+    mapping = ColumnMapping(pid="field_id", cropcode="EC_hcat_c", cropname="crop_name")
+    res = import_parcels(clean_db, REALDATA / "lt" / "LT_2024.zip", aoi="lt", year=2024,
+                         mapping=mapping)
+    assert (res.n_read, res.n_imported, res.n_rejected) == (100, 100, 0)
+    assert _rows(clean_db, res.set_id, ("12141864", "12141937")) == [
+        ("12141864", "3302000000", "Ganyklos-pievos virð 5m."),
+        ("12141937", "3301011503", "Vasariniai javai")]
+
+
+def _two_files_zip(tmp_path: Path) -> Path:
+    one = _zipped_gpkg(tmp_path, "one.zip")
+    path = tmp_path / "both.zip"
+    with zipfile.ZipFile(one) as src, zipfile.ZipFile(path, "w") as zf:
+        data = src.read("inner.gpkg")
+        zf.writestr("a/north.gpkg", data)
+        zf.writestr("b/south.gpkg", data)
+    return path
+
+
+def test_several_files_in_a_zip_listed_then_chosen(clean_db, tmp_path):
+    path = _two_files_zip(tmp_path)
+    before = counts(clean_db)
+    with pytest.raises(InvalidInput) as info:
+        import_parcels(clean_db, path, aoi="nl", year=2025)
+    msg = str(info.value)
+    assert "a/north.gpkg, b/south.gpkg" in msg and "--layer" in msg and info.value.exit_code == 65
+    assert counts(clean_db) == before
+    res = import_parcels(clean_db, path, aoi="nl", year=2025, mapping=ColumnMapping(layer="south"))
+    assert res.n_imported == 2

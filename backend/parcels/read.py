@@ -9,7 +9,9 @@ becomes one :class:`InvalidInput` whose message names the file and what to do.
 
 from __future__ import annotations
 
+import io
 import logging
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,16 +21,11 @@ import pyogrio.errors
 import shapely.errors
 
 from backend.errors import InvalidInput
+from backend.parcels.containers import is_zip, refuse_archive, zip_member
 
 log = logging.getLogger(__name__)
 
 PARQUET_SUFFIXES = (".parquet", ".geoparquet")
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first local header, or an empty zip
-_REFUSED_MAGIC = {
-    b"Rar!\x1a\x07": "rar is not supported: unpack it first",
-    b"7z\xbc\xaf\x27\x1c": "7z archives are not supported yet: unpack it first "
-                             "(a multi-volume .7z.001: 7z x FILE.7z.001)",
-}
 _MAX_REASON = 160
 FORMATS_HINT = "GeoPackage, Shapefile (or zipped), GeoJSON, FlatGeobuf or GeoParquet"
 
@@ -49,9 +46,13 @@ def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is empty (0 bytes): export the parcels again as "
                            f"{FORMATS_HINT}")
-    _refuse_archive(path)
-    parquet = path.suffix.lower() in PARQUET_SUFFIXES
-    gdf = _read_geoparquet(path) if parquet else _read_ogr(path, layer)
+    refuse_archive(path)
+    source, member = str(path), None
+    if is_zip(path):
+        member, layer = zip_member(path, layer)
+        source = f"/vsizip/{{{path}}}" + (f"/{member}" if member else "")  # braces: any file name
+    parquet = (member or path.name).lower().endswith(PARQUET_SUFFIXES)
+    gdf = _read_geoparquet(path, member) if parquet else _read_ogr(path, source, layer)
     if len(gdf) == 0:
         raise InvalidInput(f"{path.name} has no features: nothing to import")
     if gdf.geometry.name != "geometry":
@@ -61,24 +62,12 @@ def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     return gdf
 
 
-def is_zip(path: Path) -> bool:
-    """Whether ``path`` is a zip archive, told by its first bytes (whatever its name)."""
-    with path.open("rb") as f:
-        return f.read(4) in ZIP_MAGIC
-
-
-def _refuse_archive(path: Path) -> None:
-    """Refuse archive formats GDAL cannot read in place (rar, 7z), told by their first bytes."""
-    with path.open("rb") as f:
-        head = f.read(8)
-    for magic, reason in _REFUSED_MAGIC.items():
-        if head.startswith(magic):
-            raise InvalidInput(f"{path.name}: {reason}, then import the parcel file inside")
-
-
-def _read_geoparquet(path: Path) -> gpd.GeoDataFrame:
+def _read_geoparquet(path: Path, member: str | None) -> gpd.GeoDataFrame:
     try:
-        return gpd.read_parquet(path)
+        if member is None:
+            return gpd.read_parquet(path)
+        with zipfile.ZipFile(path) as zf:
+            return gpd.read_parquet(io.BytesIO(zf.read(member)))
     except (ValueError, OSError, pa.ArrowException) as exc:
         reason = _first_line(exc, path)
         if "geo metadata" in reason.lower():
@@ -88,8 +77,7 @@ def _read_geoparquet(path: Path) -> gpd.GeoDataFrame:
                            f"check the file or export it as {FORMATS_HINT}") from None
 
 
-def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
-    source = f"/vsizip/{{{path}}}" if is_zip(path) else str(path)  # braces: any file name
+def _read_ogr(path: Path, source: str, layer: str | None) -> gpd.GeoDataFrame:
     name = _choose_layer(path, source, layer)
     try:
         gdf = pyogrio.read_dataframe(source, layer=name, use_arrow=True)

@@ -1,0 +1,71 @@
+"""Archives of parcel files: tell them by their first bytes and pick the parcel file inside.
+
+A zip is recognised whatever its name (``PK`` header) and read in place through GDAL's
+``/vsizip/{archive}/member`` (GeoParquet members through pyarrow). The parcel file may sit
+anywhere in the zip's tree; several candidates are refused with their list unless ``layer``
+names one of them. Rar and 7z archives are refused: unpack them first.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from backend.errors import InvalidInput
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first local header, or an empty zip
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".gml", ".parquet", ".geoparquet")
+_REFUSED_MAGIC = {
+    b"Rar!\x1a\x07": "rar is not supported: unpack it first",
+    b"7z\xbc\xaf\x27\x1c": "7z archives are not supported yet: unpack it first "
+                          "(a multi-volume .7z.001: 7z x FILE.7z.001)",
+}
+
+
+def is_zip(path: Path) -> bool:
+    """Whether ``path`` is a zip archive, told by its first bytes (whatever its name)."""
+    with path.open("rb") as f:
+        return f.read(4) in ZIP_MAGIC
+
+
+def refuse_archive(path: Path) -> None:
+    """Refuse archive formats GDAL cannot read in place (rar, 7z), told by their first bytes."""
+    with path.open("rb") as f:
+        head = f.read(8)
+    for magic, reason in _REFUSED_MAGIC.items():
+        if head.startswith(magic):
+            raise InvalidInput(f"{path.name}: {reason}, then import the parcel file inside")
+
+
+def zip_member(path: Path, layer: str | None) -> tuple[str | None, str | None]:
+    """The parcel file inside the zip ``path`` and the layer left to choose in it.
+
+    Returns:
+        ``(member, layer)``: ``member`` is ``None`` when the zip holds no file with a known
+        vector suffix (GDAL then opens the archive itself); ``layer`` is ``None`` when it
+        named the member.
+
+    Raises:
+        InvalidInput: the zip is corrupt, or holds several candidates and ``layer`` names none.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/") and "__MACOSX" not in n]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InvalidInput(f"{path.name} is not a readable zip ({exc}): download it again") from None
+    candidates = sorted(n for n in names if PurePosixPath(n).suffix.lower() in VECTOR_SUFFIXES)
+    if len(candidates) == 1:
+        named = layer is not None and _names(candidates[0], layer)
+        return candidates[0], None if named else layer
+    if not candidates:
+        return None, layer
+    chosen = [n for n in candidates if layer is not None and _names(n, layer)]
+    if len(chosen) == 1:
+        return chosen[0], None
+    raise InvalidInput(f"{path.name} holds {len(candidates)} parcel files: {', '.join(candidates)}; "
+                       "choose one with --layer NAME (or layer: in the mapping file)")
+
+
+def _names(member: str, layer: str) -> bool:
+    p = PurePosixPath(member)
+    return layer in (member, p.name, p.stem)
