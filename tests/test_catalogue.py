@@ -28,6 +28,7 @@ from backend.catalogue import CollectionProfile, Rejection, add_source, band_hre
 from backend.catalogue.cogs import name_datetime, split_name
 from backend.catalogue.mapping import choose
 from backend.catalogue.profiles import CDSE_S2, EARTH_SEARCH_S2, load_profiles
+from backend.catalogue.validate import item_hash, legacy_item_hash
 from backend.db import connect
 from backend.errors import InvalidInput
 from backend.settings import Settings
@@ -168,6 +169,29 @@ def test_add_twice_is_noop_and_changes_update(clean_db: Settings, tmp_path: Path
     result = add_source(clean_db, save(doc, tmp_path / "item.json"))
     assert (result.updated, result.jobs_reset) == (1, 1)
     assert rows(clean_db, "SELECT status FROM extraction_jobs") == [{"status": "pending"}]
+
+
+def test_hash_of_earlier_catalogues_is_not_a_change(clean_db: Settings, tmp_path: Path,
+                                                    bands: dict[str, Path]) -> None:
+    """An image stored with the stdlib-JSON item hash (earlier versions) is unchanged when its
+    item comes again, and its hash is renewed; items with small numbers (1e-05) hash differently."""
+    add_parcel_set(clean_db, "nl", NEAR)
+    doc = make_item("S2B_20250416", bands, when="2025-04-16T10:40:31Z")
+    doc["properties"]["view:sun_elevation_tolerance"] = 1e-05  # '1e-05' (json) vs '0.00001' (orjson)
+    src = save(doc, tmp_path / "item.json")
+    assert add_source(clean_db, src).added == 1
+    (img,) = rows(clean_db, "SELECT id, item, item_hash, updated_at FROM images")
+    assert img["item_hash"] == item_hash(img["item"]) != legacy_item_hash(img["item"])
+    rows(clean_db, "UPDATE images SET item_hash = %s RETURNING id", legacy_item_hash(img["item"]))
+    rows(clean_db, "UPDATE extraction_jobs SET status = 'done' RETURNING id")
+
+    again = add_source(clean_db, src)
+
+    assert (again.added, again.updated, again.unchanged, again.jobs_reset) == (0, 0, 1, 0)
+    (now,) = rows(clean_db, "SELECT item, item_hash, updated_at FROM images")
+    assert now["item_hash"] == img["item_hash"] and now["updated_at"] == img["updated_at"]
+    assert now["item"] == img["item"]
+    assert rows(clean_db, "SELECT status FROM extraction_jobs") == [{"status": "done"}]
 
 
 def test_bad_items_are_reported_and_good_ones_kept(clean_db: Settings, tmp_path: Path,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from backend.catalogue.pipeline import BatchWriter, read_ahead
+from backend.catalogue.pipeline import GC_GEN0_THRESHOLD, BatchWriter, fewer_gc_passes, read_ahead
 
 
 def test_read_ahead_keeps_order_and_reads_ahead() -> None:
@@ -89,3 +90,16 @@ def test_batch_writer_raises_the_store_error_on_the_next_call() -> None:
         assert writer.submit(1) == 0
         with pytest.raises(ValueError, match="batch 1 broke"):
             writer.submit(2)
+
+
+def test_fewer_gc_passes_nests_and_restores() -> None:
+    before = gc.get_threshold()
+    with fewer_gc_passes():
+        assert gc.get_threshold() == (max(GC_GEN0_THRESHOLD, before[0]), *before[1:])
+        with fewer_gc_passes():
+            pass
+        assert gc.get_threshold()[0] == max(GC_GEN0_THRESHOLD, before[0])
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_gc_passes():
+        raise RuntimeError("import failed")
+    assert gc.get_threshold() == before

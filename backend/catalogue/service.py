@@ -3,7 +3,8 @@
 Upsert rules (per ``(collection, item_id)``):
 
 * new item -> inserted;
-* same ``item_hash`` (sha256 of the canonical stored item JSON) -> nothing written;
+* same ``item_hash`` (sha256 of the canonical stored item JSON) -> nothing written (the
+  stdlib-JSON hash of earlier versions counts as the same, and is renewed);
 * different hash -> row updated (``updated_at`` bumped). If the href of a band or mask asset
   changed (other than in its query string: a SAS token or presigned URL is not a change),
   the image's done/failed extraction jobs go back to pending and their signatures are
@@ -35,10 +36,10 @@ from backend.catalogue.assets import CBM_ASSETS, band_hrefs
 from backend.catalogue.filters import DateLike, ItemFilter, to_datetime
 from backend.catalogue.mapping import choose
 from backend.catalogue.models import AddResult, Rejection
-from backend.catalogue.pipeline import BatchWriter
+from backend.catalogue.pipeline import BatchWriter, fewer_gc_passes
 from backend.catalogue.profiles import CollectionProfile, resolve_profiles
 from backend.catalogue.sources import PAGE_SIZE, Entry, read_source
-from backend.catalogue.validate import ImageRecord, validate_item
+from backend.catalogue.validate import ImageRecord, legacy_item_hash, validate_item
 from backend.db import connect
 from backend.db import queries_catalogue as q
 from backend.errors import CbmError, ImageNotFound
@@ -118,7 +119,7 @@ def add_source(
             _store(conn, records, stored, preference)
         return stored
 
-    with raster_env(settings), connect(settings, autocommit=True) as conn:
+    with fewer_gc_passes(), raster_env(settings), connect(settings, autocommit=True) as conn:
         entries = read_source(source, collection=collection, item_filter=item_filter,
                               asset_keys=asset_keys, on_skip=skip, page_size=page_size)
         with BatchWriter(store) as writer:  # a batch is stored while the next one is validated
@@ -178,26 +179,42 @@ def _store(conn: q.Conn, records: Sequence[ImageRecord], result: AddResult,
            preference: Sequence[str]) -> None:
     """Upsert one batch, reset jobs of re-pointed images, mark duplicates, create missing jobs."""
     existing = q.existing_images(conn, [(r.collection, r.item_id) for r in records])
+    old_ids = {key: row["id"] for key, row in existing.items()}
+    changed = _changed(conn, existing, records)
+    previous = q.image_assets(conn, list(changed))  # only the changed items' (large) JSON
     to_write, unchanged_ids, reset_ids = [], [], []
     for rec in records:
-        old = existing.get((rec.collection, rec.item_id))
-        if old is None:
+        old_id = old_ids.get((rec.collection, rec.item_id))
+        if old_id is None:
             result.count(rec.profile, "added")
-        elif old["item_hash"] == rec.item_hash:
+        elif old_id not in changed:
             result.count(rec.profile, "unchanged")
-            unchanged_ids.append(old["id"])
+            unchanged_ids.append(old_id)
             continue
         else:
             result.count(rec.profile, "updated")
+            old = previous[old_id]
             old_hrefs = band_hrefs({"properties": {CBM_ASSETS: old["band_map"]},
                                     "assets": old["assets"]})
             if not _same_pixels(old_hrefs, rec.hrefs):
-                reset_ids.append(old["id"])
+                reset_ids.append(old_id)
         to_write.append(rec)
     ids = q.upsert_images(conn, [_row(r) for r in to_write])
     result.jobs_reset += q.reset_jobs(conn, reset_ids)
     result.duplicates += q.mark_duplicates(conn, ids, list(preference))
     result.jobs_created += q.create_jobs(conn, ids + unchanged_ids)
+
+
+def _changed(conn: q.Conn, existing: Mapping[tuple[str, str], Mapping[str, Any]],
+             records: Sequence[ImageRecord]) -> set[int]:
+    """Ids of the catalogued images whose item changed; legacy hashes of unchanged items are renewed."""
+    by_key = {(r.collection, r.item_id): r for r in records}
+    differ = {row["id"]: by_key[key] for key, row in existing.items()
+              if row["item_hash"] != by_key[key].item_hash}
+    legacy = {image_id: rec.item_hash for image_id, rec in differ.items()
+              if existing[(rec.collection, rec.item_id)]["item_hash"] == legacy_item_hash(rec.item)}
+    q.set_item_hashes(conn, legacy)
+    return set(differ) - set(legacy)
 
 
 def _row(record: ImageRecord) -> dict[str, Any]:

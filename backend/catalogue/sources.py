@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pystac
 from pystac_client import Client, ConformanceClasses
 from pystac_client.exceptions import APIError
@@ -119,16 +120,16 @@ def _read_documents(paths: Iterable[Path]) -> Iterator[Entry]:
 def _read_ndjson(path: Path) -> Iterator[Entry]:
     """One item per line (blank lines ignored); a bad line is a rejection naming its number."""
     try:
-        lines = path.open(encoding="utf-8")
+        lines = path.open("rb")
     except OSError as exc:
         raise ImageReadError(f"cannot read {path}: {exc}") from None
     with lines:
         for number, line in enumerate(lines, 1):
-            if not line.strip():
+            if line.isspace() or not line:
                 continue
             try:
-                doc = json.loads(line)
-            except ValueError as exc:
+                doc = orjson.loads(line)  # UTF-8 only, as NDJSON is
+            except orjson.JSONDecodeError as exc:
                 yield Rejection(f"{path}:{number}", f"not JSON: {exc}")
                 continue
             if not isinstance(doc, dict) or doc.get("type") != "Feature":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -13,10 +13,14 @@ from psycopg.types.json import Jsonb
 Conn = psycopg.Connection[DictRow]
 
 _EXISTING = """
-SELECT id, collection, item_id, item_hash,
-       item->'assets' AS assets, item->'properties'->'cbm:assets' AS band_map
+SELECT id, collection, item_id, item_hash
 FROM images
 WHERE (collection, item_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+"""
+
+_ASSETS = """
+SELECT id, item->'assets' AS assets, item->'properties'->'cbm:assets' AS band_map
+FROM images WHERE id = ANY(%s)
 """
 
 _COLUMNS = ("item_id", "collection", "kind", "datetime", "footprint", "cloud_cover", "epsg", "bands",
@@ -115,12 +119,19 @@ ORDER BY i.collection, i.kind, i.provider
 def existing_images(
     conn: Conn, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Catalogued images among ``(collection, item_id)`` keys, with hash and assets."""
+    """Catalogued images among ``(collection, item_id)`` keys: their id and item hash."""
     if not keys:
         return {}
     collections, item_ids = [k[0] for k in keys], [k[1] for k in keys]
     rows = conn.execute(_EXISTING, (collections, item_ids)).fetchall()
     return {(r["collection"], r["item_id"]): r for r in rows}
+
+
+def image_assets(conn: Conn, image_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Image id -> the stored ``assets`` and band map (``cbm:assets``) of its item."""
+    if not image_ids:
+        return {}
+    return {r["id"]: r for r in conn.execute(_ASSETS, (list(image_ids),)).fetchall()}
 
 
 def upsert_images(conn: Conn, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -143,6 +154,13 @@ def upsert_images(conn: Conn, rows: Sequence[dict[str, Any]]) -> list[int]:
             if not cur.nextset():
                 break
     return ids
+
+
+def set_item_hashes(conn: Conn, hashes: Mapping[int, str]) -> None:
+    """Store new item hashes (image id -> hash) without touching anything else."""
+    if hashes:
+        conn.execute("UPDATE images i SET item_hash = h.hash FROM unnest(%s::int[], %s::text[]) "
+                     "AS h(id, hash) WHERE i.id = h.id", (list(hashes), list(hashes.values())))
 
 
 def _as_is(text: str) -> str:
