@@ -1,11 +1,14 @@
-"""Parcel containers told by their first bytes: zips whatever their name, rar and 7z refused."""
+"""Parcel containers told by their first bytes: zips whatever their name, 7z and its volumes, rar refused."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import multivolumefile
+import py7zr
 import pytest
 import shapely
 
@@ -59,23 +62,90 @@ def test_real_czech_zip_named_by_its_hash(clean_db):
         ("41536591", "50017", "Jetelotravní směs (s převahou travin)")]
 
 
-@pytest.mark.parametrize("magic, words", [(b"Rar!\x1a\x07\x01\x00", "rar is not supported: unpack it first"),
-                                          (b"7z\xbc\xaf\x27\x1c\x00\x04", "7z archives are not supported")])
-def test_rar_and_7z_refused_by_content(clean_db, tmp_path, magic, words):
+def test_rar_refused_by_content(clean_db, tmp_path):
     path = tmp_path / "parcels.zip"  # the name lies: the content decides
-    path.write_bytes(magic + b"\x00" * 64)
+    path.write_bytes(b"Rar!\x1a\x07\x01\x00" + b"\x00" * 64)
     before = counts(clean_db)
     with pytest.raises(InvalidInput) as info:
         import_parcels(clean_db, path, aoi="nl", year=2025)
-    assert words in str(info.value) and "parcels.zip" in str(info.value)
+    assert "rar is not supported: unpack it first" in str(info.value) and "parcels.zip" in str(info.value)
     assert info.value.exit_code == 65
     assert counts(clean_db) == before
 
 
-def test_real_multivolume_7z_refused(clean_db):
+def test_real_multivolume_7z_imports(clean_db):
+    # The first volume of the French RPG holds RPG/.../PARCELLES_GRAPHIQUES.gpkg (100 features,
+    # EPSG:2154); values read with py7zr + pyogrio.
+    mapping = ColumnMapping(pid="id_parcel", cropcode="code_cultu")
+    res = import_parcels(clean_db, FR, aoi="fr", year=2022, mapping=mapping)
+    assert (res.n_read, res.n_imported, res.n_rejected, res.srid) == (100, 100, 0, 2154)
+    with connect(clean_db) as c:
+        rows = c.execute("SELECT pid, cropcode FROM parcels WHERE set_id = %s AND pid IN ('19', '20', '21') "
+                         "ORDER BY pid", (res.set_id,)).fetchall()
+    assert [tuple(r.values()) for r in rows] == [("19", "VRC"), ("20", "PPH"), ("21", "MIS")]
+
+
+def _shapefile(tmp_path: Path) -> list[Path]:
+    gdf = gpd.GeoDataFrame({"pid": [7, 3], "crop_code": ["265", "233"]},
+                           geometry=[shapely.box(150_000, 450_000, 150_100, 450_100),
+                                     shapely.box(150_200, 450_000, 150_300, 450_100)], crs=28992)
+    folder = tmp_path / "src" / "deep"
+    folder.mkdir(parents=True)
+    gdf.to_file(folder / "fields.shp")
+    return sorted(folder.iterdir())
+
+
+def _seven_zip(tmp_path: Path, volume_size: int | None) -> Path:
+    """A 7z of a shapefile in a sub-folder, in one file or in volumes of ``volume_size`` bytes."""
+    parts = _shapefile(tmp_path)
+    base = tmp_path / "out" / "fields.7z"
+    base.parent.mkdir()
+    if volume_size is None:
+        with py7zr.SevenZipFile(base, "w") as archive:
+            for part in parts:
+                archive.write(part, f"deep/{part.name}")
+        return base
+    with multivolumefile.open(base, mode="wb", volume=volume_size) as target, \
+            py7zr.SevenZipFile(target, "w") as archive:
+        for part in parts:
+            archive.write(part, f"deep/{part.name}")
+    for volume in base.parent.iterdir():  # multivolumefile numbers .0001; 7-Zip writes .001
+        volume.rename(volume.with_suffix(f".{int(volume.suffix[1:]):03d}"))
+    return base.with_name("fields.7z.001")
+
+
+@pytest.mark.parametrize("volume_size", [None, 300])
+def test_7z_shapefile_in_a_folder_imports(clean_db, tmp_path, volume_size):
+    path = _seven_zip(tmp_path, volume_size)
+    if volume_size:
+        assert len(list(path.parent.iterdir())) > 1, "the test archive should span several volumes"
+    res = import_parcels(clean_db, path, aoi="nl", year=2025)
+    assert (res.n_read, res.n_imported, res.n_rejected) == (2, 2, 0)
+    with connect(clean_db) as c:
+        rows = c.execute("SELECT pid, cropcode FROM parcels WHERE set_id = %s ORDER BY pid",
+                         (res.set_id,)).fetchall()
+    assert [(r["pid"], r["cropcode"]) for r in rows] == [("3", "233"), ("7", "265")]
+
+
+def test_incomplete_multivolume_7z_refused(clean_db, tmp_path):
+    path = _seven_zip(tmp_path, 300)
+    volumes = sorted(path.parent.iterdir())
+    volumes[-1].unlink()  # the last volume never arrived
     before = counts(clean_db)
-    with pytest.raises(InvalidInput, match=r"7z x FILE\.7z\.001"):
-        import_parcels(clean_db, FR, aoi="fr", year=2022)
+    words = re.escape("all volumes (.7z.001, .7z.002, ...) must sit beside")
+    with pytest.raises(InvalidInput, match=words) as info:
+        import_parcels(clean_db, path, aoi="nl", year=2025)
+    assert info.value.exit_code == 65
+    assert counts(clean_db) == before
+
+
+def test_corrupt_7z_refused(clean_db, tmp_path):
+    path = tmp_path / "parcels.7z"
+    path.write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x5a" * 200)
+    before = counts(clean_db)
+    with pytest.raises(InvalidInput, match=re.escape("cannot unpack parcels.7z")) as info:
+        import_parcels(clean_db, path, aoi="nl", year=2025)
+    assert info.value.exit_code == 65
     assert counts(clean_db) == before
 
 

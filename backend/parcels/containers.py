@@ -3,13 +3,22 @@
 A zip is recognised whatever its name (``PK`` header) and read in place through GDAL's
 ``/vsizip/{archive}/member`` (GeoParquet members through pyarrow). The parcel file may sit
 anywhere in the zip's tree; several candidates are refused with their list unless ``layer``
-names one of them. Rar and 7z archives are refused: unpack them first.
+names one of them. A 7z archive (also multi-volume ``.7z.001``, ``.7z.002``...) has its parcel
+file (and the files beside it, e.g. a shapefile's parts) extracted to a temporary directory.
+Rar archives are refused: unpack them first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
+
+import multivolumefile
+import py7zr
 
 from backend.errors import InvalidInput
 
@@ -17,9 +26,47 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first local header, or an 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".gml", ".parquet", ".geoparquet")
 _REFUSED_MAGIC = {
     b"Rar!\x1a\x07": "rar is not supported: unpack it first",
-    b"7z\xbc\xaf\x27\x1c": "7z archives are not supported yet: unpack it first "
-                          "(a multi-volume .7z.001: 7z x FILE.7z.001)",
 }
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
+
+
+def is_7z(path: Path) -> bool:
+    """Whether ``path`` is a 7z archive (or the first volume of one), told by its first bytes."""
+    with path.open("rb") as f:
+        return f.read(6) == SEVEN_ZIP_MAGIC
+
+
+@contextlib.contextmanager
+def extracted_7z(path: Path, layer: str | None) -> Iterator[tuple[Path, str | None]]:
+    """Extract the parcel file of the 7z ``path`` to a temporary directory (removed on exit).
+
+    Yields:
+        The extracted file and the layer left to choose in it.
+
+    Raises:
+        InvalidInput: corrupt or incomplete archive, or several candidates and ``layer`` names none.
+    """
+    with tempfile.TemporaryDirectory(prefix="cbm-7z-") as tmp:
+        try:
+            with _open_7z(path) as archive:
+                names = [n for n in archive.getnames() if not archive.getinfo(n).is_directory]
+                member, layer = _pick(path, names, layer)
+                if member is None:
+                    raise InvalidInput(f"{path.name} holds no parcel file (none of "
+                                       f"{', '.join(VECTOR_SUFFIXES)}): check the archive")
+                stem = str(PurePosixPath(member).with_suffix(""))
+                archive.extract(tmp, targets=[n for n in names if n.startswith(stem + ".")])
+        except (py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, EOFError, OSError) as exc:
+            raise InvalidInput(f"cannot unpack {path.name} ({type(exc).__name__}: {exc}): all "
+                               "volumes (.7z.001, .7z.002, ...) must sit beside it, complete") from None
+        yield Path(tmp) / member, layer
+
+
+def _open_7z(path: Path) -> py7zr.SevenZipFile:
+    if path.suffix[1:].isdigit():  # .7z.001 as 7-Zip writes them (the volumes beside it)
+        volumes: Any = multivolumefile.open(path.with_suffix(""), mode="rb")  # a file object over all volumes
+        return py7zr.SevenZipFile(volumes)
+    return py7zr.SevenZipFile(path)
 
 
 def is_zip(path: Path) -> bool:
@@ -29,7 +76,7 @@ def is_zip(path: Path) -> bool:
 
 
 def refuse_archive(path: Path) -> None:
-    """Refuse archive formats GDAL cannot read in place (rar, 7z), told by their first bytes."""
+    """Refuse archive formats that cannot be read (rar), told by their first bytes."""
     with path.open("rb") as f:
         head = f.read(8)
     for magic, reason in _REFUSED_MAGIC.items():
@@ -53,6 +100,10 @@ def zip_member(path: Path, layer: str | None) -> tuple[str | None, str | None]:
             names = [n for n in zf.namelist() if not n.endswith("/") and "__MACOSX" not in n]
     except (zipfile.BadZipFile, OSError) as exc:
         raise InvalidInput(f"{path.name} is not a readable zip ({exc}): download it again") from None
+    return _pick(path, names, layer)
+
+
+def _pick(path: Path, names: list[str], layer: str | None) -> tuple[str | None, str | None]:
     candidates = sorted(n for n in names if PurePosixPath(n).suffix.lower() in VECTOR_SUFFIXES)
     if len(candidates) == 1:
         named = layer is not None and _names(candidates[0], layer)

@@ -21,7 +21,7 @@ import pyogrio.errors
 import shapely.errors
 
 from backend.errors import InvalidInput
-from backend.parcels.containers import is_zip, refuse_archive, zip_member
+from backend.parcels.containers import extracted_7z, is_7z, is_zip, refuse_archive, zip_member
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
 
     Args:
         path: the file; a zip (told by its first bytes, whatever its name) is read through
-            GDAL's ``/vsizip/``; rar and 7z archives are refused (unpack them first).
+            GDAL's ``/vsizip/``; a 7z is unpacked to a temporary directory; rar is refused.
         layer: layer to read; required when the file has several spatial layers.
 
     Raises:
@@ -47,6 +47,9 @@ def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
         raise InvalidInput(f"{path.name} is empty (0 bytes): export the parcels again as "
                            f"{FORMATS_HINT}")
     refuse_archive(path)
+    if is_7z(path):
+        with extracted_7z(path, layer) as (inner, inner_layer):
+            return read_parcels(inner, inner_layer)
     source, member = str(path), None
     if is_zip(path):
         member, layer = zip_member(path, layer)
