@@ -29,6 +29,7 @@ from pathlib import Path
 APPS = Path(__file__).resolve().parent
 ROOT = APPS.parent
 TEMPLATE = "cbm"
+XSRF_COOKIE = "cbm_widgets.voila_xsrf.PasswordIdentityProviderWithXsrfCookie"  # page close shuts its kernel
 DENYLIST = '["@jupyter-notebook/lab-extension"]'  # silences a harmless RUNTIME-012 console error
 
 
@@ -61,7 +62,8 @@ def command(port: int, *, ip: str = "127.0.0.1", notebooks: Path = APPS, preheat
     return [str(voila), "--no-browser", f"--port={port}", f"--Voila.ip={ip}", f"--template={TEMPLATE}",
             f"--VoilaConfiguration.extension_denylist={DENYLIST}",
             "--VoilaConfiguration.show_tracebacks=False", "--VoilaConfiguration.allow_template_override=NO",
-            "--VoilaConfiguration.file_allowlist=[]", *warm, str(notebooks)]
+            "--VoilaConfiguration.file_allowlist=[]", f"--Voila.identity_provider_class={XSRF_COOKIE}",
+            *warm, str(notebooks)]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

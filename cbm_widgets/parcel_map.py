@@ -57,6 +57,7 @@ class ParcelMap(CbmWidget):
     def __init__(self, client: CbmClient, **kwargs: Any) -> None:
         super().__init__(client)
         self.parcel: Parcel | None = None
+        self._placed = False  # the map shows a view we chose (a parcel, the set) or the user moved it
         self.decision_colours = DecisionColours(client)
         self.map = L.Map(center=(52.5, 5.65), zoom=14, scroll_wheel_zoom=True, max_zoom=19,
                          layout=w.Layout(width="100%", height="460px"), _dom_classes=["cbm-leaflet"])
@@ -155,8 +156,13 @@ class ParcelMap(CbmWidget):
         self._update_overlay()
 
     def _bring_into_view(self, parcel: Parcel) -> None:
-        """Keep the user's view when the parcel is in it; else pan there (zooming in only if far out)."""
-        bounds = self.map.bounds
+        """Keep the user's view when the parcel is in it; else pan there (zooming in only if far out).
+
+        The first parcel shown (e.g. a deep link) always gets a parcel-sized view: the map's
+        initial view is nobody's choice.
+        """
+        bounds = self.map.bounds if self._placed else None
+        self._placed = True
         if bounds:
             (south, west), (north, east) = bounds
             if south <= parcel.lat <= north and west <= parcel.lon <= east:
@@ -166,12 +172,15 @@ class ParcelMap(CbmWidget):
             self.map.zoom = 16
 
     def _centre_on_set(self) -> None:
-        """No parcel selected: show the middle of the set, zoomed in enough to draw its parcels."""
+        """No parcel selected: show the highlighted parcels, else the set's middle (parcels drawn)."""
+        if self._fit_highlight():
+            return
         with self.guard(f"locating {self.aoi} {self.year}"):
             bbox = self.client.set_summary(self.aoi, self.year).get("bbox")
             if bbox:
                 west, south, east, north = bbox
                 self.map.center, self.map.zoom = ((south + north) / 2, (west + east) / 2), 15
+                self._placed = True
 
     def _update_peers(self) -> None:
         """Peers within 1 km, drawn dimmed; a failure here never hides the selected parcel."""
@@ -231,8 +240,25 @@ class ParcelMap(CbmWidget):
         self._update_view()
 
     def _update_highlight(self, _change: dict[str, Any] | None = None) -> None:
-        """Draw the parcels a filter selected (e.g. the queue's page) in their decision colours."""
+        """Draw the parcels a filter selected (e.g. the queue's page) in their decision colours.
+
+        With no parcel selected the map shows them all (the user asked for them); with one
+        selected the view stays on it.
+        """
         self.highlight_layer.data = ml.collection(self.highlight)
+        if not self.parcel_id:
+            self._fit_highlight()
+
+    def _fit_highlight(self) -> bool:
+        """Fit the view to the highlighted parcels; False when there are none."""
+        boxes = [ml.geometry_bbox(f["geometry"]) for f in self.highlight if f.get("geometry")]
+        if not boxes:
+            return False
+        west, south = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        east, north = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        self.map.fit_bounds(((south, west), (north, east)))
+        self._placed = True
+        return True
 
     def _update_overlay(self, _change: dict[str, Any] | None = None) -> None:
         if self.parcel is None or not self.date:

@@ -32,6 +32,8 @@ from jupyterhub.utils import url_path_join
 from traitlets.config import Config
 from voila.app import Voila
 
+from cbm_widgets.voila_xsrf import with_xsrf_cookie
+
 
 class ServiceIdentityProvider(JupyterHubIdentityProvider):
     """Hub OAuth for a service: the callback and logout routes live under the service prefix."""
@@ -79,7 +81,7 @@ def build_config(args: argparse.Namespace, api_token: str) -> Config:
     c.Voila.open_browser = False
     c.Voila.base_url = args.prefix
     c.Voila.root_dir = args.apps_dir
-    c.Voila.identity_provider_class = ServiceIdentityProvider
+    c.Voila.identity_provider_class = with_xsrf_cookie(ServiceIdentityProvider)  # page close shuts its kernel
     c.Voila.authorizer_class = JupyterHubAuthorizer
     c.Voila.tornado_settings = {"mathjax_url": None, "mathjax_config": None}
     c.HubOAuth.api_token = api_token

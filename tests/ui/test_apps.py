@@ -65,7 +65,17 @@ def test_map_click_selects_parcel(voila: str, watched: Watched) -> None:
     page.locator(".cbm-timeseries .cbm-caption", has_text="P000001").wait_for(timeout=LOAD_MS)
     box = page.locator(".cbm-map .leaflet-container").bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.75)
+    # a point on another parcel (demo parcels have gaps between them): scan the lower left quarter
+    point = page.evaluate(
+        """([x0, y0, w, h, selected]) => {
+            for (let fy = 0.6; fy < 0.95; fy += 0.05) for (let fx = 0.05; fx < 0.45; fx += 0.05) {
+                const x = x0 + w * fx, y = y0 + h * fy, el = document.elementFromPoint(x, y);
+                if (el && el.tagName === 'path' && el.getAttribute('stroke') !== selected) return [x, y];
+            }
+            return null;
+        }""", [box["x"], box["y"], box["width"], box["height"], SELECTED])
+    assert point is not None, "no other parcel drawn in the lower left of the map"
+    page.mouse.click(*point)
     caption = page.locator(".cbm-timeseries .cbm-caption")
     page.wait_for_function("el => !el.textContent.includes('P000001')", arg=caption.element_handle(),
                            timeout=LOAD_MS)
