@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -23,7 +24,10 @@ from pyproj import Transformer
 from rasterio.transform import from_origin
 from shapely.geometry import box, mapping
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "stac"
+SHARED_REALDATA = Path(os.environ.get("CBM_REALDATA_DIR")
+                       or Path(__file__).resolve().parents[1].parent / "shared" / "realdata")
+"""The real samples: ``../shared/realdata`` beside the repository, or ``CBM_REALDATA_DIR``."""
+REALDATA = SHARED_REALDATA / "stac"
 CRS = "EPSG:32633"
 X0, Y0 = 500_000.0, 5_350_000.0
 SIZE = 64  # pixels at 10 m

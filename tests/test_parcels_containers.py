@@ -11,12 +11,13 @@ import multivolumefile
 import py7zr
 import pytest
 import shapely
+from realitems import SHARED_REALDATA
 
 from backend.db import connect
 from backend.errors import InvalidInput
 from backend.parcels import ColumnMapping, import_parcels
 
-REALDATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "realdata" / "parcels"
+REALDATA = SHARED_REALDATA / "parcels"
 CZ = REALDATA / "cz" / "bd51ec4dea8697946b9a570a6b7c9fe587e2f8334cee74778d2339da43178d38"
 FR = REALDATA / "fr" / "RPG_2-0__GPKG_LAMB93_FXX_2022-01-01.7z.001"
 
