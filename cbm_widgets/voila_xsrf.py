@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Awaitable
 from typing import Any
 
-from jupyter_server.auth.identity import IdentityProvider
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 
 
 def with_xsrf_cookie(base: type[IdentityProvider]) -> type[IdentityProvider]:
@@ -47,11 +47,5 @@ async def _then_cookie(handler: Any, user: Awaitable[Any]) -> Any:
     return _cookie(handler, await user)
 
 
-def _password_provider() -> type[IdentityProvider]:
-    from jupyter_server.auth.identity import PasswordIdentityProvider
-
-    return with_xsrf_cookie(PasswordIdentityProvider)
-
-
-PasswordIdentityProviderWithXsrfCookie = _password_provider()
+PasswordIdentityProviderWithXsrfCookie = with_xsrf_cookie(PasswordIdentityProvider)
 """Voilà's default identity provider, setting the ``_xsrf`` cookie (``--Voila.identity_provider_class``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zipfile
 from pathlib import Path
@@ -28,12 +29,15 @@ def counts(settings) -> dict[str, int]:
                 for t in ("parcel_sets", "parcels", "extraction_jobs")}
 
 
+def _two_parcels() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"pid": [7, 3], "crop_code": ["265", "233"]},
+                            geometry=[shapely.box(150_000, 450_000, 150_100, 450_100),
+                                      shapely.box(150_200, 450_000, 150_300, 450_100)], crs=28992)
+
+
 def _zipped_gpkg(tmp_path: Path, name: str) -> Path:
-    gdf = gpd.GeoDataFrame({"pid": [7, 3], "crop_code": ["265", "233"]},
-                           geometry=[shapely.box(150_000, 450_000, 150_100, 450_100),
-                                     shapely.box(150_200, 450_000, 150_300, 450_100)], crs=28992)
     gpkg = tmp_path / "inner.gpkg"
-    gdf.to_file(gpkg)
+    _two_parcels().to_file(gpkg)
     path = tmp_path / name
     with zipfile.ZipFile(path, "w") as zf:
         zf.write(gpkg, gpkg.name)
@@ -87,12 +91,9 @@ def test_real_multivolume_7z_imports(clean_db):
 
 
 def _shapefile(tmp_path: Path) -> list[Path]:
-    gdf = gpd.GeoDataFrame({"pid": [7, 3], "crop_code": ["265", "233"]},
-                           geometry=[shapely.box(150_000, 450_000, 150_100, 450_100),
-                                     shapely.box(150_200, 450_000, 150_300, 450_100)], crs=28992)
     folder = tmp_path / "src" / "deep"
     folder.mkdir(parents=True)
-    gdf.to_file(folder / "fields.shp")
+    _two_parcels().to_file(folder / "fields.shp")
     return sorted(folder.iterdir())
 
 
@@ -101,15 +102,14 @@ def _seven_zip(tmp_path: Path, volume_size: int | None) -> Path:
     parts = _shapefile(tmp_path)
     base = tmp_path / "out" / "fields.7z"
     base.parent.mkdir()
-    if volume_size is None:
-        with py7zr.SevenZipFile(base, "w") as archive:
-            for part in parts:
-                archive.write(part, f"deep/{part.name}")
-        return base
-    with multivolumefile.open(base, mode="wb", volume=volume_size) as target, \
-            py7zr.SevenZipFile(target, "w") as archive:
+    with contextlib.ExitStack() as stack:
+        target = base if volume_size is None else stack.enter_context(
+            multivolumefile.open(base, mode="wb", volume=volume_size))
+        archive = stack.enter_context(py7zr.SevenZipFile(target, "w"))
         for part in parts:
             archive.write(part, f"deep/{part.name}")
+    if volume_size is None:
+        return base
     for volume in base.parent.iterdir():  # multivolumefile numbers .0001; 7-Zip writes .001
         volume.rename(volume.with_suffix(f".{int(volume.suffix[1:]):03d}"))
     return base.with_name("fields.7z.001")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,8 @@ from urllib.parse import urlsplit
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+LOAD_MS = 60_000  # a dashboard's page, kernel and first data
+MAP_AND_CHART = (".leaflet-container", "svg.svg-figure")
 
 
 @dataclass
@@ -46,3 +50,12 @@ def watch(page: Any) -> Watched:
     page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: w.errors.append(str(e)))
     return w
+
+
+def open_app(w: Watched, base: str, app: str, query: str, drawn: Sequence[str] = MAP_AND_CHART) -> float:
+    """Open the Voilà app ``app`` with ``query``; returns seconds until the ``drawn`` selectors show."""
+    t0 = time.monotonic()
+    w.page.goto(f"{base}/voila/render/{app}.ipynb?{query}", timeout=LOAD_MS)
+    for selector in drawn:
+        w.page.wait_for_selector(selector, timeout=LOAD_MS)
+    return time.monotonic() - t0

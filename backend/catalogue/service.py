@@ -209,10 +209,10 @@ def _changed(conn: q.Conn, existing: Mapping[tuple[str, str], Mapping[str, Any]]
              records: Sequence[ImageRecord]) -> set[int]:
     """Ids of the catalogued images whose item changed; legacy hashes of unchanged items are renewed."""
     by_key = {(r.collection, r.item_id): r for r in records}
-    differ = {row["id"]: by_key[key] for key, row in existing.items()
+    differ = {row["id"]: (row["item_hash"], by_key[key]) for key, row in existing.items()
               if row["item_hash"] != by_key[key].item_hash}
-    legacy = {image_id: rec.item_hash for image_id, rec in differ.items()
-              if existing[(rec.collection, rec.item_id)]["item_hash"] == legacy_item_hash(rec.item)}
+    legacy = {image_id: rec.item_hash for image_id, (stored, rec) in differ.items()
+              if stored == legacy_item_hash(rec.item)}
     q.set_item_hashes(conn, legacy)
     return set(differ) - set(legacy)
 

@@ -30,10 +30,15 @@ _REFUSED_MAGIC = {
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 
 
+def _head(path: Path) -> bytes:
+    """The first bytes of ``path``, enough for every magic number here."""
+    with path.open("rb") as f:
+        return f.read(8)
+
+
 def is_7z(path: Path) -> bool:
     """Whether ``path`` is a 7z archive (or the first volume of one), told by its first bytes."""
-    with path.open("rb") as f:
-        return f.read(6) == SEVEN_ZIP_MAGIC
+    return _head(path).startswith(SEVEN_ZIP_MAGIC)
 
 
 @contextlib.contextmanager
@@ -71,14 +76,12 @@ def _open_7z(path: Path) -> py7zr.SevenZipFile:
 
 def is_zip(path: Path) -> bool:
     """Whether ``path`` is a zip archive, told by its first bytes (whatever its name)."""
-    with path.open("rb") as f:
-        return f.read(4) in ZIP_MAGIC
+    return _head(path)[:4] in ZIP_MAGIC
 
 
 def refuse_archive(path: Path) -> None:
     """Refuse archive formats that cannot be read (rar), told by their first bytes."""
-    with path.open("rb") as f:
-        head = f.read(8)
+    head = _head(path)
     for magic, reason in _REFUSED_MAGIC.items():
         if head.startswith(magic):
             raise InvalidInput(f"{path.name}: {reason}, then import the parcel file inside")

@@ -6,24 +6,14 @@ import re
 import time
 
 import pytest
-from uitools import Watched
+from uitools import LOAD_MS, Watched, open_app
 
 from cbm_widgets.map_layers import DECISION_COLOURS
 from cbm_widgets.map_layers import SELECTED as SELECTED_COLOUR
 
 pytestmark = pytest.mark.slow
-LOAD_MS = 60_000
 DEMO = "aoi=demo&year=2025"
 RED, SELECTED = DECISION_COLOURS["red"], SELECTED_COLOUR
-
-
-def _open(w: Watched, base: str, app: str, query: str) -> float:
-    """Open an app; returns seconds until the map and the chart are drawn."""
-    t0 = time.monotonic()
-    w.page.goto(f"{base}/voila/render/{app}.ipynb?{query}", timeout=LOAD_MS)
-    w.page.wait_for_selector(".leaflet-container", timeout=LOAD_MS)
-    w.page.wait_for_selector("svg.svg-figure", timeout=LOAD_MS)
-    return time.monotonic() - t0
 
 
 def _search(w: Watched, text: str) -> None:
@@ -34,7 +24,7 @@ def _search(w: Watched, text: str) -> None:
 
 def test_parcel_lookup(voila: str, watched: Watched) -> None:
     page = watched.page
-    _open(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000001")
+    open_app(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000001")
     page.get_by_text("SYNTHETIC DEMO DATA").wait_for()
     page.locator(".cbm-card .cbm-pid", has_text="P000001").wait_for(timeout=LOAD_MS)
     page.locator(".cbm-timeseries .cbm-caption", has_text="P000001").wait_for(timeout=LOAD_MS)
@@ -61,7 +51,7 @@ def test_parcel_lookup(voila: str, watched: Watched) -> None:
 
 def test_map_click_selects_parcel(voila: str, watched: Watched) -> None:
     page = watched.page
-    _open(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000001")
+    open_app(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000001")
     page.locator(".cbm-timeseries .cbm-caption", has_text="P000001").wait_for(timeout=LOAD_MS)
     box = page.locator(".cbm-map .leaflet-container").bounding_box()
     assert box is not None
@@ -83,7 +73,7 @@ def test_map_click_selects_parcel(voila: str, watched: Watched) -> None:
 
 
 def test_timeseries_app(voila: str, watched: Watched) -> None:
-    _open(watched, voila, "timeseries", f"{DEMO}&parcel_id=P000004")
+    open_app(watched, voila, "timeseries", f"{DEMO}&parcel_id=P000004")
     watched.page.locator(".cbm-peers .cbm-caption", has_text="peers").wait_for(timeout=LOAD_MS)
     watched.shot("timeseries")
     watched.check()
@@ -91,7 +81,7 @@ def test_timeseries_app(voila: str, watched: Watched) -> None:
 
 def test_chips_app(voila: str, watched: Watched) -> None:
     page = watched.page
-    _open(watched, voila, "chips", f"{DEMO}&parcel_id=P000005&date=2025-07-15")
+    open_app(watched, voila, "chips", f"{DEMO}&parcel_id=P000005&date=2025-07-15")
     page.locator(".cbm-chip img").first.wait_for(timeout=LOAD_MS)
     first = page.locator(".cbm-range").inner_text()
     page.locator(".cbm-next button, button.cbm-next").first.click()
@@ -107,7 +97,7 @@ def test_chips_app(voila: str, watched: Watched) -> None:
 
 def test_markers_app(voila: str, watched: Watched) -> None:
     page = watched.page
-    _open(watched, voila, "markers", DEMO)
+    open_app(watched, voila, "markers", DEMO)
     page.locator(".cbm-explorer .cbm-row").first.wait_for(timeout=LOAD_MS)
     assert "decisions" in page.locator(".cbm-explorer", has_text="page 1 of").inner_text()
     # the map fills the parcels in view with their worst decision colour, with its legend
@@ -122,7 +112,7 @@ def test_markers_app(voila: str, watched: Watched) -> None:
 
 def test_parcel_lookup_dark_theme(voila: str, watched: Watched) -> None:
     page = watched.page
-    _open(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000003&theme=dark")
+    open_app(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000003&theme=dark")
     assert page.locator("body.theme-dark").count() == 1
     page.locator(".cbm-timeseries .cbm-caption", has_text="P000003").wait_for(timeout=LOAD_MS)
     page.locator(".cbm-chip img").first.wait_for(timeout=LOAD_MS)

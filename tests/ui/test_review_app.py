@@ -15,13 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from apitools import Server
-from uitools import Watched
+from uitools import LOAD_MS, Watched, open_app
 
 from backend.db import connect
 from cbm_widgets.map_layers import DECISION_COLOURS
 
 pytestmark = pytest.mark.slow
-LOAD_MS = 60_000
+MAP = (".leaflet-container",)  # what open_app waits for here
 DEMO = "aoi=demo&year=2025"
 MARK = "ui-test review (deleted after the test)"
 
@@ -36,20 +36,13 @@ def cleanup(demo_api: Server) -> Iterator[None]:
                      (list({r["run_id"] for r in runs}),))
 
 
-def _open(w: Watched, base: str, app: str, query: str) -> float:
-    t0 = time.monotonic()
-    w.page.goto(f"{base}/voila/render/{app}.ipynb?{query}", timeout=LOAD_MS)
-    w.page.wait_for_selector(".leaflet-container", timeout=LOAD_MS)
-    return time.monotonic() - t0
-
-
 def _card_pid(w: Watched) -> str:
     return w.page.locator(".cbm-card .cbm-pid").first.inner_text()
 
 
 def test_queue_review_reload_next_download_share(voila: str, watched: Watched, cleanup: None) -> None:
     page = watched.page
-    _open(watched, voila, "review", DEMO)
+    open_app(watched, voila, "review", DEMO, MAP)
     page.locator(".cbm-queue .cbm-row").first.wait_for(timeout=LOAD_MS)
     assert "parcels" in page.locator(".cbm-page-label").inner_text()
     # the map shows the filtered page in its decision colours (worst first: red)
@@ -112,17 +105,17 @@ def test_queue_review_reload_next_download_share(voila: str, watched: Watched, c
 
 def test_links_keep_the_parcel_and_bad_pid_is_one_message(voila: str, watched: Watched) -> None:
     page = watched.page
-    _open(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000007")
+    open_app(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000007", MAP)
     page.locator(".cbm-card .cbm-pid", has_text="P000007").wait_for(timeout=LOAD_MS)
     page.get_by_text("Parcel set").first.wait_for(timeout=LOAD_MS)
     href = page.locator(".cbm-nav-timeseries").get_attribute("href") or ""
     assert re.search(r"timeseries\.ipynb\?aoi=demo&year=2025&parcel_id=P000007", href), href
     page.locator(".cbm-nav-timeseries").click()
     page.locator(".cbm-timeseries .cbm-caption", has_text="P000007").wait_for(timeout=LOAD_MS)
-    _open(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=NO-SUCH")
+    open_app(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=NO-SUCH", MAP)
     page.locator(".cbm-error", has_text="No parcel 'NO-SUCH'").wait_for(timeout=LOAD_MS)
     page.wait_for_timeout(1500)  # give other widgets the time to (wrongly) add theirs
     assert page.locator(".cbm-error").count() == 1
-    page.goto(f"{voila}/voila/render/index.ipynb", timeout=LOAD_MS)  # the landing page has no map
+    open_app(watched, voila, "index", "", ())  # the landing page has no map
     page.locator(".cbm-sets a[href*='review.ipynb?aoi=demo']").first.wait_for(timeout=LOAD_MS)
     watched.check()
