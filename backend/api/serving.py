@@ -268,6 +268,8 @@ def _read_reports(w: _Worker) -> bool:
             return False
         if len(msg) == _REPORT.size:
             w.received, w.open = _REPORT.unpack(msg)
+            if not w.ready:  # its first report: from now on it is handed connections
+                log.info("%s (pid %s) takes connections", w.proc.name, w.proc.pid)
             w.ready = True
 
 

@@ -96,7 +96,8 @@ def test_cbm_serve_two_workers(api_settings: Settings, tmp_path: Path) -> None:
     log, url = tmp_path / "serve.log", f"http://127.0.0.1:{port}"
     with running([CBM, "serve", "--port", str(port), "--workers", "2"], f"{url}/health", "cbm serve",
                  env=_serve_env(api_settings, tmp_path), log=log) as proc:
-        _wait_for(lambda: log.read_text().count("Application startup complete.") == 2)  # both ready
+        # both ready as the supervisor sees them (a started app it has no report from yet gets nothing)
+        _wait_for(lambda: log.read_text().count(" takes connections") == 2)
         rids = [f"rid-ok-{i}" for i in range(16)]
         heads = _get_on_fresh_connections(port, rids)
         wrong = requests.get(f"{url}/query/info", auth=("consumer", "Wrong-Password-77"),
@@ -104,7 +105,7 @@ def test_cbm_serve_two_workers(api_settings: Settings, tmp_path: Path) -> None:
         text = log.read_text()
         first = _worker_pids(text)
         os.kill(first[0], signal.SIGKILL)  # a crashed worker: the supervisor starts another
-        _wait_for(lambda: log.read_text().count("Application startup complete.") == 3)
+        _wait_for(lambda: log.read_text().count(" takes connections") == 3)
         after = _get_on_fresh_connections(port, [f"rid-after-{i}" for i in range(8)])
     assert proc.returncode == 0  # SIGTERM: workers finish, the supervisor exits cleanly
     assert all(h.startswith(b"HTTP/1.1 200") for h in heads + after) and wrong.status_code == 401
