@@ -26,6 +26,7 @@ from rio_tiler.models import ImageData
 
 from backend import storage
 from backend.catalogue.assets import band_hrefs
+from backend.chips import overlay
 from backend.chips.cache import cache_key, cached
 from backend.chips.grid import BandGrid, Bounds, band_grid, grid_from_item
 from backend.chips.spec import DB_BANDS, ChipSpec
@@ -124,10 +125,12 @@ def read_part(href: str, crs: CRS, bounds: Bounds, width: int, height: int) -> I
             raise ImageReadError(f"cannot read {href}: {exc}") from None
 
 
-def chip_png_file(settings: Settings, image: Mapping[str, Any], spec: ChipSpec, *, fmt: str = "png") -> Path:
+def chip_png_file(settings: Settings, image: Mapping[str, Any], spec: ChipSpec, *, fmt: str = "png",
+                  outline: Mapping[str, Any] | None = None) -> Path:
     """Path of the cached PNG chip of an image (rendered on a miss).
 
-    With ``fmt="tif"`` the same 8-bit picture as a georeferenced GeoTIFF (mask as alpha).
+    With ``fmt="tif"`` the same 8-bit picture as a georeferenced GeoTIFF (mask as alpha). With
+    ``outline`` (a WGS84 GeoJSON polygon) its boundary is drawn in yellow.
 
     Raises:
         InvalidInput: the image lacks a band of the style.
@@ -137,9 +140,10 @@ def chip_png_file(settings: Settings, image: Mapping[str, Any], spec: ChipSpec, 
         raise InvalidInput(f"format must be one of {', '.join(IMAGE_FORMATS)}, not {fmt!r}")
     hrefs = hrefs_for(image, spec.bands)
     where = place(settings, image, spec, hrefs)
-    key = cache_key(fmt, image["id"], image["item_hash"], spec.cache_parts(), where.key_parts())
+    shape = json.dumps(outline, sort_keys=True) if outline is not None else None
+    key = cache_key(fmt, image["id"], image["item_hash"], spec.cache_parts(), where.key_parts(), shape)
     return cached(settings, key, f".{fmt}", _in_env(settings, lambda: _png(spec, hrefs, where,
-                                                                            IMAGE_FORMATS[fmt])))
+                                                                            IMAGE_FORMATS[fmt], outline)))
 
 
 def render_png(settings: Settings, image: Mapping[str, Any], spec: ChipSpec) -> bytes:
@@ -153,9 +157,21 @@ def render_png(settings: Settings, image: Mapping[str, Any], spec: ChipSpec) -> 
     return chip_png_file(settings, image, spec).read_bytes()
 
 
-def _png(spec: ChipSpec, hrefs: Mapping[str, str], where: Placement, driver: str = "PNG") -> bytes:
-    colormap = cmap.get(NDVI_COLORMAP) if spec.mode == "ndvi" else None
-    return stretched_image(spec, hrefs, where).render(img_format=driver, colormap=colormap)
+def _png(spec: ChipSpec, hrefs: Mapping[str, str], where: Placement, driver: str = "PNG",
+         outline: Mapping[str, Any] | None = None) -> bytes:
+    img = stretched_image(spec, hrefs, where)
+    if outline is None:
+        colormap = cmap.get(NDVI_COLORMAP) if spec.mode == "ndvi" else None
+        return img.render(img_format=driver, colormap=colormap)
+    return overlay.outline(colourised(img) if spec.mode == "ndvi" else img, outline).render(img_format=driver)
+
+
+def colourised(img: ImageData) -> ImageData:
+    """A one-band 8-bit image through the NDVI colour map, as RGB (masked pixels stay masked)."""
+    lut = np.array([cmap.get(NDVI_COLORMAP)[i][:3] for i in range(256)], dtype="uint8")
+    band = np.ma.getdata(img.array[0]).astype("uint8")
+    mask = np.broadcast_to(np.ma.getmaskarray(img.array[0]), (3, *band.shape)).copy()
+    return ImageData(np.ma.array(np.moveaxis(lut[band], -1, 0), mask=mask), crs=img.crs, bounds=img.bounds)
 
 
 def stretched_image(spec: ChipSpec, hrefs: Mapping[str, str], where: Placement) -> ImageData:

@@ -53,6 +53,7 @@ class Chip:
     file: ChipFile
     band: str | None = None
     cloud_fraction: float | None = None
+    nodata_fraction: float | None = None
 
     @property
     def compact_date(self) -> str:

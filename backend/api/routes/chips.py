@@ -8,6 +8,7 @@ location (admins: anywhere); raw GeoTIFF chips need the analyst role.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from backend.api.security import User
 from backend.api.services.query import set_not_found
 from backend.chips.cache import resolve
 from backend.chips.gallery import gallery_html
+from backend.chips.parcel import ParcelFrame, parcel_png_chips
 from backend.chips.service import check_size
 from backend.db import queries_chips as q
 from backend.errors import Forbidden, InvalidInput, ParcelNotFound
@@ -177,6 +179,32 @@ def parcel_or_404(conn: Conn, key: SetKey, pid: str) -> dict[str, Any]:
 
 
 router.include_router(raw)
+Style = Annotated[str, Query(max_length=40, description="`truecolor`, `falsecolor`, `ndvi`, three bands "
+                             "joined by `_`, or one band (`VH`).", examples=["truecolor"])]
+Lut = Annotated[str | None, Query(max_length=40, description="Stretch (as chipsByLocation).")]
+Slots = Annotated[int | None, Query(ge=1, description="At most this many chips (default and limit: "
+                                    "api_max_chips): over a longer range the clearest view of the parcel "
+                                    "in each equal time slot.", examples=[12])]
+
+
+@router.get("/parcels/chips", summary="PNG chips of a parcel: centred, sized to it, outlined, over a season",
+            tags=["parcels"])
+def parcel_chips(
+    key: ReadableSet, conn: Conn, settings: SettingsDep, pid: ParcelPid, start_date: Start, end_date: End,
+    style: Style = "truecolor", chipsize: ChipSize = 128, lut: Lut = None, slots: Slots = None,
+    max_cloud: MaxCloud = None,
+) -> dict[str, Any]:
+    """``{pid, lon, lat, extent_m, chips: [{date, url, image, cloud_fraction, nodata_fraction}]}``.
+
+    ``cloud_fraction`` is the share of the parcel's pixels with data that SCL marks cloudy
+    (null without SCL or without data), ``nodata_fraction`` the share of its pixels without data.
+    """
+    frame = ParcelFrame.of(json.loads(parcel_or_404(conn, key, pid)["geom"]))
+    found = parcel_png_chips(settings, conn, frame, start_date, end_date, style=style, size=chipsize, lut=lut,
+                             slots=slots, max_cloud=max_cloud)
+    items = [{"date": c.datetime.isoformat(), "url": file_url(settings, c.file), "image": c.item_id,
+              "cloud_fraction": c.cloud_fraction, "nodata_fraction": c.nodata_fraction} for c in found]
+    return {"pid": pid, "lon": frame.lon, "lat": frame.lat, "extent_m": frame.extent_m, "chips": items}
 
 
 @router.get("/files/{token}/{name}", summary="A signed chip file (no credentials)",
