@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
+import bqplot as bq
 import ipywidgets as w
 import traitlets as t
 
@@ -40,8 +41,13 @@ def link(*widgets: CbmWidget, names: Sequence[str] = SHARED) -> list[t.link]:
     (call ``.unlink()`` on them to undo).
     """
     hub, *others = widgets
-    return [t.link((hub, name), (other, name)) for other in others for name in names
-            if name in hub.trait_names() and name in other.trait_names()]
+    links = [t.link((hub, name), (other, name)) for other in others for name in names
+             if name in hub.trait_names() and name in other.trait_names()]
+    axes = [x for x in (getattr(widget, "x", None) for widget in widgets) if isinstance(x, bq.DateScale)]
+    for widget in widgets:  # a chip strip follows the chart's time axis (zoom, pan)
+        if axes and callable(getattr(widget, "follow", None)):
+            widget.follow(axes[0])
+    return links
 
 
 def request_query_string() -> str:

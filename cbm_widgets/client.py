@@ -207,6 +207,15 @@ class CbmClient:
         return chips
 
     # ------------------------------------------------------------------ new endpoints
+    def parcel_chips(self, aoi: str, year: int, pid: str, start: date, end: date, *, style: str = "truecolor",
+                     size: int = 128, slots: int | None = None) -> list[Chip]:
+        """Outlined PNG chips of a parcel, sized to it; at most ``slots`` (the clearest per time slot)."""
+        data = self.get_json("/parcels/chips", aoi=aoi, year=year, pid=pid, start_date=start.isoformat(),
+                             end_date=end.isoformat(), style=style, chipsize=size, slots=slots)
+        return [Chip(date.fromisoformat(str(item["date"])[:10]), str(item["url"]),
+                     _fraction(item.get("cloud_fraction")), _fraction(item.get("nodata_fraction")))
+                for item in data.get("chips", [])]
+
     def decisions(self, aoi: str, year: int, pid: str) -> dict[str, Any]:
         """``{"pid", "colour" (worst), "decisions": [{condition, colour, reason, evidence, ...}]}``."""
         result: dict[str, Any] = self.get_json("/parcels/decisions", aoi=aoi, year=year, pid=pid)
@@ -276,6 +285,10 @@ class CbmClient:
     def tile_url(self, aoi: str, year: int) -> str:
         """URL template of the set's vector tiles (``{z}/{x}/{y}``)."""
         return f"{self.url}/tiles/{aoi}/{year}/{{z}}/{{x}}/{{y}}.mvt"
+
+
+def _fraction(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _query(query: dict[str, Any]) -> dict[str, Any]:

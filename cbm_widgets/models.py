@@ -37,11 +37,20 @@ class Parcel:
 
 @dataclass(frozen=True)
 class Chip:
-    """One image chip: observation date, PNG URL, and cloud fraction (0..1) when the API gives it."""
+    """One image chip: date, PNG URL, cloud and no-data fractions (0..1) when the API gives them."""
 
     date: date
     url: str
     cloud: float | None = None
+    nodata: float | None = None
+
+    @property
+    def cloud_text(self) -> str:
+        """``40 % cloud``, ``no data``, ``0 % cloud, 38 % no data``, or ``cloud n/a`` (S1)."""
+        if self.nodata is not None and self.nodata >= 1:
+            return "no data"
+        text = "cloud n/a" if self.cloud is None else f"{self.cloud:.0%} cloud"
+        return f"{text}, {self.nodata:.0%} no data" if self.nodata else text
 
 
 @dataclass(frozen=True)

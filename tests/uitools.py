@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "var" / "test-artifacts"  # the checkout's var/
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 LOAD_MS = 60_000  # a dashboard's page, kernel and first data
 MAP_AND_CHART = (".leaflet-container", "svg.svg-figure")

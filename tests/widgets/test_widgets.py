@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import bqplot as bq
 from apitools import PASSWORDS, Server, lonlat
 
@@ -20,6 +22,7 @@ from cbm_widgets import (
     start,
 )
 from cbm_widgets import map_layers as ml
+from cbm_widgets.models import Chip
 
 
 def _map(client: CbmClient) -> ParcelMap:
@@ -196,3 +199,31 @@ def test_deep_link(client: CbmClient) -> None:
     assert deep_link(client, "parcel_id=B") == {"aoi": "tt", "year": 2025, "parcel_id": "B", "date": "",
                                                   "error": ""}
     assert deep_link(client, "aoi=tt&year=x")["error"].startswith("The year in the link")
+
+
+def test_season_strip_places_chips_on_the_chart_axis(client: CbmClient) -> None:
+    gallery = ChipGallery(client, aoi="tt", year=2025, parcel_id="A")
+    # the tiny area has two S2 images (1 and 11 June): fewer than the strip's slots, so both
+    assert [c.date.isoformat() for c in gallery.strip_chips] == ["2025-06-01", "2025-06-11"]
+    assert gallery.n_strip == 2 and all(c.nodata == 0.0 and c.cloud is not None for c in gallery.strip_chips)
+    cards = gallery.strip.children[1:]
+    assert all(bytes(card.children[0].value).startswith(b"\x89PNG") for card in cards)
+    year_days = (date(2025, 12, 31) - date(2025, 1, 1)).days
+    assert cards[0].layout.left == f"{(date(2025, 6, 1) - date(2025, 1, 1)).days / year_days * 100:.3f}%"
+    chart = TimeSeriesChart(client)
+    link(gallery, chart)  # the strip follows the chart's time axis
+    chart.x.min, chart.x.max = datetime(2025, 6, 1), datetime(2025, 6, 30)
+    assert (gallery.view_start, gallery.view_end) == ("2025-06-01", "2025-06-30")
+    assert cards[0].layout.left == "0.000%" and cards[1].layout.left == f"{10 / 29 * 100:.3f}%"
+    chart.x.min = datetime(2025, 6, 5)
+    assert cards[0].layout.visibility == "hidden" and cards[1].layout.visibility == "visible"
+    cards[1].children[1].click()  # its date button selects the date
+    assert gallery.date == chart.date == "2025-06-11"
+    assert "cbm-chip-selected" in cards[1]._dom_classes
+
+
+def test_chip_cloud_words() -> None:
+    assert Chip(date(2025, 6, 1), "u", 1.0, 0.0).cloud_text == "100% cloud"
+    assert Chip(date(2025, 6, 1), "u", 0.0, 0.375).cloud_text == "0% cloud, 38% no data"
+    assert Chip(date(2025, 6, 1), "u", None, 1.0).cloud_text == "no data"
+    assert Chip(date(2025, 6, 1), "u").cloud_text == "cloud n/a"
