@@ -1,9 +1,11 @@
-"""Accuracy of the markers and the traffic light on a fresh, held-out demo season.
+"""Accuracy of the markers and the traffic light on held-out seasons, side by side.
 
-    python bench/markers.py [--quick] [--seed 20260] [--parcels 3000] [--keep]
+    python bench/markers.py [--quick] [--seed 20260] [--parcels 3000] [--seasons default,wet,cloudy] [--keep]
 
-Builds the SYNTHETIC demo area with a seed the markers were NOT tuned on (they were tuned on
-seed 42), then runs import -> catalogue -> extract -> markers in a temporary database of the
+Builds, for each season, a SYNTHETIC area with a seed the markers were NOT tuned on (they were
+tuned on seed 42): ``default`` is the demo generator, the others are the harder seasons of
+``backend.demo.seasons`` (rain on S1, grazing, partial cuts, more cloud, haze; each with its own
+seed). Then runs import -> catalogue -> extract -> markers in a temporary database of the
 embedded cluster (created and dropped here) and scores against ground_truth.json:
 event precision / recall / F1 with one-to-one matching within +-6 days and the median date
 error per marker, the crop-consistency AUC on the deliberately wrong declarations, and per
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 import uuid
@@ -27,6 +30,7 @@ from backend.db import cluster, connect, database_url
 from backend.db import queries_markers as q
 from backend.db.migrate import migrate
 from backend.demo import build_demo
+from backend.demo.seasons import build_season
 from backend.extraction.service import extract
 from backend.markers import load_catalogue, run_markers
 from backend.markers.scoring import auc, score_events
@@ -44,10 +48,14 @@ def _doy(d: str | date, year: int) -> int:
     return (d - date(year, 1, 1)).days
 
 
-def _pipeline(s: Settings, out: Path, args: argparse.Namespace) -> tuple[int, dict[str, float]]:
+def _pipeline(s: Settings, out: Path, season: str, seed: int,
+              args: argparse.Namespace) -> tuple[int, dict[str, float]]:
     t: dict[str, float] = {}
     t0 = time.perf_counter()
-    build_demo(out, seed=args.seed, n_parcels=args.parcels)
+    if season == "default":
+        build_demo(out, seed=seed, n_parcels=args.parcels)
+    else:
+        build_season(out, season, seed=seed, n_parcels=args.parcels)
     t["build"] = time.perf_counter() - t0
     import_parcels(s, out / "parcels.gpkg", aoi="bench", year=2025)
     add_source(s, str(out / "stac" / "catalog.json"))
@@ -74,21 +82,25 @@ def _detected(results: list[dict[str, Any]], marker: str, kind: str) -> dict[str
     return out
 
 
-def score_markers(results: list[dict[str, Any]], truth: dict[str, Any]) -> None:
-    """Print event scores per marker and the crop-consistency AUC."""
+def score_markers(results: list[dict[str, Any]], truth: dict[str, Any]) -> dict[str, str]:
+    """Event scores per marker, the grazing confusion and the crop-consistency AUC, as table cells."""
     parcels = {p["pid"]: p for p in truth["parcels"]}
-    print(f"{'marker':<16}{'P':>7}{'R':>7}{'F1':>7}{'med err':>9}{'tp':>7}{'fp':>6}{'fn':>6}")
+    out = {}
     for name, (marker, kind) in TRUE_TYPES.items():
         det = {k: v for k, v in _detected(results, marker, kind).items() if k in parcels}
         tru = {pid: [_doy(e["date"], 2025) for e in p["events"] if e["type"] == kind]
                for pid, p in parcels.items()}
         s = score_events(det, tru, tol=6)
-        print(f"{name:<16}{s.precision:7.3f}{s.recall:7.3f}{s.f1:7.3f}{s.median_error:9.1f}{s.tp:7d}{s.fp:6d}{s.fn:6d}")
+        out[name] = f"{s.f1:.3f} ({s.precision:.2f}/{s.recall:.2f})"
+    mown = {r["pid"] for r in results if r["marker"] == "mowing"}
+    grazed = [pid for pid, p in parcels.items()
+              if any(e["type"] == "grazing" for e in p["events"])
+              and not any(e["type"] == "mowing" for e in p["events"])]
+    out["grazed->mowing"] = f"{sum(p in mown for p in grazed)}/{len(grazed)}" if grazed else "-"
     score = {r["pid"]: r["value"] for r in results if r["marker"] == "crop_consistency"}
     pids = [p for p in parcels if p in score]
-    a = auc([-score[p] for p in pids], [parcels[p]["crop_wrong"] for p in pids])
-    n_wrong = sum(parcels[p]["crop_wrong"] for p in pids)
-    print(f"wrong-crop AUC {a:.4f} ({n_wrong} wrong of {len(pids)} scored)")
+    out["wrong-crop AUC"] = f"{auc([-score[p] for p in pids], [parcels[p]['crop_wrong'] for p in pids]):.4f}"
+    return out
 
 
 def _bare_periods(p: dict[str, Any]) -> list[tuple[int, int]]:
@@ -116,8 +128,8 @@ def compliant(cond: Any, p: dict[str, Any]) -> bool:
     return longest <= cond.max_days
 
 
-def score_decisions(decisions: list[dict[str, Any]], truth: dict[str, Any]) -> None:
-    """Print the traffic-light shares and wrong green / wrong red rates per condition."""
+def score_decisions(decisions: list[dict[str, Any]], truth: dict[str, Any]) -> dict[str, str]:
+    """Wrong green / wrong red (share of the condition's decisions) and G/Y/R shares per condition."""
     cat = load_catalogue(CATALOGUE)
     parcels = {p["pid"]: p for p in truth["parcels"]}
     by: dict[str, list[tuple[str, bool]]] = defaultdict(list)
@@ -125,30 +137,19 @@ def score_decisions(decisions: list[dict[str, Any]], truth: dict[str, Any]) -> N
         if d["pid"] in parcels:
             ok = compliant(cat.condition(d["condition"]), parcels[d["pid"]])
             by[d["condition"]].append((d["colour"], ok))
-    print(f"{'condition':<20}{'n':>6}{'green':>8}{'yellow':>8}{'red':>8}{'wrong G':>9}{'wrong R':>9}"
-          f"{'G prec':>8}{'R prec':>8}")
+    out = {}
     for cond, rows in sorted(by.items()):
         n = len(rows)
         share = {c: sum(x == c for x, _ in rows) / n for c in ("green", "yellow", "red")}
         wg = sum(c == "green" and not ok for c, ok in rows)
         wr = sum(c == "red" and ok for c, ok in rows)
-        ng, nr = sum(c == "green" for c, _ in rows), sum(c == "red" for c, _ in rows)
-        print(f"{cond:<20}{n:6d}{share['green']:8.1%}{share['yellow']:8.1%}{share['red']:8.1%}"
-              f"{wg / n:9.2%}{wr / n:9.2%}{(1 - wg / ng) if ng else 1:8.1%}{(1 - wr / nr) if nr else 1:8.1%}")
-    print("wrong G / wrong R: share of all decisions of the condition; G/R prec: share of greens/reds right")
+        out[f"{cond} wG/wR"] = f"{wg / n:.2%} / {wr / n:.2%}"
+        out[f"{cond} G/Y/R"] = f"{share['green']:.0%}/{share['yellow']:.0%}/{share['red']:.0%}"
+    return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small season (300 parcels)")
-    ap.add_argument("--seed", type=int, default=20260, help="held-out seed (markers tuned on 42)")
-    ap.add_argument("--parcels", type=int, default=None)
-    ap.add_argument("--keep", action="store_true", help="keep the database and the demo folder")
-    args = ap.parse_args()
-    args.parcels = args.parcels or (300 if args.quick else 3000)
-    base = load_settings(demo_mode=True)
-    if base.uses_embedded_db:
-        cluster.start(base)
+def _run_season(base: Settings, season: str, seed: int, args: argparse.Namespace) -> dict[str, str]:
+    """Build, extract, run the markers of one season in its own database; its table column."""
     name = f"cbm_bench_markers_{uuid.uuid4().hex[:8]}"
     with connect(base, dbname="postgres", autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
@@ -157,23 +158,44 @@ def main() -> None:
         s = load_settings(demo_mode=True, database_url=database_url(base, name), var_dir=tmp / "var")
         with connect(s) as conn:
             migrate(conn)
-        run_id, t = _pipeline(s, tmp / "demo", args)
+        run_id, t = _pipeline(s, tmp / "demo", season, seed, args)
         with connect(s) as conn:
             results, decisions = q.run_results(conn, run_id), q.run_decisions(conn, run_id)
         truth = json.loads((tmp / "demo" / "ground_truth.json").read_text())
-        print(f"held-out seed {args.seed}, {args.parcels} parcels; build {t['build']:.1f} s, "
-              f"extract {t['extract']:.1f} s, markers+decisions {t['markers']:.1f} s")
-        score_markers(results, truth)
-        score_decisions(decisions, truth)
+        col = {"seed": str(seed), "build/extract/markers s":
+               f"{t['build']:.0f}/{t['extract']:.0f}/{t['markers']:.1f}"}
+        return col | score_markers(results, truth) | score_decisions(decisions, truth)
     finally:
         if not args.keep:
             with connect(base, dbname="postgres", autocommit=True) as c:
                 c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"kept database {name} and {tmp}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small seasons (300 parcels)")
+    ap.add_argument("--seed", type=int, default=20260, help="held-out seed (markers tuned on 42); "
+                    "the n-th season uses seed + n")
+    ap.add_argument("--parcels", type=int, default=None)
+    ap.add_argument("--seasons", default="default,wet,cloudy", help="comma-separated: default and/or "
+                    "names of backend.demo.seasons.SEASONS")
+    ap.add_argument("--keep", action="store_true", help="keep the databases and the demo folders")
+    args = ap.parse_args()
+    args.parcels = args.parcels or (300 if args.quick else 3000)
+    base = load_settings(demo_mode=True)
+    if base.uses_embedded_db:
+        cluster.start(base)
+    seasons = [x.strip() for x in args.seasons.split(",") if x.strip()]
+    cols = {name: _run_season(base, name, args.seed + k, args) for k, name in enumerate(seasons)}
+    keys = list(dict.fromkeys(k for c in cols.values() for k in c))
+    print(f"{args.parcels} parcels per season; F1 (P/R) per event type, +-6 days")
+    print(f"{'':<28}" + "".join(f"{n:>22}" for n in cols))
+    for k in keys:
+        print(f"{k:<28}" + "".join(f"{c.get(k, '-'):>22}" for c in cols.values()))
+    print("wG / wR: wrong greens / wrong reds as a share of all decisions of the condition")
 
 
 if __name__ == "__main__":

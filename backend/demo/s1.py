@@ -52,6 +52,8 @@ def backscatter(w: World, day: int, pol: str, ascending: bool) -> np.ndarray:
     sigma = sigma * (1 - border) + border * _db(OTHER_DB[VERGE][pol])
     for code, values in OTHER_DB.items():
         sigma[lay.cover == code] = _db(values[pol])
+    if w.season is not None:  # opt-in harder season: rain-wetted dates
+        sigma = w.season.s1_sigma(w, day, sigma)
     return np.asarray(sigma, np.float32)
 
 

@@ -124,6 +124,8 @@ def render_s2(w: World, index: int, acq: Acquisition) -> S2Image:
     surface = (ENDMEMBERS.T @ fr.reshape(5, -1)).reshape(6, *g10.shape)
     red, nir = block_mean(surface[2]), block_mean(surface[4])
     sky = make_sky(rng, g10.shape, acq.day, RES_10)
+    if w.season is not None:  # opt-in harder season: more cloud, unflagged haze
+        sky = w.season.sky(w, index, acq.day, sky)
     refl = _apply_sky(surface, sky) + rng.normal(0.0, SENSOR_NOISE, surface.shape).astype(np.float32)
     valid20 = block_mean(sky.valid.astype(np.float32)) == 1.0
     water20 = block_mean((w.layer10.cover == WATER).astype(np.float32))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,7 @@ class World:
         rain: Daily rain flag.
         moisture: Daily soil moisture (0..1).
         disturbed: (n_fields, days) surface-changing event on that day.
+        season: Hooks of an opt-in harder season (``backend.demo.seasons``); None for the demo.
     """
 
     params: DemoParams
@@ -50,6 +52,7 @@ class World:
     rain: np.ndarray
     moisture: np.ndarray
     disturbed: np.ndarray
+    season: Any = None
 
 
 def make_world(params: DemoParams, out_dir: Path, parcels: ParcelSet) -> World:
