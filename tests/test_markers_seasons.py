@@ -57,3 +57,19 @@ def test_wet_spells_follow_their_parameters() -> None:
     spells = np.flatnonzero((area > 0.9) & (np.r_[0, area[:-1]] <= 0.9))
     assert 15 <= spells.size <= 60  # ~ one spell every 8-12 days
     assert wet.max() <= 3.0 * 1.3 + 1e-6
+
+
+def test_area_wide_change_is_removed_and_own_change_kept() -> None:
+    from backend.markers.radar import area_corrected
+
+    rng = np.random.default_rng(0)
+    db = -15 + rng.normal(0, 0.3, (60, 40))
+    db[:, 20] += 2.5  # every parcel wet on date 20
+    db[:5, 30:] -= 3.0  # five parcels mown on date 30 (stays low)
+    out, level = area_corrected(db)
+    assert 2.0 < level[20] < 3.0
+    assert abs(out[:, 20] - out[:, 19]).mean() < 0.6
+    own = (out[:5, 29] - out[:5, 30]).mean()
+    assert own > 2.4  # the parcels' own drop survives
+    few, lv = area_corrected(db[:10])
+    assert np.array_equal(few, db[:10]) and not lv.any()  # too few parcels for an area level

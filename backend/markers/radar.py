@@ -11,9 +11,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from backend.markers.indices import to_db
 from backend.markers.series import Sensor
 
-S1_VERSION = "s1-2"
+S1_VERSION = "s1-3"
+"""3: area-wide change of each date (rain, frost, processing) removed from VV and VH."""
 PAIR_DAYS = 6
 MIN_PARCELS_DATE_NORM = 20
+AREA_WINDOW = 3
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,9 @@ class Radar:
 
     Attributes:
         days: Day index of each backscatter date.
-        vh, vv: Backscatter in dB, the orbit-direction offset of each parcel removed.
+        vh, vv: Backscatter in dB, the orbit-direction offset of each parcel removed, and the
+            date's area-wide change removed (:func:`area_corrected`).
+        area_vh, area_vv: The area-wide change removed from each date (dB, shape (T1,)).
         vh_drop: Median of the previous three VH values minus this one (dB; > 0 = drop).
         vv_rise: This VV minus the median of the previous three (dB; > 0 = rougher/wetter).
         coh_days: Day index of each coherence date (end of the 6-day pair).
@@ -42,6 +46,8 @@ class Radar:
     coh: np.ndarray
     coh_rise: np.ndarray
     coh_ratio: np.ndarray
+    area_vh: np.ndarray | None = None
+    area_vv: np.ndarray | None = None
 
 
 def _orbit_flat(db: np.ndarray, orbit: np.ndarray) -> np.ndarray:
@@ -70,14 +76,47 @@ def prior_median(x: np.ndarray, k: int = 3) -> np.ndarray:
         return np.nanmedian(win, axis=2)
 
 
+def centred_median(x: np.ndarray, k: int = AREA_WINDOW) -> np.ndarray:
+    """Median of the ``2k + 1`` columns centred on each column (NaN-aware, shorter at the ends)."""
+    if x.shape[1] == 0:
+        return x.astype(float, copy=True)
+    pad = np.concatenate([np.full((x.shape[0], k), np.nan), x, np.full((x.shape[0], k), np.nan)], axis=1)
+    win = sliding_window_view(pad, 2 * k + 1, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(win, axis=2)
+
+
+def area_corrected(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove from each date the change that most parcels show at once.
+
+    Each parcel's deviation from its own centred running median (robust to a wet date or two)
+    is taken per date; the median of those deviations over all parcels of the date is an
+    area-wide change (rain, frost, a processing artefact), not an event of one parcel, and is
+    subtracted. Sets with fewer than ``MIN_PARCELS_DATE_NORM`` parcels are left as they are.
+
+    Returns:
+        (corrected dB series, the area-wide change of each date).
+    """
+    level = np.zeros(db.shape[1])
+    if db.shape[0] < MIN_PARCELS_DATE_NORM or db.shape[1] == 0:
+        return db, level
+    dev = db - centred_median(db)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        enough = np.isfinite(dev).sum(axis=0) >= MIN_PARCELS_DATE_NORM
+        level[enough] = np.nanmedian(dev[:, enough], axis=0)
+    return db - level[None, :], level
+
+
 def radar_features(bs: Sensor, c6: Sensor) -> Radar:
     """Compute the Sentinel-1 features of every parcel."""
-    vh = _orbit_flat(to_db(bs.bands["VH"]), bs.orbit)
-    vv = _orbit_flat(to_db(bs.bands["VV"]), bs.orbit)
+    vh, area_vh = area_corrected(_orbit_flat(to_db(bs.bands["VH"]), bs.orbit))
+    vv, area_vv = area_corrected(_orbit_flat(to_db(bs.bands["VV"]), bs.orbit))
     coh = c6.bands["COH_VV"]
     prior = prior_median(coh)
     return Radar(bs.days, vh, vv, prior_median(vh) - vh, vv - prior_median(vv),
-                 c6.days, coh, coh - prior, _date_normalised(coh, prior))
+                 c6.days, coh, coh - prior, _date_normalised(coh, prior), area_vh, area_vv)
 
 
 def _date_normalised(coh: np.ndarray, prior: np.ndarray) -> np.ndarray:
