@@ -99,27 +99,52 @@ def compute_image(
     with closing(read_ahead(reads)) as arrays:  # decodes the next band while this thread computes
         if scl_group is not None and pg20 is not None:
             scl = next(arrays)
-            hist = scl_histogram(scl, pg20.labels, n, pixels=pg20.pixels)
+            hist = _histogram(scl, pg20, n)
         for group, pg, names in plan:
-            sel = _selection(pg, pg20, scl, scl_classes)
+            sels = [_selection(layer, pg20, scl, scl_classes, slot)
+                    for slot, layer in enumerate(pg.all_layers)]
             for b, arr in zip(names, arrays, strict=False):
-                stats[:, bands.index(b), :] = band_stats(sel, arr, group.nodata.get(b))
+                stats[:, bands.index(b), :] = _layered_stats(pg, sels, arr, group.nodata.get(b))
     if hist is None and scl_group is not None:
         hist = np.zeros((n, 12), np.int32)
-    n_total = plan[0][1].pixels.n_total if plan else np.zeros(n, np.int64)
+    n_total = plan[0][1].n_total if plan else np.zeros(n, np.int64)
     frac = np.zeros(n, np.float32)
     if plan:  # valid fraction: valid pixels of the first band of the finest grid
         np.divide(stats[:, bands.index(plan[0][2][0]), 0], n_total, out=frac, where=n_total > 0)
     return ImageResult(parcel_ids, n_total, np.clip(frac, 0, 1), stats, hist)
 
 
+def _layered_stats(pg: ParcelGrid, sels: Sequence[Selection], arr: np.ndarray,
+                   nodata: float | int | None) -> np.ndarray:
+    """Band statistics of every parcel: each layer's parcels from that layer's selection."""
+    out = band_stats(sels[0], arr, nodata)
+    for layer, sel in zip(pg.layers, sels[1:], strict=True):
+        assert layer.members is not None
+        rows, cols = layer.slices_in(pg)
+        out[layer.members] = band_stats(sel, arr[rows, cols], nodata)[layer.members]
+    return out
+
+
+def _histogram(scl: np.ndarray, pg20: ParcelGrid, n: int) -> np.ndarray:
+    """SCL class counts per parcel over all layers (each parcel lies in one layer)."""
+    hist = scl_histogram(scl, pg20.labels, n, pixels=pg20.pixels)
+    for layer in pg20.layers:
+        rows, cols = layer.slices_in(pg20)
+        hist += scl_histogram(scl[rows, cols], layer.labels, n, pixels=layer.pixels)
+    return hist
+
+
 def _selection(pg: ParcelGrid, pg20: ParcelGrid | None, scl: np.ndarray | None,
-               scl_classes: Sequence[int]) -> Selection:
-    """The parcel pixels of ``pg`` not masked by the SCL (read at 20 m, used as is on 10 m)."""
+               scl_classes: Sequence[int], slot: int = 0) -> Selection:
+    """The parcel pixels of ``pg`` not masked by the SCL (read at 20 m, used as is on 10 m).
+
+    ``pg`` is one layer; ``pg20`` is the first layer of the SCL's grid (its whole window).
+    """
     if scl is None or pg20 is None:
-        return select_pixels(pg.pixels, None)
+        return select_pixels(pg.pixels, None, slot=slot)
     if pg.transform.a == pg20.transform.a:
-        return select_by_classes(pg.pixels, scl, scl_classes)
+        rows, cols = pg.slices_in(pg20)
+        return select_by_classes(pg.pixels, scl[rows, cols], scl_classes, slot=slot)
     factor = round(pg20.transform.a / pg.transform.a)
     rows, cols = coarse_slices(pg, pg20)
-    return select_by_classes(pg.pixels, scl[rows, cols], scl_classes, factor=factor)
+    return select_by_classes(pg.pixels, scl[rows, cols], scl_classes, factor=factor, slot=slot)

@@ -4,8 +4,10 @@ A parcel owns the pixels whose *centre* lies inside it (GDAL's default rasterisa
 ``all_touched=False``), after an optional negative buffer. Each resolution gets its own label
 raster computed from the geometries on that grid: labels are never resampled.
 
-Overlapping parcels (which an LPIS should not have) are resolved by burn order: the parcel
-that comes *later* in ``geoms`` wins the shared pixels.
+A single label raster (:func:`label_raster`) gives a pixel shared by overlapping parcels to
+the one that comes *later* in ``geoms``. :func:`parcel_grid` does not: parcels that share a
+pixel centre go to different layers (:mod:`backend.extraction.layers`), each layer its own
+label raster, so that every parcel owns all the pixels whose centre it contains.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from backend.errors import InvalidInput
+from backend.extraction.layers import overlap_layers
 from backend.extraction.pixels import LabelledPixels, labelled_pixels
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ class ParcelGrid:
     """Parcel labels on one window of one image grid; compute once, reuse for every image.
 
     Label ``i`` (1-based) is the ``i``-th geometry given to :func:`parcel_grid`; 0 is no parcel.
+    Where parcels share pixels, ``labels`` holds the first layer and :attr:`layers` the
+    others, each on the block-aligned sub-window covering its parcels.
 
     Attributes:
         labels: ``int32`` label raster of the window.
@@ -72,6 +77,8 @@ class ParcelGrid:
         crs: CRS of the grid.
         window: Block-aligned window of the full image the labels cover (read this window).
         n_labels: Number of parcels (rows of the statistics).
+        layers: Further layers of overlapping parcels (empty: no parcel shares a pixel).
+        members: 0-based parcels burnt in this layer; None: every parcel (no other layer).
     """
 
     labels: np.ndarray
@@ -79,6 +86,30 @@ class ParcelGrid:
     crs: Any
     window: Window
     n_labels: int
+    layers: tuple[ParcelGrid, ...] = ()
+    members: np.ndarray | None = None
+
+    @property
+    def all_layers(self) -> tuple[ParcelGrid, ...]:
+        """This grid and its further layers, first layer first."""
+        return (self, *self.layers)
+
+    @cached_property
+    def n_total(self) -> np.ndarray:
+        """``int64`` pixels per parcel over all layers, shape ``(n_labels,)``."""
+        total = self.pixels.n_total
+        for layer in self.layers:
+            total = total + layer.pixels.n_total
+        return total
+
+    def slices_in(self, outer: ParcelGrid) -> tuple[slice, slice]:
+        """Slices of ``outer``'s window (same grid) that are this grid's window."""
+        r0 = int(self.window.row_off - outer.window.row_off)
+        c0 = int(self.window.col_off - outer.window.col_off)
+        h, w = self.labels.shape
+        if r0 < 0 or c0 < 0 or r0 + h > outer.labels.shape[0] or c0 + w > outer.labels.shape[1]:
+            raise InvalidInput("layer window is not inside the outer window")
+        return slice(r0, r0 + h), slice(c0, c0 + w)
 
     @property
     def offset(self) -> tuple[int, int]:
@@ -207,6 +238,7 @@ def parcel_grid(
 
     Label ``i + 1`` is ``geoms[i]``. Call it once per grid (10 m, 20 m, ...): each
     resolution gets its own label raster from the geometries, never a resampled one.
+    Parcels that share pixel centres are split into layers (:attr:`ParcelGrid.layers`).
 
     Returns:
         The :class:`ParcelGrid`, or ``None`` if no geometry intersects the image.
@@ -215,16 +247,26 @@ def parcel_grid(
     window = window_for_bounds(shapely.bounds(geoms_arr), grid)
     if window is None:
         return None
+    if negative_buffer_m > 0:
+        geoms_arr = shapely.buffer(geoms_arr, -negative_buffer_m)
+    n = int(geoms_arr.size)
     tr = window_transform(window, grid.transform)
-    labels = label_raster(
-        geoms_arr,
-        np.arange(1, geoms_arr.size + 1),
-        tr,
-        (int(window.height), int(window.width)),
-        negative_buffer_m=negative_buffer_m,
-    )
-    log.debug("labelled %d parcels on window %s", geoms_arr.size, window)
-    return ParcelGrid(labels, tr, grid.crs, window, int(geoms_arr.size))
+    layer = overlap_layers(geoms_arr, tr, (int(window.height), int(window.width)))
+    if not layer.any():
+        labels = label_raster(geoms_arr, np.arange(1, n + 1), tr, (int(window.height), int(window.width)))
+        log.debug("labelled %d parcels on window %s", n, window)
+        return ParcelGrid(labels, tr, grid.crs, window, n)
+    grids = []
+    for k in range(int(layer.max()) + 1):
+        members = np.flatnonzero(layer == k)
+        w = window if k == 0 else window_for_bounds(shapely.bounds(geoms_arr[members]), grid)
+        assert w is not None, "parcels sharing pixels lie in the window"
+        t = window_transform(w, grid.transform)
+        lab = label_raster(geoms_arr[members], members + 1, t, (int(w.height), int(w.width)))
+        grids.append(ParcelGrid(lab, t, grid.crs, w, n, members=members))
+    log.debug("labelled %d parcels in %d layers on window %s", n, len(grids), window)
+    first = grids[0]
+    return ParcelGrid(first.labels, tr, grid.crs, window, n, tuple(grids[1:]), first.members)
 
 
 def parcel_grids(

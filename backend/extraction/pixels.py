@@ -192,7 +192,13 @@ class _Scratch(threading.local):
         return buf[: n * dt.itemsize].view(dt)
 
 
-_SCRATCH = _Scratch()
+_SCRATCHES: dict[int, _Scratch] = {0: _Scratch()}
+
+
+def _scratch(slot: int) -> _Scratch:
+    """The per-thread buffers of ``slot``: selections in different slots coexist."""
+    found = _SCRATCHES.get(slot)
+    return found if found is not None else _SCRATCHES.setdefault(slot, _Scratch())
 
 
 def labelled_pixels(labels: np.ndarray, n_labels: int) -> LabelledPixels:
@@ -229,11 +235,13 @@ def _spatial_order(index: np.ndarray, counts: np.ndarray, shape: tuple[int, int]
     return Selection(index[src], offsets, order, shape)
 
 
-def select_pixels(pixels: LabelledPixels, valid: np.ndarray | None, *, kernel: Kernel = "auto"
-                  ) -> Selection:
+def select_pixels(pixels: LabelledPixels, valid: np.ndarray | None, *, kernel: Kernel = "auto",
+                  slot: int = 0) -> Selection:
     """The labelled pixels where ``valid`` is True (all of them if ``valid`` is None).
 
     Compute it once per image and grid, then pass it to :func:`band_stats` for every band.
+    A selection stays valid until the next one of the same ``slot`` in the thread: use one
+    slot per layer of overlapping parcels to keep the selections of all layers.
 
     Raises:
         InvalidInput: If ``valid`` does not have the shape of the label raster.
@@ -244,9 +252,9 @@ def select_pixels(pixels: LabelledPixels, valid: np.ndarray | None, *, kernel: K
         h, w = pixels.shape
         if valid is None:
             return _select_jit(pixels, np.ones((1, 1), np.uint8), _LUT_TRUE, max(h, 1),
-                               np.zeros(w, np.int32))
+                               np.zeros(w, np.int32), slot)
         mask = np.ascontiguousarray(valid, dtype=bool).view(np.uint8)
-        return _select_jit(pixels, mask, _LUT_BOOL, 1, np.arange(w, dtype=np.int32))
+        return _select_jit(pixels, mask, _LUT_BOOL, 1, np.arange(w, dtype=np.int32), slot)
     sel = pixels.grouped
     if valid is None:
         return sel
@@ -257,7 +265,7 @@ def select_pixels(pixels: LabelledPixels, valid: np.ndarray | None, *, kernel: K
 
 
 def select_by_classes(pixels: LabelledPixels, classes: np.ndarray, masked_classes: Iterable[int],
-                      *, factor: int = 1, kernel: Kernel = "auto") -> Selection:
+                      *, factor: int = 1, kernel: Kernel = "auto", slot: int = 0) -> Selection:
     """The labelled pixels whose class (e.g. S2 SCL) is not in ``masked_classes``.
 
     Same as ``select_pixels(pixels, mask_to_finer(valid_mask_from_scl(classes, masked),
@@ -270,6 +278,7 @@ def select_by_classes(pixels: LabelledPixels, classes: np.ndarray, masked_classe
         masked_classes: Classes to exclude.
         factor: Integer resolution ratio (1: same grid).
         kernel: "jit", "numpy" or "auto".
+        slot: Scratch slot (see :func:`select_pixels`).
 
     Raises:
         InvalidInput: If ``classes`` does not cover the label raster.
@@ -283,7 +292,7 @@ def select_by_classes(pixels: LabelledPixels, classes: np.ndarray, masked_classe
     lut = np.ones(256, dtype=np.bool_)
     lut[list(masked_classes)] = False
     mask = np.ascontiguousarray(classes).astype(np.uint8, copy=False)
-    return _select_jit(pixels, mask, lut, factor, np.arange(w, dtype=np.int32) // factor)
+    return _select_jit(pixels, mask, lut, factor, np.arange(w, dtype=np.int32) // factor, slot)
 
 
 _LUT_BOOL = np.arange(256) == 1
@@ -291,16 +300,17 @@ _LUT_TRUE = np.ones(256, dtype=np.bool_)
 
 
 def _select_jit(pixels: LabelledPixels, mask: np.ndarray, lut: np.ndarray, row_div: int,
-                col_map: np.ndarray) -> Selection:
+                col_map: np.ndarray, slot: int = 0) -> Selection:
     labels = np.ascontiguousarray(pixels.labels)
     starts = pixels.starts
     n = int(starts[-1])
-    _SCRATCH.generation += 1
-    index = _SCRATCH.get("index", n, np.int32 if labels.size < 2**31 else np.int64)
-    dest = _SCRATCH.get("dest", n, np.int32 if n < 2**31 else np.int64)
+    scratch = _scratch(slot)
+    scratch.generation += 1
+    index = scratch.get("index", n, np.int32 if labels.size < 2**31 else np.int64)
+    dest = scratch.get("dest", n, np.int32 if n < 2**31 else np.int64)
     m, ends = _jit_grid.select_valid(labels, mask, lut, row_div, col_map, starts, index, dest)
-    return Selection(index[:m], starts, None, pixels.shape, dest[:m], ends, _SCRATCH,
-                     _SCRATCH.generation)
+    return Selection(index[:m], starts, None, pixels.shape, dest[:m], ends, scratch,
+                     scratch.generation)
 
 
 def _use_jit(kernel: Kernel) -> bool:
