@@ -14,6 +14,11 @@
         min_count: 1
         green: {min_confidence: 0.7}
         red: {max_s2_gap_days: 25}
+    events:                        # optional: which event markers a declared crop can have, when
+      - marker: mowing             # mowing, harvest, ploughing or bare_soil
+        crops: ["265", "266"]      # an event of that marker is kept only on these crops...
+        window: [2025-04-01, 2025-10-31]   # ...and inside the window (omit = all year)
+    A marker without any events rule is kept on every crop all year.
 
 An invalid catalogue is refused with :class:`CatalogueError`, whose message names the file,
 line and reason (the YAML node marks give the line of the offending key or value).
@@ -44,7 +49,9 @@ RULES: dict[str, dict[str, Any]] = {
                          "green": {"min_score": float}, "red": {"max_score": float}},
 }
 TOP_KEYS = {"catalogue": str, "scheme": str, "year": int, "version": str, "conditions": list,
-            "description": str}
+            "description": str, "events": list}
+EVENT_KEYS = {"marker", "crops", "window", "description"}
+EVENT_RULE_MARKERS = ("mowing", "harvest", "ploughing", "bare_soil")
 COND_KEYS = {"id", "title", "rule", "marker", "applies_to", "window", "min_count", "max_days",
              "green", "red", "description"}
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
@@ -84,6 +91,21 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class EventRule:
+    """Crops and season on which one event marker is reported (catalogue ``events``)."""
+
+    marker: str
+    crops: tuple[str, ...]
+    window: tuple[date, date] | None
+    line: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as recorded in evidence (JSON-ready)."""
+        return {"marker": self.marker, "crops": list(self.crops),
+                "window": [d.isoformat() for d in self.window] if self.window else None}
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """A validated condition catalogue."""
 
@@ -94,6 +116,7 @@ class Catalogue:
     conditions: tuple[Condition, ...]
     sha256: str
     source: str
+    events: tuple[EventRule, ...] = ()
 
     def condition(self, cid: str) -> Condition:
         """The condition with id ``cid``."""

@@ -7,7 +7,18 @@ from typing import Any
 
 from yaml.nodes import Node, ScalarNode
 
-from backend.markers.catalogue import _ID, COND_KEYS, RULES, TOP_KEYS, Catalogue, Condition, _Reader
+from backend.markers.catalogue import (
+    _ID,
+    COND_KEYS,
+    EVENT_KEYS,
+    EVENT_RULE_MARKERS,
+    RULES,
+    TOP_KEYS,
+    Catalogue,
+    Condition,
+    EventRule,
+    _Reader,
+)
 
 
 def _window(r: _Reader, node: Node, year: int) -> tuple[date, date]:
@@ -87,13 +98,30 @@ def _condition(r: _Reader, node: Node, year: int) -> Condition:
         red=_thresholds(r, get("red"), rule, "red"), line=node.start_mark.line + 1)
 
 
+def _event_rule(r: _Reader, node: Node, year: int) -> EventRule:
+    keys = r.mapping(node, "an events rule", EVENT_KEYS)
+    for req in ("marker", "crops"):
+        if req not in keys:
+            raise r.fail(node, f"events rule without '{req}'")
+    marker = r.typed(keys["marker"][1], str, "marker")
+    if marker not in EVENT_RULE_MARKERS:
+        raise r.fail(keys["marker"][1], f"events rule for unknown marker '{marker}' "
+                     f"(known: {', '.join(EVENT_RULE_MARKERS)})")
+    items = r.sequence(keys["crops"][1], "crops")
+    if not items:
+        raise r.fail(keys["crops"][1], "crops is empty")
+    crops = tuple(r.scalar_str(i, "a crop code") for i in items)
+    window = _window(r, keys["window"][1], year) if "window" in keys else None
+    return EventRule(marker, crops, window, node.start_mark.line + 1)
+
+
 def read_catalogue(r: _Reader, root: Node, sha: str) -> Catalogue:
     """Validate the whole document and build the :class:`Catalogue`."""
     keys = r.mapping(root, "the catalogue", set(TOP_KEYS))
     for req in ("catalogue", "scheme", "year", "version", "conditions"):
         if req not in keys:
             raise r.fail(root, f"the catalogue needs '{req}'")
-    vals = {k: r.typed(v, TOP_KEYS[k], k) for k, (_, v) in keys.items() if k != "conditions"}
+    vals = {k: r.typed(v, TOP_KEYS[k], k) for k, (_, v) in keys.items() if k not in ("conditions", "events")}
     year = vals["year"]
     if not 1990 <= year <= 2100:
         raise r.fail(keys["year"][1], "year must be within 1990..2100")
@@ -106,4 +134,7 @@ def read_catalogue(r: _Reader, root: Node, sha: str) -> Catalogue:
         if any(o.id == c.id for o in conds):
             raise r.fail(it, f"duplicate condition id '{c.id}'")
         conds.append(c)
-    return Catalogue(vals["catalogue"], vals["scheme"], year, vals["version"], tuple(conds), sha, r.source)
+    ev_nodes = r.sequence(keys["events"][1], "events") if "events" in keys else []
+    events = [_event_rule(r, it, year) for it in ev_nodes]
+    return Catalogue(vals["catalogue"], vals["scheme"], year, vals["version"], tuple(conds), sha, r.source,
+                     tuple(events))

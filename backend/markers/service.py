@@ -18,6 +18,7 @@ from backend.markers.catalogue import Catalogue, load_catalogue
 from backend.markers.decisions import RULE_VERSION, Decision, decide
 from backend.markers.events import r3
 from backend.markers.pipeline import EVENT_MARKERS, VERSIONS, MarkerParams, Markers, compute_markers
+from backend.markers.seasonal import restrict_events
 from backend.markers.series import load
 from backend.settings import Settings
 
@@ -69,7 +70,7 @@ def evaluate(conn: q.Conn, set_id: int, year: int, cat: Catalogue,
     parcels = q.parcels(conn, set_id)
     series = load(conn, set_id, year)
     crops = np.array([str(p["cropcode"]) for p in parcels], object)
-    markers = compute_markers(series, crops, params)
+    markers = restrict_events(compute_markers(series, crops, params), cat, crops)
     return markers, decide(cat, markers, parcels), parcels
 
 
