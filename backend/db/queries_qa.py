@@ -1,0 +1,135 @@
+"""SQL of the annual quality assessment (migration 0100): samples, sampled units, inspections, reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow, tuple_row
+from psycopg.types.json import Jsonb
+
+Conn = psycopg.Connection[DictRow]
+
+
+def run_info(conn: Conn, run_id: int) -> dict[str, Any]:
+    """Scheme, catalogue version and recorded parameters (marker and rule versions) of a marker run."""
+    row = conn.execute("SELECT id, scheme, catalogue_version, params, finished_at FROM marker_runs "
+                       "WHERE id = %s", (run_id,)).fetchone()
+    assert row is not None
+    return row
+
+
+def condition_counts(conn: Conn, run_id: int, set_id: int) -> dict[str, int]:
+    """Number of decisions per condition of a run."""
+    rows = conn.execute("SELECT condition, count(*) AS n FROM decisions WHERE run_id = %s AND set_id = %s "
+                        "GROUP BY 1 ORDER BY 1", (run_id, set_id)).fetchall()
+    return {r["condition"]: int(r["n"]) for r in rows}
+
+
+def frame(conn: Conn, run_id: int, set_id: int, conditions: list[str]) -> list[tuple[Any, ...]]:
+    """The sampling frame: (condition, parcel_id, colour, crop group) per decision, in a fixed order.
+
+    The crop group is the parcel's ``attrs.crop_group`` when its import carried one, else the
+    declared crop code.
+    """
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(
+            "SELECT d.condition, d.parcel_id, d.colour, coalesce(p.attrs->>'crop_group', p.cropcode, '') "
+            "FROM decisions d JOIN parcels p ON p.set_id = d.set_id AND p.id = d.parcel_id "
+            "WHERE d.run_id = %s AND d.set_id = %s AND d.condition = ANY(%s) "
+            "ORDER BY d.condition, d.parcel_id", (run_id, set_id, conditions))
+        return cur.fetchall()
+
+
+def insert_sample(conn: Conn, set_id: int, run_id: int, conditions: list[str], seed: int,
+                  design: dict[str, Any], created_by: str | None,
+                  units: list[tuple[int, str, str, str, float]]) -> int:
+    """Store a sample and its units ``(parcel_id, condition, stratum, colour, incl_prob)``; returns its id."""
+    with conn.transaction():
+        row = conn.execute("INSERT INTO qa_samples (set_id, run_id, conditions, seed, design, created_by) "
+                           "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                           (set_id, run_id, conditions, seed, Jsonb(design), created_by)).fetchone()
+        assert row is not None
+        sid = int(row["id"])
+        with conn.cursor().copy("COPY qa_units (sample_id, set_id, parcel_id, condition, stratum, colour, "
+                                "incl_prob) FROM STDIN") as cp:
+            for parcel_id, cond, stratum, colour, prob in units:
+                cp.write_row((sid, set_id, parcel_id, cond, stratum, colour, prob))
+    return sid
+
+
+_SAMPLE_COLUMNS = "s.id, s.set_id, s.run_id, s.conditions, s.seed, s.design, s.created_by, s.created_at"
+
+
+def samples(conn: Conn, set_id: int) -> list[dict[str, Any]]:
+    """Every sample of a set, oldest first, with its number of units and inspected units."""
+    return conn.execute(
+        f"SELECT {_SAMPLE_COLUMNS}, (SELECT count(*) FROM qa_units u WHERE u.sample_id = s.id) AS n_units, "
+        "(SELECT count(DISTINCT (i.parcel_id, i.condition)) FROM qa_inspections i WHERE i.sample_id = s.id) "
+        "AS n_inspected FROM qa_samples s WHERE s.set_id = %s ORDER BY s.id", (set_id,)).fetchall()
+
+
+def sample(conn: Conn, sample_id: int) -> dict[str, Any] | None:
+    """One sample with its set's AOI and year, or None."""
+    return conn.execute(f"SELECT {_SAMPLE_COLUMNS}, ps.aoi, ps.year, ps.ptype FROM qa_samples s "
+                        "JOIN parcel_sets ps ON ps.id = s.set_id WHERE s.id = %s", (sample_id,)).fetchone()
+
+
+_LATEST = """SELECT DISTINCT ON (parcel_id, condition) parcel_id, condition, truth, method, inspector,
+       inspected_on, comment, recorded_by, recorded_at
+  FROM qa_inspections WHERE sample_id = %(s)s
+ ORDER BY parcel_id, condition, recorded_at DESC, id DESC"""
+
+
+def units(conn: Conn, sample_id: int, pid: str | None = None) -> list[dict[str, Any]]:
+    """Sampled units (by pid, condition) with the parcel's crop and the latest inspection if any."""
+    return conn.execute(
+        f"""WITH latest AS ({_LATEST})
+        SELECT p.pid, p.cropcode, p.cropname, p.area_m2, u.parcel_id, u.condition, u.stratum, u.colour,
+               u.incl_prob, l.truth, l.method, l.inspector, l.inspected_on, l.comment, l.recorded_by,
+               l.recorded_at
+          FROM qa_units u JOIN parcels p ON p.set_id = u.set_id AND p.id = u.parcel_id
+          LEFT JOIN latest l ON l.parcel_id = u.parcel_id AND l.condition = u.condition
+         WHERE u.sample_id = %(s)s AND (%(pid)s::text IS NULL OR p.pid = %(pid)s)
+         ORDER BY p.pid, u.condition""", {"s": sample_id, "pid": pid}).fetchall()
+
+
+def unit(conn: Conn, sample_id: int, pid: str, condition: str) -> dict[str, Any] | None:
+    """The sampled unit of a parcel (by pid) and condition, or None when it is not in the sample."""
+    return conn.execute(
+        "SELECT u.parcel_id, u.condition, u.colour, u.stratum, u.incl_prob FROM qa_units u "
+        "JOIN parcels p ON p.set_id = u.set_id AND p.id = u.parcel_id "
+        "WHERE u.sample_id = %s AND p.pid = %s AND u.condition = %s", (sample_id, pid, condition)).fetchone()
+
+
+def insert_inspections(conn: Conn, sample_id: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append inspections (one transaction); returns ``id`` and ``recorded_at`` of each, in order."""
+    out = []
+    with conn.transaction():
+        for r in rows:
+            row = conn.execute(
+                "INSERT INTO qa_inspections (sample_id, parcel_id, condition, truth, method, inspector, "
+                "inspected_on, comment, recorded_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "RETURNING id, recorded_at",
+                (sample_id, r["parcel_id"], r["condition"], r["truth"], r["method"], r["inspector"],
+                 r["inspected_on"], r["comment"], r["recorded_by"])).fetchone()
+            assert row is not None
+            out.append(row)
+    return out
+
+
+def insert_report(conn: Conn, sample_id: int, versions: dict[str, Any], estimates: dict[str, Any],
+                  page: str, sha256: str, created_by: str | None) -> dict[str, Any]:
+    """Store a report as an audit record; returns ``id`` and ``created_at``."""
+    row = conn.execute("INSERT INTO qa_reports (sample_id, versions, estimates, html, sha256, created_by) "
+                       "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id, created_at",
+                       (sample_id, Jsonb(versions), Jsonb(estimates), page, sha256, created_by)).fetchone()
+    assert row is not None
+    return row
+
+
+def latest_report(conn: Conn, sample_id: int) -> dict[str, Any] | None:
+    """The newest stored report of a sample, or None."""
+    return conn.execute("SELECT id, sample_id, versions, html, sha256, created_by, created_at "
+                        "FROM qa_reports "
+                        "WHERE sample_id = %s ORDER BY id DESC LIMIT 1", (sample_id,)).fetchone()
