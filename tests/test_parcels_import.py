@@ -97,7 +97,7 @@ def test_every_format_imports(clean_db, tmp_path, fmt):
                       "FROM parcel_sets WHERE id = %s", (res.set_id,)).fetchone()
         part = c.execute("SELECT to_regclass(%s) AS t", (f"signatures_s{res.set_id}",)).fetchone()
     assert s["srid"] == 28992 and s["n_parcels"] == 6 and 5.2 < s["x"] < 5.4
-    assert s["report"]["n_imported"] == 6 and s["report"]["columns"]["pid"] == "pid"
+    assert s["report"]["n_imported"] == 6 and s["report"]["columns"]["pid"] == ["pid"]
     assert part["t"] is not None
 
 
@@ -145,7 +145,7 @@ def test_load_mapping_errors(tmp_path):
     bad.write_text("- a\n")
     with pytest.raises(InvalidInput, match="YAML mapping"):
         load_mapping(bad)
-    with pytest.raises(InvalidInput, match="cannot read"):
+    with pytest.raises(InvalidInput, match="neither a file nor a shipped mapping; shipped: .*nl"):
         load_mapping(tmp_path / "missing.yaml")
 
 
@@ -218,7 +218,7 @@ def test_defects_are_reported(clean_db, tmp_path, suffix):
     report = tmp_path / f"report{suffix}"
     extent = wgs84_extent(X0 - 10_000, Y0 - 10_000, X0 + 10_000, Y0 + 10_000)
     res = import_parcels(clean_db, path, aoi="nl", year=2025, report_path=report,
-                         aoi_extent=extent)
+                         aoi_extent=extent, skip_invalid=True)
     expected = {(N_GOOD + i + 1, d[2]) for i, d in enumerate(DEFECTS)}
     assert {(r.row, (r.action, r.code)) for r in res.report} == expected
     assert (res.n_read, res.n_repaired) == (N_GOOD + len(DEFECTS), 1)
@@ -244,7 +244,7 @@ def test_defects_are_reported(clean_db, tmp_path, suffix):
 
 def test_default_report_path(clean_db, tmp_path):
     res = import_parcels(clean_db, write(defects_gdf(), tmp_path, "gpkg"), aoi="nl", year=2025,
-                         ptype="g")
+                         ptype="g", skip_invalid=True)
     assert res.report_path.parent == clean_db.var_dir / "reports"
     assert res.report_path.name.startswith("nl_2025_g_") and res.report_path.suffix == ".csv"
     with connect(clean_db) as c:
@@ -252,15 +252,27 @@ def test_default_report_path(clean_db, tmp_path):
     assert rep["report_path"] == str(res.report_path) and rep["n_rejected"] == res.n_rejected
 
 
-def test_too_many_rejected_refused_but_reported(clean_db, tmp_path):
-    gdf = defects_gdf().iloc[N_GOOD - 2:]  # 2 good rows, 13 defects
+def test_any_rejected_row_refuses_the_import_but_is_reported(clean_db, tmp_path):
+    path = write(defects_gdf(), tmp_path, "gpkg")  # 20 good rows, 13 defects (2 pass: no extent)
     report = tmp_path / "r.csv"
     before = counts(clean_db)
-    with pytest.raises(InvalidInput, match=r"rows rejected \(more than 50%\).*r\.csv"):
-        import_parcels(clean_db, write(gdf, tmp_path, "gpkg"), aoi="nl", year=2025,
-                       report_path=report)
+    with pytest.raises(InvalidInput, match=r"parcels.gpkg: 11 of 33 rows rejected \(.*duplicate_pid 2.*"
+                       r"nothing imported; see .*r\.csv; fix them, or pass --skip-invalid") as info:
+        import_parcels(clean_db, path, aoi="nl", year=2025, report_path=report)
+    assert info.value.exit_code == 65
     lines = report.read_text().splitlines()  # header + every defect but "far" (no extent)
     assert len(lines) == len(DEFECTS) and "far" not in report.read_text()
+    assert counts(clean_db) == before
+
+
+def test_all_rows_rejected_refused_even_with_skip_invalid(clean_db, tmp_path):
+    gdf = defects_gdf().iloc[N_GOOD:]
+    gdf = gdf[gdf["pid"] != "twist"]  # defects only (the repairable one left out)
+    before = counts(clean_db)
+    extent = wgs84_extent(X0 - 10_000, Y0 - 10_000, X0 + 10_000, Y0 + 10_000)
+    with pytest.raises(InvalidInput, match=r"12 of 12 rows rejected.*nothing imported; see [^;]*$"):
+        import_parcels(clean_db, write(gdf, tmp_path, "gpkg"), aoi="nl", year=2025,
+                       skip_invalid=True, aoi_extent=extent)
     assert counts(clean_db) == before
 
 

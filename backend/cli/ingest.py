@@ -27,36 +27,62 @@ def _parse_extent(extent: str | None) -> tuple[float, float, float, float] | Non
 
 @import_app.command("parcels")
 def import_parcels_cmd(
-    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile (.shp or .zip), GeoJSON, "
-                                              "FlatGeobuf or GeoParquet.")],
+    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet "
+                                              "or GML, or a zip / 7z holding one.")],
     aoi: Annotated[str, typer.Option(help="AOI code, e.g. nl (lower case letters, digits, _).")],
     year: Annotated[int, typer.Option(help="Year of the declarations.")],
     ptype: Annotated[str, typer.Option(help="Optional parcel-set variant.")] = "",
-    id_col: Annotated[str | None, typer.Option(help="Column of the parcel id.")] = None,
+    id_col: Annotated[list[str] | None, typer.Option(
+        help="Column of the parcel id; repeat for a composite id (joined with '_').")] = None,
+    id_from_row: Annotated[bool, typer.Option(
+        help="Number the rows as ids (sets without any id; such ids do not carry over between "
+             "years).")] = False,
     crop_code_col: Annotated[str | None, typer.Option(help="Column of the crop code.")] = None,
     crop_name_col: Annotated[str | None, typer.Option(help="Column of the crop name.")] = None,
-    layer: Annotated[str | None, typer.Option(help="Layer to read (multi-layer files).")] = None,
-    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping (pid, cropcode, "
-                                                      "cropname, layer).")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer or file to read (several candidates).")] = None,
+    mapping: Annotated[str | None, typer.Option(help="YAML column mapping (pid, cropcode, cropname, "
+                                                     "layer, id_from_row), or a shipped one by "
+                                                     "name, e.g. nl.")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of a file that has none, e.g. EPSG:28992.")] = None,
+    force_crs: Annotated[str | None, typer.Option(help="CRS replacing the one the file declares "
+                                                       "(files known to lie).")] = None,
+    skip_invalid: Annotated[bool, typer.Option(help="Import the valid rows when some are rejected "
+                                                    "(exit code 4).")] = False,
     extent: Annotated[str | None, typer.Option(help="AOI extent minlon,minlat,maxlon,maxlat: "
                                                     "parcels outside are rejected.")] = None,
     replace: Annotated[bool, typer.Option(help="Replace an existing set of the same AOI and year.")] = False,
     report: Annotated[Path | None, typer.Option(help="Write the validation report here "
                                                      "(.csv or .json).")] = None,
 ) -> None:
-    """Import a parcel set (all or nothing), with a per-row report of repairs and rejections."""
+    """Import a parcel set (all or nothing), with a per-row report of repairs and rejections.
+
+    Exit 0 when every row was imported, 4 when --skip-invalid left rows out, 65 when the
+    import was refused (nothing imported).
+    """
     from backend.parcels import ColumnMapping, import_parcels, load_mapping
 
+    if crs and force_crs:
+        raise typer.BadParameter("give --crs (files without a CRS) or --force-crs, not both")
     cols = (load_mapping(mapping) if mapping else ColumnMapping()).override(
-        pid=id_col, cropcode=crop_code_col, cropname=crop_name_col, layer=layer)
-    r = import_parcels(settings(), file, aoi=aoi, year=year, ptype=ptype, mapping=cols, crs=crs,
+        pid=tuple(id_col) if id_col else None, id_from_row=id_from_row, cropcode=crop_code_col,
+        cropname=crop_name_col, layer=layer)
+    r = import_parcels(settings(), file, aoi=aoi, year=year, ptype=ptype, mapping=cols,
+                       crs=force_crs or crs, force_crs=bool(force_crs), skip_invalid=skip_invalid,
                        replace=replace, report_path=report, aoi_extent=_parse_extent(extent),
                        progress=True)
+    n_null = sum(1 for row in r.report if row.code == "null_crop")
     echo(f"imported {r.n_imported} of {r.n_read} parcels into {aoi} {year} (set {r.set_id}, "
-         f"EPSG:{r.srid}): {r.n_repaired} repaired, {r.n_rejected} rejected, "
+         f"EPSG:{r.srid}): {r.n_repaired} repaired, {r.n_rejected} rejected, {n_null} without crop, "
          f"{r.n_jobs} extraction jobs, {r.seconds:.1f} s")
+    for warning in r.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if n_overlap := sum(1 for row in r.report if row.code == "overlap"):
+        typer.echo(f"warning: {n_overlap} pairs of parcels overlap (each keeps all its own pixels in "
+                   "extraction; CBM_MAX_OVERLAP_SHARE refuses them): see the report", err=True)
     echo(f"report: {r.report_path}")
+    if r.n_rejected:
+        typer.echo(f"{r.n_rejected} rows skipped (--skip-invalid): see the report", err=True)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 catalogue_app = typer.Typer(help="The image catalogue (STAC).", no_args_is_help=True)

@@ -53,7 +53,8 @@ def extracted_7z(path: Path, layer: str | None) -> Iterator[tuple[Path, str | No
     """
     with tempfile.TemporaryDirectory(prefix="cbm-7z-") as tmp:
         try:
-            with _open_7z(path) as archive:
+            with contextlib.ExitStack() as stack:
+                archive = stack.enter_context(_open_7z(path, stack))
                 names = [n for n in archive.getnames() if not archive.getinfo(n).is_directory]
                 member, layer = _pick(path, names, layer)
                 if member is None:
@@ -67,9 +68,10 @@ def extracted_7z(path: Path, layer: str | None) -> Iterator[tuple[Path, str | No
         yield Path(tmp) / member, layer
 
 
-def _open_7z(path: Path) -> py7zr.SevenZipFile:
+def _open_7z(path: Path, stack: contextlib.ExitStack) -> py7zr.SevenZipFile:
     if path.suffix[1:].isdigit():  # .7z.001 as 7-Zip writes them (the volumes beside it)
-        volumes: Any = multivolumefile.open(path.with_suffix(""), mode="rb")  # a file object over all volumes
+        # a file object over all volumes, closed by the caller's stack (py7zr leaves it open)
+        volumes: Any = stack.enter_context(multivolumefile.open(path.with_suffix(""), mode="rb"))
         return py7zr.SevenZipFile(volumes)
     return py7zr.SevenZipFile(path)
 

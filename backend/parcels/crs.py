@@ -3,7 +3,9 @@
 A set keeps the file's projected CRS (its EPSG code is the set's ``srid``). Geographic input
 (e.g. EPSG:4326 GeoJSON) is reprojected to the WGS 84 / UTM zone (EPSG:326xx north, 327xx
 south) of the median parcel location, so areas and distances are in metres. A file without a
-CRS is refused: the user must say what its coordinates are with ``--crs``.
+CRS is refused: the user must say what its coordinates are with ``--crs``. ``--crs`` never
+overrides a CRS the file declares (a different one is refused); ``--force-crs`` does, for files
+known to declare a wrong CRS, with a warning in the report.
 """
 
 from __future__ import annotations
@@ -30,9 +32,15 @@ class NativeCrs:
     m2_per_unit2: float
     source_crs: str
     reprojected: bool
+    warning: str | None = None  # set when --force-crs replaced the file's CRS
 
 
-def parse_crs(text: str) -> CRS:
+def _crs_name(crs: CRS) -> str:
+    epsg = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{epsg}" if epsg else str(crs.name)
+
+
+def parse_crs(text: str, option: str = "--crs") -> CRS:
     """Parse a user CRS such as ``EPSG:28992`` or ``28992``.
 
     Raises:
@@ -41,25 +49,34 @@ def parse_crs(text: str) -> CRS:
     try:
         return CRS.from_user_input(int(text) if text.strip().isdigit() else text)
     except CRSError:
-        raise InvalidInput(f"--crs {text!r} is not a known CRS; use e.g. EPSG:28992") from None
+        raise InvalidInput(f"{option} {text!r} is not a known CRS; use e.g. EPSG:28992") from None
 
 
-def to_native_crs(gdf: gpd.GeoDataFrame, crs: str | None, source: str
+def to_native_crs(gdf: gpd.GeoDataFrame, crs: str | None, source: str, *, force: bool = False
                   ) -> tuple[gpd.GeoDataFrame, NativeCrs]:
     """Set the declared CRS and reproject geographic coordinates to UTM.
 
     Args:
         gdf: the features as read.
-        crs: CRS of the coordinates given by the user; it wins over the file's.
+        crs: CRS of the coordinates given by the user, for a file without one.
         source: file name, for messages.
+        force: ``crs`` replaces the CRS the file declares (``--force-crs``).
 
     Raises:
-        InvalidInput: no CRS at all, or a projected CRS without an EPSG code.
+        InvalidInput: no CRS at all, ``crs`` conflicting with the file's CRS (without
+            ``force``), or a projected CRS without an EPSG code.
     """
+    warning = None
     if crs is not None:
-        declared = parse_crs(crs)
+        declared = parse_crs(crs, "--force-crs" if force else "--crs")
         if gdf.crs is not None and not gdf.crs.equals(declared):
-            log.warning("%s: file CRS %s overridden by --crs %s", source, gdf.crs, crs)
+            if not force:
+                raise InvalidInput(
+                    f"{source} declares CRS {_crs_name(gdf.crs)}, which --crs {crs} contradicts: "
+                    "drop --crs (it is only for files without a CRS), or pass --force-crs "
+                    f"{crs} if the file's CRS is known to be wrong")
+            warning = f"--force-crs {crs} replaced the CRS the file declares ({_crs_name(gdf.crs)})"
+            log.warning("%s: %s", source, warning)
         gdf = gdf.set_crs(declared, allow_override=True)
     if gdf.crs is None:
         raise InvalidInput(f"{source} has no CRS (missing .prj or crs metadata): pass --crs "
@@ -80,7 +97,7 @@ def to_native_crs(gdf: gpd.GeoDataFrame, crs: str | None, source: str
         raise InvalidInput(f"{source}: CRS {gdf.crs.name!r} has no EPSG code; pass --crs "
                            "EPSG:<code> with the equivalent EPSG CRS")
     factor = gdf.crs.axis_info[0].unit_conversion_factor if gdf.crs.axis_info else 1.0
-    return gdf, NativeCrs(epsg, float(factor) ** 2, source_crs, reprojected)
+    return gdf, NativeCrs(epsg, float(factor) ** 2, source_crs, reprojected, warning)
 
 
 def _check_degrees(gdf: gpd.GeoDataFrame, source: str, source_crs: str) -> None:

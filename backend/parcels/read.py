@@ -3,6 +3,12 @@
 Formats: GeoPackage, Shapefile (also zipped), GeoJSON, FlatGeobuf (via pyogrio with Arrow)
 and GeoParquet (via geopandas).
 
+INSPIRE GML keeps xlinks as ``<element>_href`` / ``<element>_title`` columns (GDAL's
+``GML_ATTRIBUTES_TO_OGR_FIELDS``), so a crop carried by ``specificLandUse`` can be mapped.
+Library warnings (e.g. pyogrio's ``Field format ... not supported``, once per field) are
+collected, counted per message and kept in ``gdf.attrs["library_warnings"]`` for the report
+instead of being printed.
+
 Every way a file can be unusable (missing, corrupt, not geospatial, empty, ambiguous layer)
 becomes one :class:`InvalidInput` whose message names the file and what to do.
 """
@@ -11,7 +17,11 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,6 +56,38 @@ def read_parcels(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is empty (0 bytes): export the parcels again as "
                            f"{FORMATS_HINT}")
+    with _collected_warnings() as seen:
+        gdf = _read(path, layer)
+    counts = Counter(gdf.attrs.get("library_warnings", {})) + Counter(seen)  # a 7z reads twice
+    gdf.attrs["library_warnings"] = dict(counts.most_common())
+    if seen:
+        log.info("%s: %d library warnings (see the report)", path.name, len(seen))
+    return gdf
+
+
+@contextmanager
+def _collected_warnings() -> Iterator[list[str]]:
+    """Catch the warnings raised inside (their messages, in order) instead of printing them."""
+    seen: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield seen
+    seen.extend(str(w.message) for w in caught)
+
+
+@contextmanager
+def _gml_xlinks() -> Iterator[None]:
+    """GML attributes (xlink:href, xlink:title) as columns, for the duration of a read."""
+    key = "GML_ATTRIBUTES_TO_OGR_FIELDS"
+    old = pyogrio.get_gdal_config_option(key)
+    pyogrio.set_gdal_config_options({key: "YES"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({key: old})
+
+
+def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     refuse_archive(path)
     if is_7z(path):
         with extracted_7z(path, layer) as (inner, inner_layer):
@@ -81,6 +123,11 @@ def _read_geoparquet(path: Path, member: str | None) -> gpd.GeoDataFrame:
 
 
 def _read_ogr(path: Path, source: str, layer: str | None) -> gpd.GeoDataFrame:
+    with _gml_xlinks():
+        return _read_ogr_layer(path, source, layer)
+
+
+def _read_ogr_layer(path: Path, source: str, layer: str | None) -> gpd.GeoDataFrame:
     name = _choose_layer(path, source, layer)
     try:
         gdf = pyogrio.read_dataframe(source, layer=name, use_arrow=True)
@@ -129,7 +176,8 @@ def _choose_layer(path: Path, source: str, layer: str | None) -> str:
                            f"export the parcels as {FORMATS_HINT}")
     if len(spatial) > 1:
         raise InvalidInput(f"{path.name} has {len(spatial)} spatial layers: "
-                           f"{', '.join(spatial)}; choose one (layer: in the mapping file)")
+                           f"{', '.join(spatial)}; choose one with --layer NAME (or layer: in the "
+                           "mapping file)")
     return spatial[0]
 
 

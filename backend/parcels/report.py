@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from backend.parcels.validate import (
     MAX_PARCEL_AREA_M2,
@@ -33,7 +34,7 @@ class ReportRow:
 
     row: int
     pid: str | None
-    action: str  # "repaired" or "rejected"
+    action: str  # "repaired", "rejected" or "warning" (imported, e.g. without a crop)
     code: str  # Outcome code, e.g. "duplicate_pid"
     reason: str
 
@@ -48,6 +49,14 @@ def build_rows(validation: Validation, pids: np.ndarray) -> list[ReportRow]:
         rows.append(ReportRow(i + 1, pid, action, outcome.code,
                               _reason(outcome, i, validation)))
     return rows
+
+
+def crop_rows(kept: np.ndarray, code: np.ndarray, name: np.ndarray, pids: np.ndarray
+              ) -> list[ReportRow]:
+    """A ``warning`` row for every imported row with neither a crop code nor a crop name."""
+    null = kept & (pd.isna(code) & pd.isna(name))
+    return [ReportRow(i + 1, None if pids[i] is None else str(pids[i]), "warning", "null_crop",
+                      "no crop code and no crop name") for i in np.flatnonzero(null).tolist()]
 
 
 def _reason(outcome: Outcome, i: int, v: Validation) -> str:
@@ -86,6 +95,7 @@ def summarize(rows: list[ReportRow], n_read: int) -> dict[str, Any]:
         "n_repaired": actions["repaired"],
         "n_rejected": actions["rejected"],
         "n_imported": n_read - actions["rejected"],
+        "n_null_crop": actions["warning"],
         "codes": dict(sorted(Counter(r.code for r in rows).items())),
     }
 

@@ -28,7 +28,7 @@ from backend.settings import Settings
 
 def _load(s: Settings, demo: Path) -> int:
     build_demo(demo, seed=7, n_parcels=40, n_s2_dates=40, n_s1_dates=40)
-    import_parcels(s, demo / "parcels.gpkg", aoi=AOI, year=YEAR)
+    import_parcels(s, demo / "parcels.gpkg", aoi=AOI, year=YEAR, skip_invalid=True)  # broken rows on purpose
     assert not add_source(s, str(demo / "stac" / "catalog.json")).rejected
     assert extract(s, aoi=AOI, year=YEAR).failed == 0
     run = run_markers(s, aoi=AOI, year=YEAR, catalogue=DEMO_CATALOGUE, started_by="tests")
