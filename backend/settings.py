@@ -133,6 +133,20 @@ class Settings(BaseSettings):
         "Always offered too: 's2' (least cloudy S2 image) and, in demo mode, 'demo_ortho' (synthetic).",
     )
 
+    # --- photos (backend/photos) ----------------------------------------------------------
+    photo_store: str = Field("var", pattern=r"^(var|s3://[a-z0-9][a-z0-9.-]{1,62}(/[A-Za-z0-9._/-]*)?)$",
+                             description="Where photo originals and thumbnails go: 'var' "
+                             "(CBM_VAR_DIR/photos) or s3://bucket/prefix (the CBM_S3_* endpoint and keys).")
+    photo_max_bytes: int = Field(25_000_000, ge=1000, le=1_000_000_000, description="Largest photo upload.")
+    photo_max_pixels: int = Field(60_000_000, ge=10_000, le=1_000_000_000,
+                                  description="Largest photo in pixels (width x height).")
+    photo_thumb_px: int = Field(512, ge=64, le=2048, description="Longer side of photo thumbnails.")
+    photo_near_m: float = Field(20.0, ge=0, le=10_000, description="A photo taken this close outside its "
+                                "parcel passes the position check (GPS error).")
+    photo_view_m: float = Field(150.0, gt=0, le=10_000, description="How far the camera's bearing is "
+                                "followed to see whether it points into the parcel.")
+    photo_url_ttl_s: int = Field(300, ge=10, le=86400, description="Lifetime of signed photo URLs.")
+
     @field_validator("chip_background_sources")
     @classmethod
     def _check_sources(cls, value: dict[str, str]) -> dict[str, str]:

@@ -49,6 +49,11 @@ RULES: dict[str, tuple[str, bool, dict]] = {
     "/sets/{aoi}/{year}/decisions.csv": ("consumer", True, {}),
     "/sets/{aoi}/{year}/decisions.gpkg": ("consumer", True, {}),
     "/parcels/evidence.html": ("consumer", True, TS),
+    # photos (routes/photos.py): the upload's AOI is a form field (checked in the service, tested in
+    # tests/api/test_photos_api.py); POST without a file: 422
+    "/photos": ("consumer", False, {}),
+    "/sets/{aoi}/{year}/photos": ("consumer", True, {"pid": "A"}),
+    "/photos/files/{token}/{name}": ("signed", False, {}),
     "/catalogue/summary": ("analyst", False, {}),
     "/batch/runs": ("analyst", False, {}),
     "/batch/runs/{run_id}": ("analyst", False, {}),

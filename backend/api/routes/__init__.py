@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from backend.api.routes import backgrounds, chip_batches, chips, parcels, query, reviews, status, tiles
+from backend.api.routes import (
+    backgrounds,
+    chip_batches,
+    chips,
+    parcels,
+    photos,
+    qa,
+    query,
+    reviews,
+    status,
+    tiles,
+)
 
 HOT_ROUTER: APIRouter = query.router
 ROUTERS: list[APIRouter] = [chips.router, chip_batches.router, backgrounds.router, parcels.router,
-                            status.router, tiles.router, reviews.router]
+                            status.router, tiles.router, reviews.router, photos.router,
+                            qa.router]
