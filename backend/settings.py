@@ -87,6 +87,8 @@ class Settings(BaseSettings):
         list(DEFAULT_SCL_MASK), description="S2 SCL classes excluded from statistics."
     )
     negative_buffer_m: float = Field(0.0, ge=0.0, le=100.0, description="Inward parcel buffer (m).")
+    max_overlap_share: float = Field(1.0, ge=0.0, le=1.0, description="Refuse a parcel import in which two "
+                                     "parcels overlap by more than this share of the smaller one (1: never).")
     job_lease_s: int = Field(900, ge=10, le=86400, description="A claimed job is reclaimed after this.")
     job_max_attempts: int = Field(3, ge=1, le=100)
     job_backoff_s: int = Field(30, ge=0, le=86400)
