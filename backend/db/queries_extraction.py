@@ -45,9 +45,20 @@ UPDATE extraction_jobs
 RETURNING status
 """
 
+# Never waits: a job row locked by its worker's final transaction is skipped (that lock already
+# keeps every other worker off it); 'held' says whether the worker still holds the job at all.
 RENEW_LEASE = """
-UPDATE extraction_jobs SET lease_until = now() + make_interval(secs => %(lease_s)s)
- WHERE id = %(job_id)s AND worker = %(worker)s AND status = 'running'
+WITH mine AS (
+  SELECT id FROM extraction_jobs
+   WHERE id = %(job_id)s AND worker = %(worker)s AND status = 'running'
+), renewed AS (
+  UPDATE extraction_jobs SET lease_until = now() + make_interval(secs => %(lease_s)s)
+   WHERE id = (SELECT id FROM extraction_jobs
+                WHERE id = %(job_id)s AND worker = %(worker)s AND status = 'running'
+                  FOR UPDATE SKIP LOCKED)
+  RETURNING id
+)
+SELECT EXISTS (SELECT 1 FROM mine) AS held, EXISTS (SELECT 1 FROM renewed) AS renewed
 """
 
 RESET_FOR_FORCE = """

@@ -2,21 +2,31 @@
 
 Workers on any number of machines claim the oldest pending job with ``FOR UPDATE SKIP LOCKED``;
 a job whose lease expired (its worker died) is claimable again; a job's rows and its 'done'
-status commit in one transaction, and only the current lease holder may commit them.
+status commit in one transaction, and only the current lease holder may commit them. While a
+worker lives, its :class:`Heartbeat` renews the lease of the job in hand, however long it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from types import TracebackType
 
 import psycopg
 from psycopg.rows import DictRow
 
+from backend.db import connect
 from backend.db import queries_extraction as q
+from backend.errors import DatabaseError
 from backend.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def worker_id() -> str:
@@ -67,11 +77,96 @@ def fail(conn: psycopg.Connection[DictRow], settings: Settings, job: Job, error:
     return str(row["status"]) if row else "lost"
 
 
-def renew_lease(conn: psycopg.Connection[DictRow], settings: Settings, job: Job) -> None:
-    """Extend the lease of a long-running job."""
+def renew_lease(conn: psycopg.Connection[DictRow], settings: Settings, job: Job) -> bool:
+    """Extend the lease of a running job by ``settings.job_lease_s`` from now; never waits.
+
+    A job whose row its worker's final transaction has locked is left as it is: that lock keeps
+    every other worker off the job until it commits.
+
+    Returns:
+        True while ``job.worker`` still holds the job, False once it was taken over or finished.
+    """
     with conn.transaction():
-        conn.execute(q.RENEW_LEASE, {"job_id": job.id, "worker": job.worker,
-                                     "lease_s": settings.job_lease_s})
+        row = conn.execute(q.RENEW_LEASE, {"job_id": job.id, "worker": job.worker,
+                                           "lease_s": settings.job_lease_s}).fetchone()
+    return bool(row and row["held"])
+
+
+class Heartbeat:
+    """Renews the lease of the job in hand every third of the lease, from a thread of its own.
+
+    The thread has its own connection, because the worker's connection may be inside a long
+    statement or its final transaction. A beat that cannot reach the database is logged and
+    tried again at the next beat; should the lease run out meanwhile, another worker may take
+    the job over and the first worker's final ``lock_owned`` check refuses its rows.
+
+    Use it as a context manager around a worker's loop and ``holding(job)`` around each job.
+    """
+
+    def __init__(self, settings: Settings, *, interval_s: float | None = None) -> None:
+        self.settings = settings
+        self.interval_s = interval_s if interval_s is not None else settings.job_lease_s / 3
+        self._job: Job | None = None
+        self._conn: psycopg.Connection[DictRow] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="cbm-lease-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._close()
+
+    @contextlib.contextmanager
+    def holding(self, job: Job) -> Iterator[Job]:
+        """Renew ``job``'s lease until the block ends."""
+        self._job = job
+        try:
+            yield job
+        finally:
+            self._job = None
+
+    def beat(self) -> bool | None:
+        """Renew the lease of the job in hand now.
+
+        Returns:
+            True renewed (or locked by its worker's final transaction), False taken over or
+            finished meanwhile, None nothing in hand or the database unreachable.
+        """
+        job = self._job
+        if job is None:
+            return None
+        try:
+            held = renew_lease(self._connection(), self.settings, job)
+        except (DatabaseError, psycopg.Error) as exc:
+            log.warning("job %d: lease not renewed (tried again in %.0f s): %s", job.id, self.interval_s, exc)
+            self._close()
+            return None
+        if not held and self._job is job:
+            log.warning("job %d: %s no longer holds it (lease taken over)", job.id, job.worker)
+        return held
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.beat()
+
+    def _connection(self) -> psycopg.Connection[DictRow]:
+        if self._conn is None or self._conn.closed:
+            timeout_ms = int(max(self.interval_s, 1.0) * 1000)
+            self._conn = connect(self.settings, autocommit=True,
+                                 options=f"-c statement_timeout={timeout_ms}",
+                                 application_name="cbm lease heartbeat")
+        return self._conn
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None
 
 
 def reset_for_force(conn: psycopg.Connection[DictRow], aoi: str, year: int) -> int:

@@ -118,12 +118,13 @@ def extract(
     """Process claimable extraction jobs of a parcel set until none is left (or ``limit``).
 
     Safe to run in any number of processes at once; a crash loses nothing (rows and the job's
-    'done' status commit together) and a retry duplicates nothing.
+    'done' status commit together) and a retry duplicates nothing. The lease of the job in hand
+    is renewed while this process lives, so only a dead worker's job is taken over.
     """
     report, t0 = ExtractReport(), time.perf_counter()
     engine.warm_up()  # compile or load the kernels once per call (process), not in a job
     wid = worker or jobs.worker_id()
-    with connect(settings) as conn, raster_env(settings):
+    with connect(settings) as conn, raster_env(settings), jobs.Heartbeat(settings) as heartbeat:
         conn.autocommit = True
         if force:
             jobs.reset_for_force(conn, aoi, year)
@@ -133,7 +134,8 @@ def extract(
             job = jobs.claim(conn, settings, wid, aoi=aoi, year=year, job_ids=job_ids)
             if job is None:
                 break
-            _run_one(w, job, report, on_error)
+            with heartbeat.holding(job):  # renews the lease however long the job runs
+                _run_one(w, job, report, on_error)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(parcels_per_s=f"{report.parcels / (time.perf_counter() - t0):.0f}")
