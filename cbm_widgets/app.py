@@ -43,8 +43,10 @@ def link(*widgets: CbmWidget, names: Sequence[str] = SHARED) -> list[t.link]:
     hub, *others = widgets
     links = [t.link((hub, name), (other, name)) for other in others for name in names
              if name in hub.trait_names() and name in other.trait_names()]
-    axes = [x for x in (getattr(widget, "x", None) for widget in widgets) if isinstance(x, bq.DateScale)]
-    for widget in widgets:  # a chip strip follows the chart's time axis (zoom, pan)
+    followers = [widget for widget in widgets if callable(getattr(widget, "follow", None))]
+    axes = [x for x in (getattr(widget, "x", None) for widget in widgets if widget not in followers)
+            if isinstance(x, bq.DateScale)]
+    for widget in followers:  # the chip strip and the peers chart follow the chart's time axis (zoom, pan)
         if axes and callable(getattr(widget, "follow", None)):
             widget.follow(axes[0])
     return links

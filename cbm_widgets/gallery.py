@@ -12,7 +12,9 @@ selects that date in the linked widgets.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import logging
 from datetime import date as Date
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +25,7 @@ import traitlets as t
 from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
 from cbm_widgets.decisions import WORST_FIRST
+from cbm_widgets.errors import CbmApiError, human
 from cbm_widgets.models import Chip
 from cbm_widgets.plain import window_of
 
@@ -31,6 +34,7 @@ PLACEHOLDER = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c6378f3fe230005"
     "9702cd16a00b550000000049454e44ae426082")
 STYLES = (("True colour", "truecolor"), ("False colour", "falsecolor"), ("NDVI", "ndvi"), ("S1 VH", "VH"))
+log = logging.getLogger(__name__)
 PLOT_MARGIN_PX = 60
 """Left and right margin of the chart's plot area (``TimeSeriesChart.figure.fig_margin``)."""
 
@@ -73,6 +77,8 @@ class ChipGallery(CbmWidget):
         self.strip_chips: list[Chip] = []
         self.window: tuple[str, str] | None = None
         self._images: dict[str, bytes] = {}
+        self._pending: list[tuple[w.VBox, Chip]] = []
+        self._pumping = False
         self._opening = False
         auto = w.Layout(width="auto")
         self.prev = w.Button(description="◀ Previous", _dom_classes=["cbm-prev"], layout=auto)
@@ -135,10 +141,8 @@ class ChipGallery(CbmWidget):
                 self.window = self._condition_window()
         self._opening = True
         try:
-            if self.window is not None:
-                first, last = (Date.fromisoformat(d) for d in self.window)
-                self.window_days = max(1, min(366, (last - first).days + 1))
-                self.start = first.isoformat()
+            if self.window is not None:  # the window of chips starts where the condition's does
+                self.start = self.window[0]
             elif self.date:
                 self._update_window()
         finally:
@@ -240,18 +244,43 @@ class ChipGallery(CbmWidget):
         return w.VBox([image, button], _dom_classes=["cbm-strip-chip", "cbm-chip"])
 
     def _load_images(self, cards: tuple[w.Widget, ...], chips: list[Chip]) -> None:
-        """Fetch the PNGs not fetched yet one by one, showing progress."""
-        todo = [(card, chip) for card, chip in zip(cards, chips, strict=True) if chip.url not in self._images]
-        if not todo:
+        """Queue the PNGs of these cards; they are fetched one per event-loop turn (see :meth:`_pump`)."""
+        shown = {id(c) for c in (*self.grid.children, *self.strip.children)}
+        self._pending = [(card, chip) for card, chip in self._pending if id(card) in shown]
+        self._pending += [(card, chip) for card, chip in zip(cards, chips, strict=True)]
+        self.progress.max, self.progress.value = max(len(self._pending), 1), 0
+        self.progress.layout.visibility = "visible" if self._pending else "hidden"
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script, a test): fetch them now
+            while self._pending:
+                self._pump(again=False)
             return
-        self.progress.max, self.progress.value = len(todo), 0
-        self.progress.layout.visibility = "visible"
-        with self.guard("loading the chips"):
-            for card, chip in todo:
+        if not self._pumping:
+            self._pumping = True
+            loop.call_soon(self._pump)
+
+    def _pump(self, again: bool = True) -> None:
+        """Fetch one queued PNG, then let the kernel handle the user's clicks before the next one."""
+        if not self._pending:
+            self._pumping = False
+            self.progress.layout.visibility = "hidden"
+            return
+        card, chip = self._pending.pop(0)
+        if chip.url not in self._images:
+            try:  # not guard(): that would clear the message of the listing
                 self._images[chip.url] = self.client.fetch_bytes(chip.url)
-                card.children[0].value = self._images[chip.url]
-                self.progress.value += 1
-        self.progress.layout.visibility = "hidden"
+            except CbmApiError as exc:
+                self.error = human(exc)
+            except Exception:
+                log.exception("unexpected error while loading chip %s", chip.url)
+                self.error = human(RuntimeError())
+        card.children[0].value = self._images.get(chip.url, PLACEHOLDER)
+        self.progress.value += 1
+        if again:
+            asyncio.get_running_loop().call_soon(self._pump)
+        elif not self._pending:
+            self.progress.layout.visibility = "hidden"
 
     def _highlight(self) -> None:
         selected = self.date[:10]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import bqplot as bq
@@ -13,6 +14,7 @@ import traitlets as t
 from cbm_widgets import series as ts
 from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
+from cbm_widgets.timeseries_marks import date_tick_format
 
 BAND = "#90a4ae"
 
@@ -42,6 +44,7 @@ class PeersPanel(CbmWidget):
         self.band_table = pd.DataFrame()
         self.own = pd.DataFrame()
         self.x, self.y = bq.DateScale(), bq.LinearScale(min=-0.2, max=1.0)
+        self.x_axis = bq.Axis(scale=self.x, tick_format="%b")
         sc = {"x": self.x, "y": self.y}
         self.band = bq.Lines(x=[], y=[], scales=sc, fill="between", fill_colors=[BAND], fill_opacities=[0.35],
                              colors=[BAND, BAND], labels=["peers 10 %", "peers 90 %"], stroke_width=1)
@@ -50,18 +53,28 @@ class PeersPanel(CbmWidget):
         self.line = bq.Lines(x=[], y=[], scales=sc, colors=["#2e7d32"], labels=["this parcel"],
                              display_legend=True, stroke_width=2.5, marker="circle", marker_size=16)
         self.figure = bq.Figure(marks=[self.band, self.median, self.line], animation_duration=0,
-                                axes=[bq.Axis(scale=self.x, tick_format="%b"),
+                                axes=[self.x_axis,
                                       bq.Axis(scale=self.y, orientation="vertical", label=self.column)],
                                 legend_location="top-left", layout=w.Layout(width="100%", height="280px"),
-                                fig_margin={"top": 20, "bottom": 40, "left": 60, "right": 20})
+                                fig_margin={"top": 20, "bottom": 40, "left": 60, "right": 60})
         self.caption = w.HTML("", _dom_classes=["cbm-caption"])
         self.children = [self.caption, self.figure, self.status]
         self.observe(self._update_data, names=["aoi", "year", "parcel_id", "column", "distance", "max_peers"])
         for name, value in kwargs.items():
             setattr(self, name, value)
 
+    def follow(self, scale: Any) -> None:
+        """Share a chart's time axis (its bqplot ``DateScale``): same dates, zoom and labels."""
+        def sync(_change: dict[str, Any] | None = None) -> None:
+            self.x.min, self.x.max = scale.min, scale.max
+            self.x_axis.tick_format = date_tick_format(scale.min, scale.max)
+        scale.observe(sync, names=["min", "max"])
+        sync()
+
     def _update_data(self, _change: dict[str, Any] | None = None) -> None:
         self.band_table, self.own, self.n_peers = pd.DataFrame(), pd.DataFrame(), 0
+        if self.year and self.x.min is None:  # the whole year, as the time-series chart
+            self.x.min, self.x.max = datetime(self.year, 1, 1), datetime(self.year, 12, 31)
         if self._ready():
             with self.guard(f"loading the peers of {self.parcel_id}"):
                 peers = self.client.peers(self.aoi, self.year, self.parcel_id, distance=self.distance,

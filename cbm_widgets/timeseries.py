@@ -19,7 +19,7 @@ from cbm_widgets import series as ts
 from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import CbmApiError
-from cbm_widgets.timeseries_marks import cloud_marks, event_spans, rule_marks, series_marks
+from cbm_widgets.timeseries_marks import cloud_marks, date_tick_format, event_spans, rule_marks, series_marks
 
 DEFAULT_SERIES = ("NDVI", "VH")
 
@@ -51,7 +51,8 @@ class TimeSeriesChart(CbmWidget):
         self.y = bq.LinearScale(min=-0.2, max=1.0)
         self.y2 = bq.LinearScale(min=-30.0, max=0.0)
         self.span_scale = bq.LinearScale(min=0.0, max=1.0)
-        axes = [bq.Axis(scale=self.x, label="date", tick_format="%b", grid_lines="dashed"),
+        self.x_axis = bq.Axis(scale=self.x, label="date", tick_format="%b", grid_lines="dashed")
+        axes = [self.x_axis,
                 bq.Axis(scale=self.y, orientation="vertical", label="index / reflectance",
                         grid_lines="dashed"),
                 bq.Axis(scale=self.y2, orientation="vertical", side="right", label="S1 backscatter (dB)",
@@ -75,6 +76,7 @@ class TimeSeriesChart(CbmWidget):
         self.children = [self.picker, w.HBox([self.zoom, self.reset, self.caption]), self.figure, self.status]
         # ---- wiring
         self.reset.on_click(lambda _: self._reset_zoom())
+        self.x.observe(self._update_ticks, names=["min", "max"])
         self.zoom.observe(self._update_interaction, names="value")
         for toggle in self.toggles.values():
             toggle.observe(self._toggled, names="value")
@@ -162,6 +164,10 @@ class TimeSeriesChart(CbmWidget):
             rule.x, rule.visible = [day, day], True
         else:
             rule.visible = False
+
+    def _update_ticks(self, _change: dict[str, Any] | None = None) -> None:
+        """Zoomed in, the date labels say day and month (not the same month name repeated)."""
+        self.x_axis.tick_format = date_tick_format(self.x.min, self.x.max)
 
     def _update_interaction(self, change: dict[str, Any]) -> None:
         """Pan/zoom captures the mouse, so it is a mode: off, dots are clickable."""

@@ -120,3 +120,11 @@ def rule_marks(x: bq.Scale, y: bq.Scale) -> bq.Lines:
     return bq.Lines(x=[np.datetime64("1970-01-01"), np.datetime64("1970-01-01")], y=[0, 1],
                     scales={"x": x, "y": y}, colors=["#d81b60"], stroke_width=2, line_style="dashed",
                     visible=False)
+
+
+def date_tick_format(low: Any, high: Any) -> str:
+    """Tick labels of a date axis: months over a season, day and month once zoomed in (< ~4 months)."""
+    if low is None or high is None:
+        return "%b"
+    days = (pd.Timestamp(high) - pd.Timestamp(low)).days
+    return "%b" if days > 120 else "%d %b"

@@ -146,7 +146,8 @@ def parcel_png_chips(
         lut: stretch.
         slots: at most this many chips (default and limit ``api_max_chips``): when more images
             match, the range is cut into ``slots`` equal slots and each slot's clearest view of
-            the parcel is kept (S1: the image nearest the slot's middle).
+            the parcel is kept (S1: the image nearest the slot's middle); the candidates are the
+            least cloudy scenes of ``2 x slots`` slots, so that only they are read.
         max_cloud: maximum scene cloud cover (percent).
         on_error: called with (image row, error) for an image that cannot be rendered; it is skipped.
     """
@@ -160,6 +161,8 @@ def parcel_png_chips(
     rows = q.images_at(conn, frame.lon, frame.lat, first, last, kinds=[spec.kind], max_cloud=max_cloud,
                        limit=MAX_CANDIDATES)
     report = on_error or _log_error
+    if len(rows) > slots:  # the scene cloud cover picks the candidates, the parcel's own pixels decide
+        rows = clearest_per_slot(rows, {}, first, last, 2 * slots)
     shares = _shares_of(settings, rows, frame, report)
     readable = [r for r in rows if r["id"] in shares]
     chosen = readable if len(readable) <= slots else clearest_per_slot(readable, shares, first, last, slots)
@@ -199,7 +202,8 @@ def clearest_per_slot(rows: Sequence[Mapping[str, Any]], shares: Mapping[int, Sh
         where = (row["datetime"] - first).total_seconds() / span
         slot = min(int(where * slots), slots - 1)
         share = shares.get(row["id"])
-        key = (*(share.rank() if share else (0.0, 0.0)), abs(where * slots - slot - 0.5))
+        scene = float(row.get("cloud_cover") or 0.0) / 100  # without the parcel's shares
+        key = (*(share.rank() if share else (0.0, scene)), abs(where * slots - slot - 0.5))
         if slot not in best or key < best[slot][0]:
             best[slot] = (key, row)
     return [best[s][1] for s in sorted(best)]

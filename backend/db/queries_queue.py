@@ -108,9 +108,13 @@ def page(conn: Conn, filters: dict[str, Any], sort: str, descending: bool, offse
     where, args = _where(filters)
     col, way = SORT_COLUMNS[sort], "DESC" if descending else "ASC"
     total = conn.execute(f"SELECT count(*) AS n FROM review_queue WHERE {where}", args).fetchone()
+    # the page's keys first (from the sort index alone), then their rows: a deep OFFSET skips
+    # index entries, not whole rows
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM review_queue WHERE {where} ORDER BY {col} {way}, pid {way} "
-        "OFFSET %(offset)s LIMIT %(limit)s", {**args, "offset": offset, "limit": limit}).fetchall()
+        f"WITH k AS (SELECT pid AS k_pid FROM review_queue WHERE {where} ORDER BY {col} {way}, pid {way} "
+        "OFFSET %(offset)s LIMIT %(limit)s) "
+        f"SELECT {_COLUMNS} FROM k JOIN review_queue ON run_id = %(run)s AND pid = k_pid "
+        f"ORDER BY {col} {way}, pid {way}", {**args, "offset": offset, "limit": limit}).fetchall()
     return (int(total["n"]) if total else 0), rows
 
 

@@ -37,8 +37,8 @@ def test_season_strip_and_window(voila: str, watched: Watched) -> None:
     open_app(watched, voila, "chips", f"{DEMO}&parcel_id=P000005")
     page.wait_for_function(ALL_LOADED.format(sel=".cbm-strip-chip img"), timeout=LOAD_MS)
     page.wait_for_function(ALL_LOADED.format(sel=".cbm-chip-grid .cbm-chip img"), timeout=LOAD_MS)
-    # the window opens on the condition's window, not on 1 May
-    assert page.locator(".cbm-range").inner_text().startswith("01 Aug 2025 – 15 Nov 2025")
+    # the window of chips (40 days) opens where the condition's window starts, not on 1 May
+    assert page.locator(".cbm-range").inner_text().startswith("01 Aug 2025 – 09 Sep 2025")
     # every strip chip sits at its date on the chart's time axis (1 January .. 31 December)
     plot = page.locator(".cbm-timeseries .plotarea_background").first.bounding_box()
     centres = _strip_centres(watched)

@@ -227,3 +227,17 @@ def test_chip_cloud_words() -> None:
     assert Chip(date(2025, 6, 1), "u", 0.0, 0.375).cloud_text == "0% cloud, 38% no data"
     assert Chip(date(2025, 6, 1), "u", None, 1.0).cloud_text == "no data"
     assert Chip(date(2025, 6, 1), "u").cloud_text == "cloud n/a"
+
+
+def test_peers_chart_shares_the_charts_time_axis_and_zoomed_labels(client: CbmClient) -> None:
+    chart, peers = TimeSeriesChart(client), PeersPanel(client)
+    link(chart, peers)
+    chart.year = 2025
+    chart._reset_zoom()
+    assert (peers.x.min, peers.x.max) == (datetime(2025, 1, 1), datetime(2025, 12, 31))
+    assert chart.x_axis.tick_format == peers.x_axis.tick_format == "%b"
+    assert peers.figure.fig_margin["left"] == chart.figure.fig_margin["left"]
+    assert peers.figure.fig_margin["right"] == chart.figure.fig_margin["right"]
+    chart.x.min, chart.x.max = datetime(2025, 6, 1), datetime(2025, 7, 15)  # zoomed in: day and month
+    assert peers.x.min == datetime(2025, 6, 1) and peers.x.max == datetime(2025, 7, 15)
+    assert chart.x_axis.tick_format == peers.x_axis.tick_format == "%d %b"
