@@ -158,8 +158,8 @@ def parcel_png_chips(
         raise LimitExceeded(f"slots must be within 1..{settings.api_max_chips} (CBM_API_MAX_CHIPS), "
                             f"got {slots}")
     first, last = date_range(settings, start, end)
-    rows = q.images_at(conn, frame.lon, frame.lat, first, last, kinds=[spec.kind], max_cloud=max_cloud,
-                       limit=MAX_CANDIDATES)
+    rows: Sequence[Mapping[str, Any]] = q.images_at(
+        conn, frame.lon, frame.lat, first, last, kinds=[spec.kind], max_cloud=max_cloud, limit=MAX_CANDIDATES)
     report = on_error or _log_error
     if len(rows) > slots:  # the scene cloud cover picks the candidates, the parcel's own pixels decide
         rows = clearest_per_slot(rows, {}, first, last, 2 * slots)
