@@ -54,6 +54,14 @@ RULES: dict[str, tuple[str, bool, dict]] = {
     "/photos": ("consumer", False, {}),
     "/sets/{aoi}/{year}/photos": ("consumer", True, {"pid": "A"}),
     "/photos/files/{token}/{name}": ("signed", False, {}),
+    # quality assessment (routes/qa.py): any granted user reads and inspects (sample 1 may not exist:
+    # 404; POST without a body: 422)
+    "/sets/{aoi}/{year}/qa/samples": ("consumer", True, {}),
+    "/sets/{aoi}/{year}/qa/units": ("consumer", True, {"sample": 1}),
+    "/sets/{aoi}/{year}/qa/inspections": ("consumer", True, {}),
+    "/sets/{aoi}/{year}/qa/estimates": ("consumer", True, {"sample": 1}),
+    "/sets/{aoi}/{year}/qa/report.html": ("consumer", True, {"sample": 1}),
+    "/sets/{aoi}/{year}/qa/report.pdf": ("consumer", True, {"sample": 1}),
     "/catalogue/summary": ("analyst", False, {}),
     "/batch/runs": ("analyst", False, {}),
     "/batch/runs/{run_id}": ("analyst", False, {}),

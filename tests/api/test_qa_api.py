@@ -1,0 +1,95 @@
+"""QA inspections, estimates and the stored report through the real API (issue 25).
+
+The tiny area (``apitools``) has decisions for condition ``mown_once``: A red, B green (C and D
+none). Each test draws its own census sample of both decisions, so tests do not share units.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from apitools import Server, get_json
+
+from backend.api.params import SetKey
+from backend.db import connect
+from backend.qa import report
+from backend.qa.samples import draw_sample
+from backend.qa.sampling import SampleSpec
+
+BASE = "/sets/tt/2025/qa"
+
+
+@pytest.fixture()
+def sample(api: Server) -> int:
+    with connect(api.settings) as conn:
+        r = draw_sample(conn, SetKey("tt", 2025), SampleSpec(("mown_once",), size=2, seed=1), created_by="t")
+    return int(r["id"])
+
+
+def _inspect(api: Server, sample: int, who: str = "consumer", **body: object) -> tuple[int, dict]:
+    full = {"sample_id": sample, "pid": "A", "condition": "mown_once", "truth": "compliant",
+            "method": "field_visit", "inspected_on": "2025-07-01", **body}
+    with api.client(who) as c:
+        r = c.post(f"{BASE}/inspections", json=full)
+    return r.status_code, r.json()
+
+
+def test_decision_hidden_until_the_inspection_is_recorded(api: Server, sample: int) -> None:
+    before = get_json(api, f"{BASE}/units", sample=sample)
+    assert [u["pid"] for u in before["units"]] == ["A", "B"] and before["inspected"] == 0
+    for u in before["units"]:
+        assert not u["inspected"]
+        assert not {"colour", "stratum", "incl_prob", "truth"} & set(u), u  # nothing tells the colour
+    status, answer = _inspect(api, sample, comment="sward cut, bales on the field")
+    assert status == 201, answer
+    assert (answer["system_colour"], answer["agrees"], answer["inspector"]) == ("red", False, "consumer")
+    after = {u["pid"]: u for u in get_json(api, f"{BASE}/units", sample=sample)["units"]}
+    assert after["A"]["inspected"] and after["A"]["colour"] == "red" and after["A"]["truth"] == "compliant"
+    assert after["A"]["comment"] == "sward cut, bales on the field"
+    assert not after["B"]["inspected"] and "colour" not in after["B"]
+
+
+def test_only_sampled_parcels_and_valid_values(api: Server, sample: int) -> None:
+    status, answer = _inspect(api, sample, pid="C")
+    assert status == 404 and "not in QA sample" in answer["detail"]
+    assert _inspect(api, sample, condition="other")[0] == 404
+    assert _inspect(api, sample, truth="maybe")[0] == 422
+    assert _inspect(api, sample, method="guess")[0] == 422
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    status, answer = _inspect(api, sample, inspected_on=tomorrow)
+    assert status == 422 and "future" in answer["detail"]
+    assert _inspect(api, 999_999)[0] == 404
+    assert get_json(api, f"{BASE}/units", sample=sample)["inspected"] == 0  # nothing stored
+
+
+def test_no_grant_no_inspection(api: Server, sample: int) -> None:
+    status, answer = _inspect(api, sample, who="outsider")
+    assert status == 403 and "no access" in answer["detail"]
+    with api.client("outsider") as c:
+        assert c.get(f"{BASE}/units", params={"sample": sample}).status_code == 403
+        assert c.get(f"{BASE}/estimates", params={"sample": sample}).status_code == 403
+    assert get_json(api, f"{BASE}/units", sample=sample)["inspected"] == 0
+
+
+def test_estimates_and_stored_report(api: Server, sample: int) -> None:
+    assert _inspect(api, sample, truth="compliant")[0] == 201  # A red, truly compliant: wrong red
+    assert _inspect(api, sample, pid="B", truth="compliant", method="vhr_image", who="analyst")[0] == 201
+    est = get_json(api, f"{BASE}/estimates", sample=sample)
+    m = est["conditions"]["mown_once"]["metrics"]
+    assert (m["agreement"]["k"], m["agreement"]["m"], m["agreement"]["estimate"]) == (1, 2, 0.5)
+    assert m["wrong_red"]["estimate"] == 1.0 and m["wrong_green"]["estimate"] == 0.0
+    assert [d["pid"] for d in est["disagreements"]] == ["A"]
+    with api.client() as c:
+        assert c.get(f"{BASE}/report.html", params={"sample": sample}).status_code == 404  # none stored yet
+    with connect(api.settings) as conn:
+        stored = report.build(conn, SetKey("tt", 2025), sample, dashboard_url="http://dash/voila/render")
+    with api.client() as c:
+        page = c.get(f"{BASE}/report.html", params={"sample": sample})
+        pdf = c.get(f"{BASE}/report.pdf", params={"sample": sample})
+    assert page.status_code == 200 and page.headers["x-report-sha256"] == stored["sha256"]
+    assert 'href="http://dash/voila/render/review.ipynb?aoi=tt&amp;year=2025&amp;parcel_id=A"' in page.text
+    assert "SYNTHETIC" not in page.text  # tt is not the demo area
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    listed = get_json(api, f"{BASE}/samples")["samples"]
+    assert any(s["id"] == sample and s["n_inspected"] == 2 for s in listed)
