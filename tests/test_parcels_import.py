@@ -145,7 +145,7 @@ def test_load_mapping_errors(tmp_path):
     bad.write_text("- a\n")
     with pytest.raises(InvalidInput, match="YAML mapping"):
         load_mapping(bad)
-    with pytest.raises(InvalidInput, match="neither a file nor a shipped mapping; shipped: .*nl"):
+    with pytest.raises(InvalidInput, match=r"neither a file nor a shipped mapping; shipped: .*nl"):
         load_mapping(tmp_path / "missing.yaml")
 
 

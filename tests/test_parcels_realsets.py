@@ -82,7 +82,8 @@ def test_ireland_gml_library_warnings_summarised_in_the_report(clean_db, tmp_pat
     res = import_parcels(clean_db, sample("ie"), aoi="ie", year=2024, mapping=load_mapping("ie"),
                          report_path=report)
     with connect(clean_db) as c:
-        summary = c.execute("SELECT report FROM parcel_sets WHERE id = %s", (res.set_id,)).fetchone()["report"]
+        summary = c.execute("SELECT report FROM parcel_sets WHERE id = %s",
+                            (res.set_id,)).fetchone()["report"]
     lib = summary["library_warnings"]
     assert any("Field with same name (name) already exists" in k for k in lib), lib
     assert all(isinstance(v, int) and v >= 1 for v in lib.values())
