@@ -111,8 +111,12 @@ class ChipGallery(CbmWidget):
 
     # ------------------------------------------------------------------ actions
     def shift(self, direction: int) -> None:
-        """Move the window one length back (-1) or forward (+1)."""
-        self.start = (self._first_day() + timedelta(days=direction * self.window_days)).isoformat()
+        """Move the window one length back (-1) or forward (+1), never out of the set's year."""
+        day = self._first_day() + timedelta(days=direction * self.window_days)
+        if self.year:
+            last = Date(self.year, 12, 31) - timedelta(days=self.window_days - 1)
+            day = min(max(day, Date(self.year, 1, 1)), max(last, Date(self.year, 1, 1)))
+        self.start = day.isoformat()
 
     def follow(self, scale: Any) -> None:
         """Keep the strip's time axis on a bqplot ``DateScale`` (the chart's ``x``: zoom and pan)."""

@@ -241,3 +241,12 @@ def test_peers_chart_shares_the_charts_time_axis_and_zoomed_labels(client: CbmCl
     chart.x.min, chart.x.max = datetime(2025, 6, 1), datetime(2025, 7, 15)  # zoomed in: day and month
     assert peers.x.min == datetime(2025, 6, 1) and peers.x.max == datetime(2025, 7, 15)
     assert chart.x_axis.tick_format == peers.x_axis.tick_format == "%d %b"
+
+
+def test_chip_window_stays_in_the_season(client: CbmClient) -> None:
+    gallery = ChipGallery(client, aoi="tt", year=2025, parcel_id="A", start="2025-01-20", window_days=40)
+    gallery.prev.click()
+    assert gallery.start == "2025-01-01"
+    gallery.start = "2025-11-10"
+    gallery.next.click()
+    assert gallery.start == "2025-11-22"  # the last 40 days of the year
