@@ -1,6 +1,7 @@
 """Benchmark of the zonal-statistics engine against the decode floor, exactextract, rasterstats.
 
     python bench/extraction.py [--quick] [--spread] [--s1] [--parcels N] [--no-competitors]
+                               [--overlap] [--jp2]
 
 Builds (once, cached under var/bench/extraction-<size>/) a synthetic Sentinel-2 tile as COGs
 (B02 B03 B04 B08 uint16 at 10 m, B05 B11 uint16 and SCL uint8 at 20 m; 512 blocks, deflate,
@@ -9,6 +10,11 @@ run: the decode floor, our engine end to end (``compute_image``, as the extracti
 it), exactextract and rasterstats. Wall-clock and CPU time (all threads) are both reported.
 ``--s1`` does the same for a Sentinel-1 backscatter image instead (VV and VH, float32 linear
 power with speckle, NaN nodata, no cloud mask): the engine's float path.
+``--overlap`` times, beside the set, the same number of parcels of which 50 % overlap another
+(every 4th parcel gets a copy shifted 20 m east in place of the next one), with exactextract
+and rasterstats on that set. ``--jp2`` writes the same tile as JPEG 2000 (GDAL's JP2OpenJPEG,
+1024² tiles, 64² codeblocks, lossless, as CDSE's L2A bands) and times the JP2 decode floor
+beside ours on the JP2 (``GDAL_NUM_THREADS=ALL_CPUS``), printing the JP2/COG cost ratio.
 """
 
 from __future__ import annotations
@@ -276,15 +282,96 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--parcels", type=int, help="number of parcels (default 2000 quick, 20000 full)")
     ap.add_argument("--no-competitors", action="store_true", help="skip exactextract and rasterstats")
     ap.add_argument("--rasterstats-parcels", type=int, default=100)
+    ap.add_argument("--overlap", action="store_true",
+                    help="also the same number of parcels, 50 %% of them overlapping another")
+    ap.add_argument("--jp2", action="store_true", help="also the tile as JPEG 2000 (CDSE layout)")
     return ap.parse_args()
 
 
-def competitors(cfg: Config, geoms: np.ndarray, k: int) -> dict[str, tuple[float, float]]:
-    t = {"exactextract (all parcels)": (run_exactextract(cfg, geoms),) * 2,
-         "rasterstats (scaled)": (run_rasterstats(cfg, geoms, k),) * 2}
+def competitors(cfg: Config, geoms: np.ndarray, k: int, tag: str = "") -> dict[str, tuple[float, float]]:
+    t = {f"exactextract (all parcels){tag}": (run_exactextract(cfg, geoms),) * 2,
+         f"rasterstats (scaled){tag}": (run_rasterstats(cfg, geoms, k),) * 2}
     print(f"rasterstats timed on {k} parcels x 6 bands, scaled to {len(geoms)}; exactextract ops: "
           f"{', '.join(EE_OPS)}; exactextract and rasterstats do no SCL masking; "
           "their CPU column repeats wall (single-threaded)")
+    return t
+
+
+def overlapping_set(geoms: np.ndarray) -> np.ndarray:
+    """Every 4th parcel also as a copy shifted 20 m east, in place of the next parcel."""
+    out = geoms.copy()
+    idx = np.arange(0, len(geoms) - 1, 4)
+    out[idx + 1] = shapely.transform(geoms[idx], lambda c: c + np.array([20.0, 0.0]))
+    return out
+
+
+def overlap_case(cfg: Config, geoms: np.ndarray, grid10: GridSpec, grid20: GridSpec,
+                 args: argparse.Namespace, reps: int) -> dict[str, tuple[float, float]]:
+    """Ours (labels once, then per image) and the competitors on the 50 %-overlapping set."""
+    from backend.parcels.overlaps import find_overlaps
+
+    ov = overlapping_set(geoms)
+    t: dict[str, tuple[float, float]] = {}
+    t0 = time.perf_counter()
+    o10, o20 = parcel_grid(ov, grid10), parcel_grid(ov, grid20)
+    assert o10 is not None and o20 is not None
+    _ = [layer.pixels for layer in (*o10.all_layers, *o20.all_layers)]
+    t["label rasters, 50 % overlapping (once per grid)"] = (time.perf_counter() - t0,) * 2
+    pairs = find_overlaps(ov)
+    print(f"overlapping set: {pairs.n_parcels / len(ov):.0%} of {len(ov)} parcels overlap another "
+          f"({pairs.first.size} pairs); layers 10 m / 20 m: {len(o10.all_layers)} / {len(o20.all_layers)}")
+    hrefs, cache = prepared_cache(cfg, ov, o10, o20)
+    t["ours end to end, 50 % overlapping"] = min(timed(ours, hrefs, ov, cache) for _ in range(reps))
+    if not args.no_competitors:
+        t |= competitors(cfg, ov, args.rasterstats_parcels, ", 50 % overlapping")
+    return t
+
+
+JP2_OPTIONS = dict(driver="JP2OpenJPEG", QUALITY=100, REVERSIBLE="YES", BLOCKXSIZE=1024,
+                   BLOCKYSIZE=1024, CODEBLOCK_WIDTH=64, CODEBLOCK_HEIGHT=64, RESOLUTIONS=6)
+
+
+def ensure_jp2(cfg: Config) -> dict[str, str]:
+    """The S2 assets as lossless JPEG 2000 (CDSE L2A layout: 1024² tiles, 64² codeblocks)."""
+    out = {}
+    for b in (*BANDS10, *BANDS20, "SCL"):
+        path = cfg.folder / "jp2" / f"{b}.jp2"
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            with rasterio.open(cfg.folder / f"{b}.tif") as src:
+                profile = src.profile | JP2_OPTIONS
+                for key in ("tiled", "blockxsize", "blockysize", "compress", "interleave"):
+                    profile.pop(key, None)
+                with rasterio.open(path, "w", **profile) as dst:
+                    dst.write(src.read(1), 1)
+        out[b] = str(path)
+    return out
+
+
+def jp2_case(cfg: Config, geoms: np.ndarray, cog_ours: float) -> dict[str, tuple[float, float]]:
+    """JP2 decode floor (the 7 windows read by 2 threads, GDAL's tile threads on) beside ours."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hrefs = ensure_jp2(cfg)
+    cache, grids_ = GridCache(), {}
+    for group in open_groups(hrefs):  # labels aligned to the JP2's 1024² tiles, kept as a worker does
+        pg = parcel_grid(geoms, group.grid)
+        grids_[group.grid.transform.a] = pg
+        cache.get(("bench", group.key, 0.0), lambda pg=pg: pg)
+    reads = [(hrefs[b], grids_[10.0].window) for b in BANDS10]
+    reads += [(hrefs[b], grids_[20.0].window) for b in (*BANDS20, "SCL")]
+
+    def floor_2() -> None:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda r: read(Path(r[0]), r[1]), reads))
+
+    t: dict[str, tuple[float, float]] = {}
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
+        t["JP2 decode floor (2 threads)"] = timed(floor_2)
+        t["ours end to end, JP2"] = timed(ours, hrefs, geoms, cache)
+    wall = t["ours end to end, JP2"][0]
+    print(f"JP2: ours / JP2 decode floor {wall / t['JP2 decode floor (2 threads)'][0]:.2f}x wall; "
+          f"JP2 / COG cost (ours end to end) {wall / cog_ours:.1f}x")
     return t
 
 
@@ -320,6 +407,12 @@ def main() -> None:
     rss = peak_rss_gib()
     if not args.no_competitors and not args.s1:
         t |= competitors(cfg, geoms, args.rasterstats_parcels)
+    if args.overlap and not args.s1:
+        t |= overlap_case(cfg, geoms, grid10, grid20, args, reps)
+        print(f"50 % overlapping / none overlapping (ours end to end): "
+              f"{t['ours end to end, 50 % overlapping'][0] / t['ours end to end'][0]:.2f}x wall")
+    if args.jp2 and not args.s1:
+        t |= jp2_case(cfg, geoms, t["ours end to end"][0])
     print("Sentinel-1 image: VV, VH float32 (NaN nodata), no mask" if args.s1 else
           "Sentinel-2 image: SCL + 4 bands at 10 m + 2 at 20 m")
     report(len(geoms), t, rss, len(BANDS_S1) if args.s1 else len(BANDS10) + len(BANDS20))

@@ -57,46 +57,60 @@ def intersecting_pairs(geoms: np.ndarray) -> np.ndarray:
 def shared_pixel_pairs(geoms: np.ndarray, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
     """``(m, 2)`` unique pairs ``i < j`` of parcels that may both burn a pixel of the raster.
 
-    Every pair that GDAL's centre rule burns into one pixel is listed; a pair may also be
-    listed when the pixel centre lies on one parcel's boundary without being burnt (harmless:
-    one more layer at worst).
+    Every pair that GDAL's centre rule burns into one pixel is listed. A pixel burnt twice
+    names its pair from two label rasters (later parcel wins / earlier parcel wins); a pixel
+    burnt three times or more asks which parcels contain its centre, so a pair may also be
+    listed when the centre lies on one parcel's boundary without being burnt (harmless: one
+    more layer at worst).
     """
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     idx = np.flatnonzero(valid)
-    if idx.size < 2:
-        return np.empty((0, 2), np.int64)
-    pairs = intersecting_pairs(geoms[idx])
+    pairs = intersecting_pairs(geoms[idx]) if idx.size > 1 else np.empty((0, 2), np.int64)
     if not pairs.size:
         return np.empty((0, 2), np.int64)
     cand = idx[np.unique(pairs)]
-    count = rasterize(((g, 1) for g in geoms[cand]), out_shape=shape, transform=transform,
-                      fill=0, all_touched=False, merge_alg=MergeAlg.add, dtype="uint16")
-    rows, cols = np.nonzero(count >= 2)
+
+    def burn(order: np.ndarray, merge: MergeAlg = MergeAlg.replace) -> np.ndarray:
+        values = (cand[order] + 1).tolist() if merge is MergeAlg.replace else [1] * order.size
+        return rasterize(zip(geoms[cand[order]], values, strict=True), out_shape=shape,
+                         transform=transform, fill=0, all_touched=False, merge_alg=merge,
+                         dtype="int32")
+
+    count = burn(np.arange(cand.size), MergeAlg.add)
+    two, many = count == 2, np.nonzero(count >= 3)
     del count
-    if not rows.size:
+    if not two.any() and not many[0].size:
         return np.empty((0, 2), np.int64)
-    xs = transform.c + (cols + 0.5) * transform.a  # north-up grids only
-    ys = transform.f + (rows + 0.5) * transform.e
-    tree = shapely.STRtree(geoms[cand])
-    p, g = tree.query(shapely.points(xs, ys), predicate="dwithin", distance=1e-6 * abs(transform.a))
-    return _clique_pairs(p, cand[g])
+    last, first = burn(np.arange(cand.size))[two], burn(np.arange(cand.size)[::-1])[two]
+    found = [np.stack([first, last], axis=1).astype(np.int64) - 1]
+    if many[0].size:
+        rows, cols = many
+        xs = transform.c + (cols + 0.5) * transform.a  # north-up grids only
+        ys = transform.f + (rows + 0.5) * transform.e
+        tree = shapely.STRtree(geoms[cand])
+        p, g = tree.query(shapely.points(xs, ys), predicate="dwithin", distance=1e-6 * abs(transform.a))
+        found.append(_clique_pairs(p, cand[g]))
+    return _unique_pairs(np.concatenate(found), geoms.size)
+
+
+def _unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
+    """Rows sorted ``i < j``, duplicates dropped."""
+    lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
+    key = np.unique(lo * np.int64(n) + hi)
+    return np.stack([key // n, key % n], axis=1)
 
 
 def _clique_pairs(point: np.ndarray, parcel: np.ndarray) -> np.ndarray:
-    """All pairs of parcels that contain the same point, unique, ``i < j``."""
+    """All pairs of parcels that contain the same point."""
     order = np.lexsort((parcel, point))
     point, parcel = point[order], parcel[order]
-    out = []
+    out = [np.empty((0, 2), np.int64)]
     for d in range(1, point.size):
         same = point[d:] == point[:-d]
         if not same.any():
             break
-        out.append(np.stack([parcel[:-d][same], parcel[d:][same]], axis=1))
-    if not out:
-        return np.empty((0, 2), np.int64)
-    pairs = np.concatenate(out).astype(np.int64)
-    pairs.sort(axis=1)
-    return np.unique(pairs, axis=0)
+        out.append(np.stack([parcel[:-d][same], parcel[d:][same]], axis=1).astype(np.int64))
+    return np.concatenate(out)
 
 
 def greedy_colouring(n: int, edges: np.ndarray) -> np.ndarray:
