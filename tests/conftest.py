@@ -50,8 +50,8 @@ def conn(settings: Settings) -> Iterator[psycopg.Connection]:
 def clean_db(settings: Settings) -> Settings:
     """Empty every data table of the test database before the test; returns the settings."""
     with connect(settings) as c:
-        c.execute("TRUNCATE signatures, parcel_sets, images, users, batch_runs, audit_log, marker_runs "
-                  "RESTART IDENTITY CASCADE")
+        c.execute("TRUNCATE signatures, parcel_sets, images, users, batch_runs, audit_log, marker_runs, "
+                  "crop_tables RESTART IDENTITY CASCADE")
     return settings
 
 

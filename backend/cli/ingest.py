@@ -85,6 +85,22 @@ def import_parcels_cmd(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+@import_app.command("crops")
+def import_crops_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV crop table: code, and optionally name, group "
+                                              "(arable, grassland, permanent, fallow, landscape, "
+                                              "other) and hcat (EuroCrops HCAT code).")],
+    aoi: Annotated[str, typer.Option(help="AOI code, e.g. fr.")],
+    year: Annotated[int, typer.Option(help="Year the table applies to.")],
+) -> None:
+    """Load a crop table (code -> name, group, HCAT) for an AOI and year, replacing the previous one."""
+    from backend.parcels.crops import import_crops
+
+    r = import_crops(settings(), file, aoi=aoi, year=year)
+    echo(f"crop table {aoi} {year}: {r.n_codes} codes ({r.n_without_name} without a name), "
+         f"{r.n_replaced} previous codes replaced")
+
+
 catalogue_app = typer.Typer(help="The image catalogue (STAC).", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
 

@@ -162,7 +162,9 @@ def batch_run(conn: Conn, run_id: str) -> dict[str, Any] | None:
 
 # ---------------------------------------------------------------------------- parcels
 _PARCEL_SELECT = """
-SELECT p.pid, p.cropname, p.cropcode, {srid} AS srid, round(p.area_m2)::bigint AS area,
+SELECT p.pid, coalesce(p.cropname, (SELECT ct.cropname FROM crop_tables ct JOIN parcel_sets ps
+         ON ps.aoi = ct.aoi AND ps.year = ct.year WHERE ps.id = p.set_id AND ct.cropcode = p.cropcode
+       )) AS cropname, p.cropcode, {srid} AS srid, round(p.area_m2)::bigint AS area,
        ST_X(c.pt) AS clon, ST_Y(c.pt) AS clat,
        CASE WHEN %(with_geom)s THEN ST_AsGeoJSON(CASE WHEN %(wgs84)s
             THEN ST_Transform(p.geom, 4326) ELSE p.geom END) END AS geom

@@ -90,3 +90,20 @@ def create_extraction_jobs(conn: Conn, set_id: int) -> int:
         "AND i.duplicate_of IS NULL AND cbm_in_season(i.datetime, s) "  # issue 17: seasons
         "ON CONFLICT DO NOTHING", (set_id,))
     return max(cur.rowcount, 0)
+
+
+def replace_crop_table(conn: Conn, aoi: str, year: int, rows: list[tuple[str, str | None, str | None,
+                                                                          str | None]]) -> int:
+    """Replace the crop table of (aoi, year) by ``rows`` (code, name, group, hcat); returns the old size."""
+    old = conn.execute("DELETE FROM crop_tables WHERE aoi = %s AND year = %s", (aoi, year)).rowcount
+    with conn.cursor().copy("COPY crop_tables (aoi, year, cropcode, cropname, crop_group, hcat_code) "
+                            "FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row((aoi, year, *row))
+    return int(old)
+
+
+def crop_table(conn: Conn, aoi: str, year: int) -> list[dict[str, Any]]:
+    """The crop table of (aoi, year), by code."""
+    return conn.execute("SELECT cropcode, cropname, crop_group, hcat_code FROM crop_tables "
+                        "WHERE aoi = %s AND year = %s ORDER BY cropcode", (aoi, year)).fetchall()

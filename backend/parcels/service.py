@@ -98,7 +98,7 @@ def import_parcels(settings: Settings, path: str | Path, *, aoi: str, year: int,
     """
     t0 = time.perf_counter()
     path = Path(path)
-    _check_key(aoi, year, ptype)
+    check_key(aoi, year, ptype)
     _check_extent(aoi_extent)
     if not replace:
         _refuse_existing(settings, aoi, year, ptype)
@@ -218,7 +218,8 @@ def _refuse_existing(settings: Settings, aoi: str, year: int, ptype: str) -> Non
         raise already_exists(aoi, year, ptype, row)
 
 
-def _check_key(aoi: str, year: int, ptype: str) -> None:
+def check_key(aoi: str, year: int, ptype: str) -> None:
+    """Refuse a malformed set key (aoi code, year, ptype) with a message saying the rule."""
     if not _AOI.match(aoi):
         raise InvalidInput(f"aoi {aoi!r} must be 2-32 lower-case letters, digits or _, "
                            "starting with a letter (e.g. nl)")
