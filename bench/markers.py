@@ -1,6 +1,7 @@
 """Accuracy of the markers and the traffic light on held-out seasons, side by side.
 
     python bench/markers.py [--quick] [--seed 20260] [--parcels 3000] [--seasons default,wet,cloudy] [--keep]
+    python bench/markers.py --calibrate validation [--seed 20360]   # thresholds, see below
 
 Builds, for each season, a SYNTHETIC area with a seed the markers were NOT tuned on (they were
 tuned on seed 42): ``default`` is the demo generator, the others are the harder seasons of
@@ -10,11 +11,17 @@ embedded cluster (created and dropped here) and scores against ground_truth.json
 event precision / recall / F1 with one-to-one matching within +-6 days and the median date
 error per marker, the crop-consistency AUC on the deliberately wrong declarations, and per
 condition the green/yellow/red shares and the wrong-green / wrong-red rates.
+
+``--calibrate SEASON`` instead builds that season only (not one reported on) and prints, per
+condition, the green/red thresholds with the fewest yellows that keep wrong greens <= 1 % and
+wrong reds <= 3 % there (backend.markers.calibrate); they go into the catalogue and the marker
+defaults, and the side-by-side run then shows whether they hold on the other seasons.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shutil
 import tempfile
@@ -33,7 +40,9 @@ from backend.demo import build_demo
 from backend.demo.seasons import build_season
 from backend.extraction.service import extract
 from backend.markers import load_catalogue, run_markers
+from backend.markers.calibrate import calibrate
 from backend.markers.scoring import auc, score_events
+from backend.markers.service import evaluate
 from backend.parcels import import_parcels
 from backend.settings import Settings, load_settings
 
@@ -57,7 +66,9 @@ def _pipeline(s: Settings, out: Path, season: str, seed: int,
     else:
         build_season(out, season, seed=seed, n_parcels=args.parcels)
     t["build"] = time.perf_counter() - t0
-    import_parcels(s, out / "parcels.gpkg", aoi="bench", year=2025)
+    # the demo has deliberately broken rows: import the others (when the importer refuses them)
+    skip = {"skip_invalid": True} if "skip_invalid" in inspect.signature(import_parcels).parameters else {}
+    import_parcels(s, out / "parcels.gpkg", aoi="bench", year=2025, **skip)
     add_source(s, str(out / "stac" / "catalog.json"))
     t1 = time.perf_counter()
     extract(s, aoi="bench", year=2025)
@@ -162,6 +173,9 @@ def _run_season(base: Settings, season: str, seed: int, args: argparse.Namespace
         with connect(s) as conn:
             results, decisions = q.run_results(conn, run_id), q.run_decisions(conn, run_id)
         truth = json.loads((tmp / "demo" / "ground_truth.json").read_text())
+        if args.calibrate:
+            _print_calibration(s, truth)
+            return {}
         col = {"seed": str(seed), "build/extract/markers s":
                f"{t['build']:.0f}/{t['extract']:.0f}/{t['markers']:.1f}"}
         return col | score_markers(results, truth) | score_decisions(decisions, truth)
@@ -174,6 +188,22 @@ def _run_season(base: Settings, season: str, seed: int, args: argparse.Namespace
             print(f"kept database {name} and {tmp}")
 
 
+def _print_calibration(s: Settings, truth: dict[str, Any]) -> None:
+    cat = load_catalogue(CATALOGUE)
+    by_pid = {p["pid"]: p for p in truth["parcels"]}
+    with connect(s) as conn:
+        st = q.find_set(conn, "bench", 2025)
+        markers, _, parcels = evaluate(conn, st["id"], 2025, cat)
+
+    def ok(cond: Any, row: int) -> bool | None:
+        p = by_pid.get(parcels[row]["pid"])
+        return None if p is None else compliant(cond, p)
+
+    for c in calibrate(cat, markers, parcels, ok):
+        print(f"{c.condition:<20} {'ok ' if c.feasible else 'NOT MET'} wrong G {c.wrong_green:.2%} "
+              f"wrong R {c.wrong_red:.2%} yellow {c.yellow:.1%}  {c.thresholds}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small seasons (300 parcels)")
@@ -183,11 +213,15 @@ def main() -> None:
     ap.add_argument("--seasons", default="default,wet,cloudy", help="comma-separated: default and/or "
                     "names of backend.demo.seasons.SEASONS")
     ap.add_argument("--keep", action="store_true", help="keep the databases and the demo folders")
+    ap.add_argument("--calibrate", metavar="SEASON", help="calibrate the thresholds on this season only")
     args = ap.parse_args()
     args.parcels = args.parcels or (300 if args.quick else 3000)
     base = load_settings(demo_mode=True)
     if base.uses_embedded_db:
         cluster.start(base)
+    if args.calibrate:
+        _run_season(base, args.calibrate, args.seed, args)
+        return
     seasons = [x.strip() for x in args.seasons.split(",") if x.strip()]
     cols = {name: _run_season(base, name, args.seed + k, args) for k, name in enumerate(seasons)}
     keys = list(dict.fromkeys(k for c in cols.values() for k in c))

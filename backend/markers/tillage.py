@@ -7,7 +7,8 @@ saw one (ploughing roughens the soil: VV rises; a harvest removes biomass: VH dr
 ploughing is preferred). Stubble and sparse winter cover sit near soil level in NDVI: a run that
 contains a ploughing with clearly greener observations before it starts at the ploughing.
 A ploughing needs the 6-day coherence of the pairs around it to drop (the surface was disturbed);
-a VV rise with intact coherence is wetter soil.
+a VV rise with intact coherence is wetter soil. A smaller VV rise (soil already bare after
+lifting potatoes or beet, or only disced) counts when the coherence dropped to half.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from backend.markers.indices import bsi
 from backend.markers.radar import Radar, coherence_dip
 from backend.markers.series import Sensor
 
-TILLAGE_VERSION = "tillage-2"
+TILLAGE_VERSION = "tillage-3"
+"""3: a smaller VV rise is a ploughing when the coherence dropped to half (bare soil ploughed, discing)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class TillageParams:
     plough_ndvi_after: float = 0.38
     split_margin: float = 0.06
     plough_coh_max: float = 0.7
+    plough_weak_vv_db: float = 1.0
+    plough_weak_coh_max: float = 0.5
     harvest_peak: float = 0.6
     harvest_after: float = 0.45
     harvest_vh_drop_db: float = 1.5
@@ -169,7 +173,7 @@ def detect_ploughing(s2: Sensor, v: np.ndarray, radar: Radar,
     """Ploughing: a VV rise (rough soil) with bare soil on the next clear S2 observation."""
     p = params or TillageParams()
     with np.errstate(invalid="ignore"):
-        cand = radar.vv_rise >= p.plough_vv_rise_db
+        cand = radar.vv_rise >= p.plough_weak_vv_db
     cand[:, 1:] &= ~cand[:, :-1].copy()
     out = []
     for row, c in zip(*np.nonzero(cand), strict=True):
@@ -182,6 +186,9 @@ def detect_ploughing(s2: Sensor, v: np.ndarray, radar: Radar,
         dip = coherence_dip(radar, int(row), d0, d)
         if dip is not None and dip >= p.plough_coh_max:
             continue  # the 6-day coherence shows no disturbance: wetter soil, not a ploughing
+        weak = radar.vv_rise[row, c] < p.plough_vv_rise_db
+        if weak and not (dip is not None and dip < p.plough_weak_coh_max):
+            continue  # a small rise (ploughing bare soil after lifting, discing) needs the coherence drop
         ev = {"s1_days": [d0, d], "vv_rise_db": r3(radar.vv_rise[row, c]),
               "s2_day": int(s2.days[nxt[-1]]), "ndvi_after": r3(v[row, nxt[-1]]),
               "coh_ratio": None if dip is None else r3(dip)}
