@@ -69,7 +69,7 @@ def band_list(asset: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _named(entry: Mapping[str, Any], names: Sequence[str]) -> bool:
     wanted = {n.lower() for n in names}
-    return any(str(entry.get(f, "")).lower() in wanted for f in _NAME_FIELDS if entry.get(f))
+    return any(str(value).lower() in wanted for f in _NAME_FIELDS if (value := entry.get(f)))
 
 
 def _usable(key: str, asset: Mapping[str, Any]) -> bool:
@@ -77,18 +77,30 @@ def _usable(key: str, asset: Mapping[str, Any]) -> bool:
     return not (roles & _SKIP_ROLES) and not _SKIP_KEYS.match(key)
 
 
-def multiband_assets(assets: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The band lists of the usable data assets that list several bands (rule 2's candidates)."""
+def band_lists(assets: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """:func:`band_list` of every asset of an item (computed once, used for every band)."""
+    return {k: band_list(a) for k, a in assets.items()}
+
+
+def multiband_assets(assets: Mapping[str, Mapping[str, Any]],
+                     lists: Mapping[str, list[dict[str, Any]]] | None = None
+                     ) -> dict[str, list[dict[str, Any]]]:
+    """The band lists of the usable data assets that list several bands (rule 2's candidates).
+
+    ``lists`` is :func:`band_lists` of ``assets``, when the caller has it already.
+    """
     return {k: entries for k, a in assets.items()
-            if _usable(k, a) and len(entries := band_list(a)) > 1}
+            if _usable(k, a) and len(entries := lists[k] if lists is not None else band_list(a)) > 1}
 
 
 def locate(band: str, key: str, assets: Mapping[str, Mapping[str, Any]],
-           multiband: Mapping[str, list[dict[str, Any]]] | None = None) -> BandRef | None:
+           multiband: Mapping[str, list[dict[str, Any]]] | None = None,
+           lists: Mapping[str, list[dict[str, Any]]] | None = None) -> BandRef | None:
     """Where ``band`` (mapped to asset ``key`` by a profile) is in an item, or None if absent.
 
-    ``multiband`` is :func:`multiband_assets` of ``assets``, when the caller has it already
-    (it locates every band of several profiles in one item).
+    ``multiband`` is :func:`multiband_assets` of ``assets`` and ``lists`` its
+    :func:`band_lists`, when the caller has them already (it locates every band of several
+    profiles in one item).
 
     Raises:
         AmbiguousBand: the band would have to be guessed (see the module docstring).
@@ -97,7 +109,7 @@ def locate(band: str, key: str, assets: Mapping[str, Mapping[str, Any]],
     if explicit and explicit["key"] in assets:
         return BandRef(explicit["key"], int(explicit["index"]), declared=True)
     if key in assets:
-        entries = band_list(assets[key])
+        entries = lists[key] if lists is not None else band_list(assets[key])
         if len(entries) <= 1:  # a single-band file (checked when it is opened)
             return BandRef(key, 1)
         hits = [i for i, e in enumerate(entries) if _named(e, (band, key))]
@@ -121,9 +133,13 @@ def locate(band: str, key: str, assets: Mapping[str, Mapping[str, Any]],
     return None
 
 
-def band_entry(asset: Mapping[str, Any], index: int) -> dict[str, Any]:
-    """The band-list entry ``index`` (1-based) of an asset, or {} when it has none."""
-    entries = band_list(asset)
+def band_entry(asset: Mapping[str, Any], index: int,
+               entries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The band-list entry ``index`` (1-based) of an asset, or {} when it has none.
+
+    ``entries`` is the asset's :func:`band_list`, when the caller has it already.
+    """
+    entries = band_list(asset) if entries is None else entries
     return entries[index - 1] if 0 < index <= len(entries) else {}
 
 

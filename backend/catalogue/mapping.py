@@ -12,7 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backend.catalogue.bands import AmbiguousBand, BandRef, band_entry, locate, multiband_assets
+from backend.catalogue.bands import (
+    AmbiguousBand,
+    BandRef,
+    band_entry,
+    band_lists,
+    locate,
+    multiband_assets,
+)
 from backend.catalogue.profiles import CollectionProfile
 from backend.errors import InvalidInput
 from backend.extraction import radiometry
@@ -70,10 +77,11 @@ def refuse_unsupported(collection: str | None, item_id: str, props: Mapping[str,
 
 
 def _refs(profile: CollectionProfile, assets: Mapping[str, Mapping[str, Any]],
-          multiband: Mapping[str, list[dict[str, Any]]]) -> dict[str, BandRef]:
+          multiband: Mapping[str, list[dict[str, Any]]],
+          lists: Mapping[str, list[dict[str, Any]]]) -> dict[str, BandRef]:
     refs = {}
     for band in profile.canonical:
-        ref = locate(band, profile.assets[band], assets, multiband)
+        ref = locate(band, profile.assets[band], assets, multiband, lists)
         if ref is not None:
             refs[band] = ref
     return refs
@@ -95,10 +103,11 @@ def choose(
         raise InvalidInput(f"no collection profile matches collection {collection!r}")
     best: tuple[int, CollectionProfile, dict[str, BandRef]] | None = None
     ambiguous: list[AmbiguousBand] = []
-    multiband = multiband_assets(assets)
+    lists = band_lists(assets)
+    multiband = multiband_assets(assets, lists)
     for p in candidates:
         try:
-            refs = _refs(p, assets, multiband)
+            refs = _refs(p, assets, multiband, lists)
         except AmbiguousBand as exc:  # this profile would have to guess; another may not
             ambiguous.append(exc)
             continue
@@ -112,17 +121,17 @@ def choose(
         raise InvalidInput(f"no band asset found (profiles tried: {names}; item assets: "
                            f"{', '.join(sorted(assets)) or 'none'})")
     _, profile, refs = best
-    return BandMap(profile, refs, _radiometry(profile, refs, item_id, props, assets))
+    return BandMap(profile, refs, _radiometry(profile, refs, item_id, props, assets, lists))
 
 
 def _radiometry(profile: CollectionProfile, refs: Mapping[str, BandRef], item_id: str,
-                props: Mapping[str, Any], assets: Mapping[str, Mapping[str, Any]]
-                ) -> dict[str, radiometry.Linear]:
+                props: Mapping[str, Any], assets: Mapping[str, Mapping[str, Any]],
+                lists: Mapping[str, list[dict[str, Any]]]) -> dict[str, radiometry.Linear]:
     item_baseline = radiometry.baseline(props, item_id) if profile.kind == "s2" else None
     out = {}
     for band, ref in refs.items():
         asset = assets[ref.asset]
-        scale, offset = radiometry.declared(asset, band_entry(asset, ref.index))
+        scale, offset = radiometry.declared(asset, band_entry(asset, ref.index, lists[ref.asset]))
         out[band] = radiometry.to_stored(profile.kind, band == profile.mask, scale, offset,
                                          item_baseline)
     return out

@@ -123,7 +123,7 @@ def validate_item(
     hrefs = _absolute_hrefs(item, {r.asset for r in bmap.refs.values()})
     check_distinct(bmap.refs, hrefs)
     canonical = {band: hrefs[ref.asset] for band, ref in bmap.refs.items()}
-    item_proj = {k: v for k, v in item.properties.items() if k.startswith("proj:")}
+    item_proj = {k: item.properties[k] for k in _GRID_KEYS if k in item.properties}
     epsgs = {key: _check_grid(item, item_proj, key, hrefs[key]) for key in dict.fromkeys(
         ref.asset for ref in bmap.refs.values())}
     _complete(doc, hrefs, bmap)
@@ -224,10 +224,15 @@ def _absolute_hrefs(item: pystac.Item, required: set[str]) -> dict[str, str]:
     return hrefs
 
 
-def _effective_proj(item: pystac.Item, item_proj: Mapping[str, Any], key: str) -> dict[str, Any]:
-    fields = dict(item_proj)
-    fields.update({k: v for k, v in item.assets[key].extra_fields.items()
-                   if k.startswith("proj:")})
+_GRID_KEYS = (*_CRS_KEYS, "proj:transform", "proj:shape", "proj:bbox")
+_UNDECLARED = -1  # the projection fields do not give both a CRS and a transform
+
+
+def _grid_fields(item: pystac.Item, item_proj: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The projection fields that fix an asset's grid (asset fields over item fields)."""
+    fields = {k: item_proj[k] for k in _GRID_KEYS if k in item_proj}
+    extra = item.assets[key].extra_fields
+    fields.update({k: extra[k] for k in _GRID_KEYS if k in extra})
     return fields
 
 
@@ -273,25 +278,40 @@ def _proj_transform(fields: Mapping[str, Any]) -> Affine | None:
     return transform
 
 
+@functools.lru_cache(maxsize=4096)
+def _declared_epsg(fields_json: bytes) -> int | None:
+    """EPSG code (or None) of a grid declared by projection fields, ``_UNDECLARED`` if incomplete.
+
+    Keyed by the fields' JSON: the assets of one tile share their grid across dates, so the
+    CRS and transform are checked once per distinct grid (a refusal is not cached).
+    """
+    fields = orjson.loads(fields_json)
+    crs = _proj_crs(fields)
+    if crs is None or _proj_transform(fields) is None:
+        return _UNDECLARED
+    return crs.to_epsg()
+
+
+def _grid_key(fields: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return _stdlib_json(fields).encode()
+
+
 def _check_grid(item: pystac.Item, item_proj: Mapping[str, Any], key: str, href: str) -> int | None:
     """Check the CRS and transform of an asset are known; return its EPSG code (or None)."""
-    fields = _effective_proj(item, item_proj, key)
-    crs = _proj_crs(fields)
-    transform = _proj_transform(fields)
-    if crs is None or transform is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with open_raster(href) as src:
-                crs, transform = src.crs, src.transform
-        if crs is None:
-            raise InvalidInput(f"asset {key}: no CRS in {href}")
-        if transform.is_identity or transform.is_degenerate:
-            raise InvalidInput(f"asset {key}: no geotransform in {href}")
-    return _epsg(crs)
-
-
-@functools.lru_cache(maxsize=256)
-def _epsg(crs: CRS) -> int | None:
+    epsg = _declared_epsg(_grid_key(_grid_fields(item, item_proj, key)))
+    if epsg != _UNDECLARED:
+        return epsg
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with open_raster(href) as src:
+            crs, transform = src.crs, src.transform
+    if crs is None:
+        raise InvalidInput(f"asset {key}: no CRS in {href}")
+    if transform.is_identity or transform.is_degenerate:
+        raise InvalidInput(f"asset {key}: no geotransform in {href}")
     return crs.to_epsg()
 
 
