@@ -32,6 +32,7 @@ class MowingParams:
     s2_only_drop: float = 0.1
     regrowth_days: int = 35
     regrowth_margin: float = 0.1
+    hint_drop_db: float = 1.4
 
 
 def _s2_before(days: np.ndarray, v: np.ndarray, row: int, d0: int, span: int) -> tuple[float, list[int]]:
@@ -93,7 +94,7 @@ def s1_hint_days(radar: Radar, row: int, params: MowingParams | None = None) -> 
     """
     p = params or MowingParams()
     with np.errstate(invalid="ignore"):
-        cand = radar.vh_drop[row] >= p.s1_drop_db
+        cand = radar.vh_drop[row] >= p.hint_drop_db
     cand[1:] &= ~cand[:-1]
     cand[:1] = False
     return [int(d) for d in radar.days[cand]]
