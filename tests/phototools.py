@@ -33,14 +33,19 @@ def _dms(value: float) -> tuple[float, float, float]:
 def jpeg(*, lonlat: tuple[float, float] | None = None, taken: str | None = "2025:06:15 10:11:12",
          offset: str | None = "+02:00", bearing: float | None = None, bearing_ref: str = "T",
          accuracy: float | None = None, exif: bool = True, seed: int = 0, size: tuple[int, int] = (96, 64),
-         gps_raw: dict[int, Any] | None = None, quality: int = 90) -> bytes:
-    """A JPEG with the EXIF asked for (``exif=False``: none at all; ``gps_raw`` overrides GPS tags)."""
+         gps_raw: dict[int, Any] | None = None, quality: int = 90, fmt: str = "JPEG") -> bytes:
+    """A JPEG (or ``fmt="HEIF"``: HEIC) with the EXIF asked for (``exif=False``: none at all;
+    ``gps_raw`` overrides GPS tags)."""
+    if fmt == "HEIF":
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
     img = Image.fromarray(pixels, "RGB")
     out = io.BytesIO()
     if not exif:
-        img.save(out, "JPEG", quality=quality)
+        img.save(out, fmt, quality=quality)
         return out.getvalue()
     ex = Image.Exif()
     ex[ExifTags.Base.Make] = "CbM test camera"
@@ -62,5 +67,5 @@ def jpeg(*, lonlat: tuple[float, float] | None = None, taken: str | None = "2025
         sub[ExifTags.Base.DateTimeOriginal] = taken
     if offset is not None:
         sub[ExifTags.Base.OffsetTimeOriginal] = offset
-    img.save(out, "JPEG", quality=quality, exif=ex)
+    img.save(out, fmt, quality=quality, exif=ex.tobytes() if fmt == "HEIF" else ex)
     return out.getvalue()

@@ -31,6 +31,16 @@ def test_position_time_bearing_accuracy_read() -> None:
     assert m.taken_utc == datetime(2025, 6, 15, 13, 41, 12, tzinfo=UTC)
 
 
+def test_heic_read_like_jpeg() -> None:
+    data = jpeg(lonlat=(5.25, 52.125), bearing=10.0, fmt="HEIF")
+    up = open_photo(S, data)
+    assert up.media_type == "image/heic" and data[4:12] == b"ftypheic"
+    m = read_meta(up.image, now=NOW)
+    assert (round(m.lon or 0, 6), round(m.lat or 0, 6), m.bearing) == (5.25, 52.125, 10.0)
+    thumb = Image.open(io.BytesIO(thumbnail(up, 64)))
+    assert thumb.format == "JPEG" and thumb.size == (64, 43) and not thumb.getexif()
+
+
 def test_no_exif_and_stripped_gps() -> None:
     assert meta_of(jpeg(exif=False)) == PhotoMeta(has_exif=False)
     m = meta_of(jpeg(lonlat=None, offset=None))

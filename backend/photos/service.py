@@ -19,7 +19,7 @@ from backend.db import queries_photos as q
 from backend.errors import AlreadyExists, ParcelNotFound
 from backend.photos.checks import all_checks
 from backend.photos.exif import PhotoMeta, read_meta
-from backend.photos.image import Upload, open_photo, thumbnail
+from backend.photos.image import SUFFIXES, Upload, open_photo, thumbnail
 from backend.photos.link import Target, find_set, link
 from backend.photos.store import photo_store
 from backend.settings import Settings
@@ -41,7 +41,8 @@ def _row(upload: Upload, meta: PhotoMeta, pset: dict, parcel: dict, target: Targ
     w, h = upload.size
     return {"set_id": pset["id"], "parcel_id": parcel["id"], "sha256": upload.sha256,
             "media_type": upload.media_type, "bytes": len(upload.data), "width": w, "height": h,
-            "original_key": f"{base}.jpg", "thumb_key": f"{base}.thumb.jpg", "lon": meta.lon, "lat": meta.lat,
+            "original_key": f"{base}{SUFFIXES[upload.media_type]}", "thumb_key": f"{base}.thumb.jpg",
+            "lon": meta.lon, "lat": meta.lat,
             "taken_local": meta.taken_local, "utc_offset": meta.utc_offset, "bearing": meta.bearing,
             "bearing_ref": meta.bearing_ref, "accuracy_m": meta.accuracy_m, "declared_pid": target.pid,
             "condition": target.condition, "checks": checks, "uploaded_by": uploader, **relation}
@@ -107,7 +108,7 @@ def public(settings: Settings, r: dict[str, Any], aoi: str, year: int, pid: str)
             "failed": [c["check"] for c in r["checks"] if c["status"] == "fail"],
             "width": r["width"], "height": r["height"], "bytes": r["bytes"], "media_type": r["media_type"],
             "sha256": r["sha256"], "uploaded_by": r["uploaded_by"], "uploaded_at": r["uploaded_at"],
-            "url": _url(settings, r["original_key"], f"{name}.jpg"),
+            "url": _url(settings, r["original_key"], name + SUFFIXES[r["media_type"]]),
             "thumbnail_url": _url(settings, r["thumb_key"], f"{name}_thumb.jpg"),
             "urls_expire_s": settings.photo_url_ttl_s}
 
@@ -127,8 +128,8 @@ def list_photos(conn: q.Conn, settings: Settings, key: SetKey, pid: str) -> dict
     return {"aoi": key.aoi, "year": key.year, "pid": pid, "photos": photos}
 
 
-def signed_file(settings: Settings, token: str) -> tuple[bytes, int]:
-    """The bytes a signed photo token grants and its expiry (Unix seconds).
+def signed_file(settings: Settings, token: str) -> tuple[bytes, str, int]:
+    """The bytes a signed photo token grants, their media type and the token's expiry (Unix seconds).
 
     Raises:
         InvalidToken: malformed, forged, expired, or not a photo token.
@@ -137,4 +138,6 @@ def signed_file(settings: Settings, token: str) -> tuple[bytes, int]:
     path, expiry = verify(settings, token)
     if not path.startswith(_TOKEN_PREFIX):
         raise InvalidToken("invalid link")
-    return photo_store(settings).get(path.removeprefix(_TOKEN_PREFIX)), expiry
+    key = path.removeprefix(_TOKEN_PREFIX)
+    media = "image/heic" if key.endswith(".heic") else "image/jpeg"
+    return photo_store(settings).get(key), media, expiry

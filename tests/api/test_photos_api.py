@@ -120,6 +120,18 @@ def test_declared_parcel_outside_with_distance_and_direction(papi: Server) -> No
     assert status == 201 and other["pid"] == "A" and "inside B" in other["checks"][2]["detail"]
 
 
+def test_heic_photo_stored_as_heic_with_a_jpeg_thumbnail(papi: Server) -> None:
+    data = jpeg(lonlat=wgs84(C.centroid.x + 20, C.centroid.y), seed=40, fmt="HEIF")
+    status, photo = post(papi, data)
+    assert status == 201, photo
+    assert (photo["pid"], photo["media_type"], photo["inside"]) == ("C", "image/heic", True)
+    assert photo["url"].endswith(".heic") and photo["thumbnail_url"].endswith("_thumb.jpg")
+    with papi.client(None) as c:
+        original, thumb = c.get(photo["url"]), c.get(photo["thumbnail_url"])
+    assert original.content == data and original.headers["content-type"] == "image/heic"
+    assert Image.open(io.BytesIO(thumb.content)).format == "JPEG"
+
+
 def test_no_exif_or_no_gps(papi: Server) -> None:
     before = state(papi.settings)
     for data in (jpeg(exif=False, seed=6), jpeg(lonlat=None, seed=7)):

@@ -20,7 +20,7 @@ from backend.photos import Target, add_photo, list_photos, signed_file
 
 router = APIRouter(tags=["photos"], responses=ERROR_RESPONSES)
 
-PhotoFile = Annotated[UploadFile, File(description="The photo (JPEG with EXIF as the phone wrote it).")]
+PhotoFile = Annotated[UploadFile, File(description="The photo (JPEG or HEIC, EXIF as the phone wrote it).")]
 AoiForm = Annotated[str | None, Form(pattern=AOI_PATTERN, description="AOI; found from the GPS position "
                                                                        "when absent.")]
 YearForm = Annotated[int | None, Form(ge=1990, le=2100, description="Year of the parcel set.")]
@@ -32,7 +32,7 @@ ConditionForm = Annotated[str | None, Form(min_length=1, max_length=64, pattern=
                                            "against.")]
 PtypeForm = Annotated[str, Form(pattern=PTYPE_PATTERN, description="Parcel-set variant (usually empty).")]
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"image/jpeg": {}}}, 403: {"description": "Invalid or expired link."},
+    200: {"content": {"image/jpeg": {}, "image/heic": {}}}, 403: {"description": "Invalid or expired link."},
     404: {"description": "The file is gone from the store."}}
 
 
@@ -58,8 +58,8 @@ def parcel_photos(key: ReadableSetPath, pid: PidQuery, conn: Conn, settings: Set
             response_class=Response, responses=FILE_RESPONSES)
 def photo_file(settings: SettingsDep, token: str, name: str) -> Response:
     """The original or the EXIF-free thumbnail a signed token grants, while it is valid (403 otherwise)."""
-    data, expiry = signed_file(settings, token)
+    data, media_type, expiry = signed_file(settings, token)
     max_age = max(0, int(expiry - time.time()))
-    return Response(data, media_type="image/jpeg", headers={
+    return Response(data, media_type=media_type, headers={
         "Cache-Control": f"private, max-age={max_age}, immutable",
         "Content-Disposition": f'inline; filename="{re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:120]}"'})
