@@ -12,6 +12,12 @@ For production behind an agency's OAuth/OIDC provider, ``CBM_HUB_AUTHENTICATOR=o
 oauthenticator's ``GenericOAuthenticator`` for the login and :func:`roles_from_store` as its
 ``post_auth_hook``: the person must still exist, active, in the user store (same username),
 which keeps supplying the role and AOI grants.
+
+Both authenticators also register :class:`ScopedUserUrlHandler` (``Authenticator.get_handlers``,
+whose routes the hub matches before its own): requests to ``/user/<name>/...`` that reach the
+hub (the server is not running) answer 404 for every method without ``access:servers``, where
+JupyterHub's own handler (6.x) answers POST/PATCH/DELETE with 424 "restart it at
+/hub/spawn/<name>" to anybody, telling a consumer that a server could exist.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import Any
 
 from hub_settings import get_backend_settings
 from jupyterhub.auth import Authenticator
+from jupyterhub.handlers.base import UserUrlHandler
+from tornado import web
 from traitlets import Bool, Instance, default
 
 from backend.api.security import LoginThrottle, verify_password
@@ -59,7 +67,41 @@ def auth_model(row: dict[str, Any], password: str | None = None) -> dict[str, An
             "groups": [GROUP_OF_ROLE[row["role"]]], "auth_state": state}
 
 
-class CbmAuthenticator(Authenticator):
+class ScopedUserUrlHandler(UserUrlHandler):
+    """JupyterHub's ``/user/<name>/...`` fallback, refusing non-GET requests as GET does (404)."""
+
+    def non_get(self, user_name: str, user_path: str) -> None:
+        """404 without ``access:servers`` on that server, else JupyterHub's answer (424)."""
+        if not self.current_user or not self.has_scope(f"access:servers!server={user_name}/"):
+            raise web.HTTPError(404, "No access to resources or resources not found")
+        super().non_get(user_name, user_path)
+
+    post = patch = delete = non_get
+
+
+# the pattern of JupyterHub's own route (jupyterhub.handlers.base.default_handlers)
+USER_URL_ROUTE = (r"/user/(?P<user_name>[^/]+)(?P<user_path>/.*)?", ScopedUserUrlHandler)
+
+
+class ScopedUserUrls:
+    """Authenticator mixin registering :data:`USER_URL_ROUTE` ahead of the hub's own handlers."""
+
+    def get_handlers(self, app: Any) -> list[Any]:
+        """The scoped ``/user/...`` route, then the authenticator's own (login, logout, ...)."""
+        return [USER_URL_ROUTE, *super().get_handlers(app)]  # type: ignore[misc]
+
+
+def oidc_authenticator() -> type:
+    """The ``GenericOAuthenticator`` of oauthenticator with the scoped ``/user/...`` route.
+
+    Configured as ``c.GenericOAuthenticator.*`` (traitlets applies a parent class's section).
+    """
+    from oauthenticator.generic import GenericOAuthenticator
+
+    return type("CbmOAuthenticator", (ScopedUserUrls, GenericOAuthenticator), {})
+
+
+class CbmAuthenticator(ScopedUserUrls, Authenticator):
     """Username + password checked against the project user store (argon2 via pwdlib)."""
 
     manage_groups = Bool(True).tag(config=True)

@@ -27,9 +27,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-import cbm_patches  # noqa: E402
 import offline_template  # noqa: E402
-from cbm_auth import CbmAuthenticator, roles_from_store  # noqa: E402
+from cbm_auth import CbmAuthenticator, oidc_authenticator, roles_from_store  # noqa: E402
 from cbm_spawner import ensure_system_user, is_consumer, running_as_root, spawner_config  # noqa: E402
 from hub_settings import VENV_BIN, get_backend_settings, get_hub_settings  # noqa: E402
 from jupyterhub.utils import url_path_join  # noqa: E402
@@ -58,7 +57,7 @@ c.CryptKeeper.keys = [bytes.fromhex(hs.auth_state_key(bs))]
 
 # ------------------------------------------------------------------ authentication
 if hs.authenticator == "oidc":
-    c.JupyterHub.authenticator_class = "oauthenticator.generic.GenericOAuthenticator"
+    c.JupyterHub.authenticator_class = oidc_authenticator()  # GenericOAuthenticator + scoped /user/
     c.Authenticator.post_auth_hook = roles_from_store
 else:
     c.JupyterHub.authenticator_class = CbmAuthenticator
@@ -137,4 +136,3 @@ def landing(handler):
 
 
 c.JupyterHub.default_url = landing
-cbm_patches.refuse_unauthorized_non_get()
