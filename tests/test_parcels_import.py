@@ -424,3 +424,16 @@ def test_delete_parcel_set(clean_db, tmp_path):
     assert part["t"] is None
     with pytest.raises(ParcelSetNotFound, match="no parcel set nl 2025"):
         delete_parcel_set(clean_db, "nl", 2025)
+
+
+def test_multipolygon_ewkb_equals_shapely_promotion():
+    from backend.parcels.validate import as_multipolygons
+    from backend.parcels.write import multipolygon_ewkb_hex
+
+    geoms = np.array([shapely.box(0, 0, 1, 1),
+                      shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)]),
+                      shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (2, 1), (2, 2)]])],
+                     dtype=object)
+    expected = shapely.to_wkb(shapely.set_srid(as_multipolygons(geoms), 28992), hex=True,
+                              include_srid=True)
+    assert [h.upper() for h in multipolygon_ewkb_hex(geoms, 28992)] == list(expected)

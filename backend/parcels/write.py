@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import io
 import logging
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,6 @@ from tqdm import tqdm
 from backend.db import connect
 from backend.db import queries_parcels as q
 from backend.errors import AlreadyExists
-from backend.parcels.validate import as_multipolygons
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,6 @@ def parcel_table(*, pid: np.ndarray, cropcode: np.ndarray, cropname: np.ndarray,
                  area_m2: np.ndarray, attrs: np.ndarray, geoms: np.ndarray, srid: int
                  ) -> pa.Table:
     """Arrow table of the parcel rows (already in id order); ids are 1..n, geometry hex EWKB."""
-    multi = shapely.set_srid(as_multipolygons(geoms), srid)
-    ewkb = shapely.to_wkb(multi, hex=True, include_srid=True)
     return pa.table({
         "id": pa.array(np.arange(1, len(pid) + 1, dtype=np.int32)),
         "pid": pa.array(pid, type=pa.string()),
@@ -63,8 +61,25 @@ def parcel_table(*, pid: np.ndarray, cropcode: np.ndarray, cropname: np.ndarray,
         "cropname": pa.array(cropname, type=pa.string()),
         "area_m2": pa.array(area_m2, type=pa.float64()),
         "attrs": pa.array(attrs, type=pa.string()),
-        "geom": pa.array(ewkb, type=pa.string()),
+        "geom": pa.array(multipolygon_ewkb_hex(geoms, srid), type=pa.string()),
     })
+
+
+_MULTI_EWKB = 6 | 0x20000000  # MultiPolygon type with the EWKB SRID flag
+
+
+def multipolygon_ewkb_hex(geoms: np.ndarray, srid: int) -> list[str]:
+    """Hex EWKB MultiPolygons with ``srid`` of polygons and multipolygons (2-D, little endian).
+
+    A Polygon's WKB becomes the single part of a MultiPolygon by a fixed header, so no
+    geometry is rebuilt: the same bytes as ``to_wkb(set_srid(as_multipolygons(g)))``, faster.
+    """
+    wkb = shapely.to_wkb(geoms, byte_order=1, include_srid=False, output_dimension=2)
+    single = shapely.get_type_id(geoms) == 3
+    header = struct.pack("<BIi", 1, _MULTI_EWKB, srid)
+    one_part = header + struct.pack("<I", 1)
+    return [(one_part + w if p else header + w[5:]).hex()
+            for w, p in zip(wkb.tolist(), single.tolist(), strict=True)]
 
 
 def extent_wkt_4326(geoms: np.ndarray, srid: int) -> str:
