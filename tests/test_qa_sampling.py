@@ -16,14 +16,15 @@ from backend.qa.samples import draw_sample, list_samples
 from backend.qa.sampling import SampleSpec, allocate, draw, size_for_precision
 
 
-def make_set(conn: psycopg.Connection, n: int, conditions: tuple[str, ...] = ("mown", "cover")) -> SetKey:
+def make_set(conn: psycopg.Connection, n: int, conditions: tuple[str, ...] = ("mown", "cover"), *,
+             aoi: str | None = None, year: int = 2025) -> SetKey:
     """A parcel set of ``n`` parcels (crops 233/265/259 in turn) with one marker run of decisions.
 
     Colours by parcel number: every 10th red, the one after it yellow, the rest green.
     """
-    aoi = "q" + uuid.uuid4().hex[:10]
-    set_id = conn.execute("INSERT INTO parcel_sets (aoi, year, srid, n_parcels) VALUES (%s, 2025, 32631, %s) "
-                          "RETURNING id", (aoi, n)).fetchone()["id"]
+    aoi = aoi or "q" + uuid.uuid4().hex[:10]
+    set_id = conn.execute("INSERT INTO parcel_sets (aoi, year, srid, n_parcels) VALUES (%s, %s, 32631, %s) "
+                          "RETURNING id", (aoi, year, n)).fetchone()["id"]
     conn.execute(
         "INSERT INTO parcels (set_id, id, pid, cropcode, cropname, area_m2, geom) "
         "SELECT %s, g, 'P' || lpad(g::text, 7, '0'), (ARRAY['233', '265', '259'])[1 + g %% 3], "
@@ -40,7 +41,7 @@ def make_set(conn: psycopg.Connection, n: int, conditions: tuple[str, ...] = ("m
         "SELECT %s, %s, g, c, CASE WHEN g %% 10 = 0 THEN 'red' WHEN g %% 10 = 1 THEN 'yellow' "
         "ELSE 'green' END, 'test', 'r1' FROM generate_series(1, %s) g, unnest(%s::text[]) c",
         (run, set_id, n, list(conditions)))
-    return SetKey(aoi, 2025)
+    return SetKey(aoi, year)
 
 
 def _units(conn: psycopg.Connection, sample_id: int) -> list[tuple]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.rows import DictRow, tuple_row
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 Conn = psycopg.Connection[DictRow]
@@ -26,19 +26,23 @@ def condition_counts(conn: Conn, run_id: int, set_id: int) -> dict[str, int]:
     return {r["condition"]: int(r["n"]) for r in rows}
 
 
-def frame(conn: Conn, run_id: int, set_id: int, conditions: list[str]) -> list[tuple[Any, ...]]:
-    """The sampling frame: (condition, parcel_id, colour, crop group) per decision, in a fixed order.
+def frame(conn: Conn, run_id: int, set_id: int, conditions: list[str], *,
+          crop_group: bool) -> list[dict[str, Any]]:
+    """The sampling frame, one row per condition (sorted), its decisions packed in parcel-id order.
 
-    The crop group is the parcel's ``attrs.crop_group`` when its import carried one, else the
-    declared crop code.
+    ``ids`` are the parcel ids as big-endian int32 bytes, ``colours`` one letter per decision
+    (``g``, ``y``, ``r``) and ``groups`` the crop groups joined by U+001F: the parcel's
+    ``attrs.crop_group`` when its import carried one, else the declared crop code (``None``
+    without ``crop_group``: the parcels are then not read).
     """
-    with conn.cursor(row_factory=tuple_row) as cur:
-        cur.execute(
-            "SELECT d.condition, d.parcel_id, d.colour, coalesce(p.attrs->>'crop_group', p.cropcode, '') "
-            "FROM decisions d JOIN parcels p ON p.set_id = d.set_id AND p.id = d.parcel_id "
-            "WHERE d.run_id = %s AND d.set_id = %s AND d.condition = ANY(%s) "
-            "ORDER BY d.condition, d.parcel_id", (run_id, set_id, conditions))
-        return cur.fetchall()
+    group = ("string_agg(coalesce(p.attrs->>'crop_group', p.cropcode, ''), E'\\x1f' ORDER BY d.parcel_id)"
+             if crop_group else "NULL")
+    join = "JOIN parcels p ON p.set_id = d.set_id AND p.id = d.parcel_id" if crop_group else ""
+    return conn.execute(
+        "SELECT d.condition, string_agg(int4send(d.parcel_id), ''::bytea ORDER BY d.parcel_id) AS ids, "
+        "string_agg(left(d.colour, 1), '' ORDER BY d.parcel_id) AS colours, " + group + " AS groups "
+        "FROM decisions d " + join + " WHERE d.run_id = %s AND d.set_id = %s AND d.condition = ANY(%s) "
+        "GROUP BY d.condition ORDER BY d.condition", (run_id, set_id, conditions)).fetchall()
 
 
 def insert_sample(conn: Conn, set_id: int, run_id: int, conditions: list[str], seed: int,

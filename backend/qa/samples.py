@@ -14,6 +14,8 @@ from backend.db import queries_queue as qq
 from backend.errors import NotFound
 from backend.qa.sampling import SampleSpec, condition_size, design_record, draw, stratum_labels
 
+_COLOUR_LETTERS = np.array([b"g", b"r", b"y"], dtype="S1")
+_COLOUR_NAMES = ("green", "red", "yellow")
 DEMO_AOI = "demo"  # backend.demo.pipeline.DEMO_AOI: the synthetic demo area
 
 
@@ -40,12 +42,11 @@ def versions(conn: q.Conn, run_id: int) -> dict[str, Any]:
             "markers": params.get("versions"), "signatures_sha256": params.get("signatures_sha256")}
 
 
-def _check_conditions(counts: dict[str, int], wanted: tuple[str, ...], key: SetKey, run: int) -> list[str]:
+def _check_conditions(counts: dict[str, int], wanted: tuple[str, ...], key: SetKey, run: int) -> None:
     unknown = [c for c in wanted if c not in counts]
     if unknown:
         raise NotFound(f"condition(s) {', '.join(map(repr, unknown))} have no decisions in {key.aoi} "
                        f"{key.year} (marker run {run}); known: {', '.join(counts) or 'none'}")
-    return sorted(set(wanted))
 
 
 def draw_sample(conn: q.Conn, key: SetKey, spec: SampleSpec, created_by: str | None = None) -> dict[str, Any]:
@@ -56,38 +57,39 @@ def draw_sample(conn: q.Conn, key: SetKey, spec: SampleSpec, created_by: str | N
         InvalidInput: a size larger than a condition's population or a precision that needs a census.
     """
     set_id, run = run_of(conn, key)
-    conditions = _check_conditions(q.condition_counts(conn, run, set_id), spec.conditions, key, run)
+    conditions = sorted(set(spec.conditions))
+    frame = q.frame(conn, run, set_id, conditions, crop_group="crop_group" in spec.strata)
+    if len(frame) < len(conditions):
+        _check_conditions(q.condition_counts(conn, run, set_id), spec.conditions, key, run)
     seed = spec.seed if spec.seed is not None else secrets.randbits(63)
-    rows = q.frame(conn, run, set_id, conditions)
     rng = np.random.Generator(np.random.PCG64(seed))
     per_condition: dict[str, Any] = {}
     units: list[tuple[int, str, str, str, float]] = []
-    start = 0
-    for cond in conditions:
-        end = start
-        while end < len(rows) and rows[end][0] == cond:
-            end += 1
-        part = rows[start:end]
-        start = end
-        n = condition_size(spec, cond, len(part))
-        labels = stratum_labels([r[2] for r in part], [r[3] for r in part], spec.strata)
+    for row in frame:
+        cond = row["condition"]
+        ids, colour, colour_counts = _unpack(row)
+        n = condition_size(spec, cond, ids.size)
+        groups = colour if row["groups"] is None else np.asarray(row["groups"].split("\x1f"), dtype=object)
+        labels = stratum_labels(colour, groups, spec.strata)
         idx, prob, strata = draw(rng, labels, n, spec)
-        colours = _counts(r[2] for r in part)
-        per_condition[cond] = {"N": len(part), "n": n, "strata": strata, "colours": colours}
-        units.extend((int(part[i][1]), cond, labels[i], str(part[i][2]), float(p))
-                     for i, p in zip(idx.tolist(), prob.tolist(), strict=True))
+        per_condition[cond] = {"N": int(ids.size), "n": n, "strata": strata, "colours": colour_counts}
+        units.extend((int(i), cond, str(lab), str(c), float(p))
+                     for i, lab, c, p in zip(ids[idx], labels[idx], colour[idx], prob, strict=True))
     design = {**design_record(spec, seed), "conditions": per_condition, "frame": {
-        "aoi": key.aoi, "year": key.year, "ptype": key.ptype, "n_decisions": len(rows)},
+        "aoi": key.aoi, "year": key.year, "ptype": key.ptype,
+        "n_decisions": sum(c["N"] for c in per_condition.values())},
         "versions": versions(conn, run), "synthetic": key.aoi == DEMO_AOI}
     sid = q.insert_sample(conn, set_id, run, conditions, seed, design, created_by, units)
     return {"id": sid, "run_id": run, "seed": seed, "design": design, "n_units": len(units)}
 
 
-def _counts(values: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return dict(sorted(out.items()))
+def _unpack(row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Parcel ids (int64), colour names (object) and colour counts of one condition's packed frame row."""
+    ids = np.frombuffer(bytes(row["ids"]), dtype=">i4").astype(np.int64)
+    codes = np.searchsorted(_COLOUR_LETTERS, np.frombuffer(row["colours"].encode("ascii"), dtype="S1"))
+    counts = np.bincount(codes, minlength=len(_COLOUR_NAMES))
+    return (ids, np.asarray(_COLOUR_NAMES, dtype=object)[codes],
+            {c: int(k) for c, k in zip(_COLOUR_NAMES, counts, strict=True) if k})
 
 
 def sample_of(conn: q.Conn, key: SetKey, sample_id: int) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from backend.errors import InvalidInput
 
@@ -115,13 +116,16 @@ def allocate(n: int, sizes: Sequence[int], weights: Sequence[float]) -> list[int
     return [int(a) for a in alloc]
 
 
-def stratum_labels(colours: Sequence[str], groups: Sequence[str], strata: tuple[str, ...]) -> list[str]:
+def stratum_labels(colours: Sequence[str] | np.ndarray, groups: Sequence[str] | np.ndarray,
+                   strata: tuple[str, ...]) -> np.ndarray:
     """The stratum of each decision: ``colour``, ``crop_group`` or ``colour|crop_group`` ('all' for SRS)."""
     if not strata:
-        return ["all"] * len(colours)
-    cols = {"colour": colours, "crop_group": groups}
-    parts = [cols[s] for s in strata]
-    return ["|".join(p) for p in zip(*parts, strict=True)]
+        return np.full(len(colours), "all", dtype=object)
+    cols = {"colour": np.asarray(colours, dtype=object), "crop_group": np.asarray(groups, dtype=object)}
+    out = cols[strata[0]]
+    for s in strata[1:]:
+        out = out + "|" + cols[s]
+    return np.asarray(out, dtype=object)
 
 
 def _weights(spec: SampleSpec, names: list[str], sizes: list[int]) -> list[float]:
@@ -155,15 +159,15 @@ def condition_size(spec: SampleSpec, condition: str, population: int) -> int:
     return n
 
 
-def draw(rng: np.random.Generator, labels: list[str], n: int, spec: SampleSpec
+def draw(rng: np.random.Generator, labels: Sequence[str] | np.ndarray, n: int, spec: SampleSpec
          ) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, int]]]:
     """Draw ``n`` of the frame rows (``labels`` = their strata) per the spec's allocation.
 
     Returns:
         Sampled row indices (ascending), their inclusion probabilities, and ``{stratum: {N, n}}``.
     """
-    names, inverse, counts = np.unique(np.asarray(labels, dtype=object), return_inverse=True,
-                                       return_counts=True)
+    inverse, names = pd.factorize(np.asarray(labels, dtype=object), sort=True)
+    counts = np.bincount(inverse, minlength=len(names))
     names_l = [str(s) for s in names]
     sizes = [int(c) for c in counts]
     alloc = allocate(n, sizes, _weights(spec, names_l, sizes))
