@@ -136,6 +136,7 @@ class ChunkLoop:
             self._say(f"chunk {c.chunk} failed: {error}")
         if self.bar is not None:
             self.bar.update(1)
+        if hasattr(self.bar, "set_postfix"):
             self.bar.set_postfix(rows=sum(x.rows_written for x in self.run.chunks),
                                  failed=sum(x.status == "failed" for x in self.run.chunks))
 

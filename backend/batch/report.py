@@ -84,6 +84,7 @@ def show_report(report: Any, timer: JobTimer) -> None:
     """Display the summary, the errors and seconds per job (matplotlib if installed, else text)."""
     from IPython.display import display
 
+    timer.close()  # extract() leaves the caller's progress object open
     display(summary(report, timer))
     for job_id, message in report.errors[:20]:
         print(f"job {job_id}: {message}")

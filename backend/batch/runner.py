@@ -17,13 +17,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from backend.batch import chunking, records
 from backend.batch.execute import ChunkSpec
 from backend.batch.params import split_settings
 from backend.batch.records import BatchRun, ChunkRecord
 from backend.errors import InvalidInput, NotFound
+from backend.progress import progress_bar
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ RUNNER_PARAMETERS = ("run_id", "chunk", "job_ids", "settings_overrides")
 
 def run_batch(
     settings: Settings, notebook: str | Path, parameters: dict[str, Any], *, chunks: int | None = None,
-    scheduler: str | None = None, retries: int | None = None, progress: bool = False,
+    scheduler: str | None = None, retries: int | None = None, progress: bool | Any = False,
     stop: threading.Event | None = None, on_event: Callable[[str], None] | None = None,
 ) -> BatchRun:
     """Run ``notebook`` over the open extraction jobs of ``parameters['aoi']``, ``['year']``.
@@ -47,7 +46,7 @@ def run_batch(
             least one per Dask thread).
         scheduler: address of a running Dask scheduler; None starts a ``LocalCluster``.
         retries: re-runs of a failed or unfinished chunk (default ``settings.batch_retries``).
-        progress: show a progress bar over chunks.
+        progress: True for a progress bar over chunks, or a tqdm-like object to ``update(1)`` per chunk.
         stop: when set, no new chunk starts; running ones finish; the run ends 'cancelled'.
         on_event: receives human-readable lines (dashboard link, retries, failures).
 
@@ -70,13 +69,9 @@ def run_batch(
         make_spec = _spec_factory(settings, path, run, declared)
         from backend.batch.loop import ChunkLoop
 
-        bar = tqdm(total=len(run.chunks), unit="chunk", desc=run.id) if progress else None
-        try:
+        with progress_bar(progress, total=len(run.chunks), desc=run.id, unit="chunk") as bar:
             ChunkLoop(settings, client, run, make_spec, retries=retries, bar=bar, stop=stop,
                       on_event=on_event).execute()
-        finally:
-            if bar is not None:
-                bar.close()
     return run
 
 

@@ -8,12 +8,11 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from backend.demo.params import (
     GENERATOR_VERSION,
@@ -31,6 +30,7 @@ from backend.demo.schedule import Acquisition, s1_calendar, s2_calendar
 from backend.demo.stac import write_stac
 from backend.demo.truth import ground_truth, write_readme, write_truth
 from backend.demo.world import World, make_world
+from backend.progress import ProgressLike, progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,6 @@ MANIFEST = "manifest.json"
 OUTPUT_DIRS = ("s2", "s1", "coh", "stac")
 OUTPUT_FILES = ("parcels.gpkg", "ground_truth.json", "events.csv", "README.md")
 T = TypeVar("T")
-
-
-class ProgressLike(Protocol):
-    """What ``build_demo`` needs of a progress bar (tqdm satisfies it)."""
-
-    def update(self, n: float | None = 1) -> bool | None:
-        """Advance by ``n`` steps."""
 
 
 @dataclass(frozen=True)
@@ -159,22 +152,6 @@ def _list_outputs(out_dir: Path) -> tuple[DemoFile, ...]:
     return tuple(DemoFile(r, _sha256(out_dir / r), (out_dir / r).stat().st_size) for r in rel)
 
 
-@contextmanager
-def _progress_bar(progress: bool | ProgressLike, total: int) -> Iterator[ProgressLike | None]:
-    """Yield a progress object: a new tqdm bar for True, the caller's object, or None."""
-    if progress is True:
-        from tqdm.auto import tqdm
-
-        with tqdm(total=total, desc="demo", unit="step") as bar:
-            yield bar
-    elif progress is False or progress is None:
-        yield None
-    else:
-        if getattr(progress, "total", 0) is None:
-            setattr(progress, "total", total)  # noqa: B010 (Protocol has no total)
-        yield progress
-
-
 def _render(
     fn: Callable[[World, int, Acquisition], T],
     world: World,
@@ -253,7 +230,7 @@ def build_demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     _clean(out_dir)
     t0 = time.perf_counter()
-    with _progress_bar(progress, n_s2_dates + n_s1_dates + 2) as bar:
+    with progress_bar(progress, total=n_s2_dates + n_s1_dates + 2, desc="demo", unit="step") as bar:
         _generate(out_dir, params, bar)
     manifest = DemoManifest(out_dir, params, _list_outputs(out_dir), time.perf_counter() - t0)
     _write_manifest(manifest)

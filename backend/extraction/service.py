@@ -13,7 +13,6 @@ import psycopg
 import shapely
 from psycopg.rows import DictRow
 from pyproj import Transformer
-from tqdm import tqdm
 
 from backend.catalogue.assets import band_hrefs, band_indexes
 from backend.db import connect
@@ -23,6 +22,7 @@ from backend.extraction import engine, jobs, radiometry
 from backend.extraction.compute import GridCache, ImageResult, compute_image
 from backend.extraction.pgcopy import COLUMNS, encode_signatures
 from backend.extraction.reader import open_groups
+from backend.progress import ProgressLike, progress_bar
 from backend.settings import Settings
 from backend.storage import raster_env
 
@@ -129,18 +129,15 @@ def extract(
         if force:
             jobs.reset_for_force(conn, aoi, year)
         w = _Worker(settings, conn)
-        bar = _progress_bar(progress, conn, aoi, year, limit)
-        while limit is None or report.done + report.failed + report.retried < limit:
-            job = jobs.claim(conn, settings, wid, aoi=aoi, year=year, job_ids=job_ids)
-            if job is None:
-                break
-            with heartbeat.holding(job):  # renews the lease however long the job runs
-                _run_one(w, job, report, on_error)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(parcels_per_s=f"{report.parcels / (time.perf_counter() - t0):.0f}")
-        if bar is not None:
-            bar.close()
+        total = _open_jobs(conn, aoi, year, limit) if progress else None
+        with progress_bar(progress, total=total, desc=f"extract {aoi} {year}", unit="image") as bar:
+            while limit is None or report.done + report.failed + report.retried < limit:
+                job = jobs.claim(conn, settings, wid, aoi=aoi, year=year, job_ids=job_ids)
+                if job is None:
+                    break
+                with heartbeat.holding(job):  # renews the lease however long the job runs
+                    _run_one(w, job, report, on_error)
+                _tick(bar, report, t0)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -171,12 +168,15 @@ def _run_one(w: _Worker, job: jobs.Job, report: ExtractReport,
     report.rows += rows
 
 
-def _progress_bar(progress: bool | Any, conn: psycopg.Connection[DictRow], aoi: str, year: int,
-                  limit: int | None) -> Any:
-    if progress is False or progress is None:
-        return None
-    if progress is not True:
-        return progress
+def _open_jobs(conn: psycopg.Connection[DictRow], aoi: str, year: int, limit: int | None) -> int:
     c = jobs.counts(conn, aoi, year)
     total = c.get("pending", 0) + c.get("running", 0)
-    return tqdm(total=min(total, limit) if limit else total, unit="image", desc=f"extract {aoi} {year}")
+    return min(total, limit) if limit else total
+
+
+def _tick(bar: ProgressLike | None, report: ExtractReport, t0: float) -> None:
+    if bar is None:
+        return
+    bar.update(1)
+    if hasattr(bar, "set_postfix"):
+        bar.set_postfix(parcels_per_s=f"{report.parcels / (time.perf_counter() - t0):.0f}")

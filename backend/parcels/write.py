@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import shapely
 from pyproj import Transformer
-from tqdm import tqdm
 
 from backend.db import connect
 from backend.db import queries_parcels as q
 from backend.errors import AlreadyExists
+from backend.progress import progress_bar
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,15 +126,16 @@ def already_exists(aoi: str, year: int, ptype: str, row: dict[str, Any]) -> Alre
                          f"{row['imported_at']:%Y-%m-%d %H:%M}); pass --replace to replace it")
 
 
-def _csv_chunks(table: pa.Table, set_id: int, progress: bool) -> Iterator[bytes]:
+def _csv_chunks(table: pa.Table, set_id: int, progress: bool | Any) -> Iterator[bytes]:
     full = table.add_column(0, "set_id", pa.array(np.full(table.num_rows, set_id, np.int32)))
     options = pacsv.WriteOptions(include_header=False)
-    with tqdm(total=full.num_rows, disable=not progress, unit="parcel", desc="copy") as bar:
+    with progress_bar(progress, total=full.num_rows, unit="parcel", desc="copy") as bar:
         for batch in full.to_batches(max_chunksize=COPY_BATCH_ROWS):
             buf = io.BytesIO()
             pacsv.write_csv(batch, buf, options)
             yield buf.getvalue()
-            bar.update(batch.num_rows)
+            if bar is not None:
+                bar.update(batch.num_rows)
 
 
 def _os_user() -> str | None:
