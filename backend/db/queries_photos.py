@@ -94,14 +94,22 @@ def insert_photo(conn: Conn, row: dict[str, Any]) -> dict[str, Any] | None:
         "ON CONFLICT (set_id, sha256) DO NOTHING RETURNING id, uploaded_at", values).fetchone()
 
 
-def parcel_photos(conn: Conn, set_id: int, parcel_id: int) -> list[dict[str, Any]]:
-    """A parcel's photos, in the order they were taken (undated last), then by id."""
+_PHOTO_COLUMNS = ("f.id, p.pid, f.sha256, f.media_type, f.bytes, f.width, f.height, f.original_key, "
+                  "f.thumb_key, f.lon, f.lat, f.taken_local, f.utc_offset, f.bearing, f.bearing_ref, "
+                  "f.accuracy_m, f.declared_pid, f.inside, f.distance_m, f.condition, f.checks, "
+                  "f.uploaded_by, f.uploaded_at")
+
+
+def photos(conn: Conn, set_id: int, parcel_id: int | None, offset: int, limit: int) -> list[dict[str, Any]]:
+    """A parcel's photos (or the set's, ``parcel_id`` None) in the order taken (undated last), then by id.
+
+    Each row has ``total``, the number of photos matched before paging.
+    """
     return conn.execute(
-        "SELECT id, sha256, media_type, bytes, width, height, original_key, thumb_key, lon, lat, "
-        "taken_local, utc_offset, bearing, bearing_ref, accuracy_m, declared_pid, inside, distance_m, "
-        "condition, checks, "
-        "uploaded_by, uploaded_at FROM photos WHERE set_id = %s AND parcel_id = %s "
-        "ORDER BY taken_local NULLS LAST, id", (set_id, parcel_id)).fetchall()
+        f"SELECT {_PHOTO_COLUMNS}, count(*) OVER () AS total FROM photos f JOIN parcels p ON "
+        "p.set_id = f.set_id AND p.id = f.parcel_id WHERE f.set_id = %(s)s AND "
+        "(%(p)s::int IS NULL OR f.parcel_id = %(p)s) ORDER BY f.taken_local NULLS LAST, f.id "
+        "OFFSET %(o)s LIMIT %(l)s", {"s": set_id, "p": parcel_id, "o": offset, "l": limit}).fetchall()
 
 
 def count_photos(conn: Conn) -> int:

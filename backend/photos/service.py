@@ -113,19 +113,24 @@ def public(settings: Settings, r: dict[str, Any], aoi: str, year: int, pid: str)
             "urls_expire_s": settings.photo_url_ttl_s}
 
 
-def list_photos(conn: q.Conn, settings: Settings, key: SetKey, pid: str) -> dict[str, Any]:
-    """A parcel's photos with their checks and signed URLs, in the order they were taken.
+def list_photos(conn: q.Conn, settings: Settings, key: SetKey, pid: str | None, *, offset: int = 0,
+                limit: int = 1000) -> dict[str, Any]:
+    """A parcel's photos (the set's without ``pid``) with checks and signed URLs, in the order taken, paged.
 
     Raises:
         ParcelSetNotFound, ParcelNotFound: no such set or parcel.
     """
     set_id = int(resolve_set(conn, key)["id"])
-    row = qa.parcel_row(conn, set_id, pid)
-    if row is None:
-        raise ParcelNotFound(f"no parcel {pid!r} in {key.aoi} {key.year}")
-    rows = q.parcel_photos(conn, set_id, int(row["id"]))
-    photos = [public(settings, r, key.aoi, key.year, pid) for r in rows]
-    return {"aoi": key.aoi, "year": key.year, "pid": pid, "photos": photos}
+    parcel_id = None
+    if pid is not None:
+        row = qa.parcel_row(conn, set_id, pid)
+        if row is None:
+            raise ParcelNotFound(f"no parcel {pid!r} in {key.aoi} {key.year}")
+        parcel_id = int(row["id"])
+    rows = q.photos(conn, set_id, parcel_id, offset, limit)
+    photos = [public(settings, r, key.aoi, key.year, r["pid"]) for r in rows]
+    return {"aoi": key.aoi, "year": key.year, "pid": pid, "total": rows[0]["total"] if rows else 0,
+            "offset": offset, "limit": limit, "photos": photos}
 
 
 def signed_file(settings: Settings, token: str) -> tuple[bytes, str, int]:

@@ -199,6 +199,23 @@ def _plain_jpeg(w: int, h: int) -> bytes:
     return out.getvalue()
 
 
+def test_set_listing_pages_every_parcels_photos(papi: Server) -> None:
+    with papi.client("consumer") as c:
+        everything = c.get("/sets/tt/2025/photos").json()
+        first = c.get("/sets/tt/2025/photos", params={"limit": 1}).json()
+        second = c.get("/sets/tt/2025/photos", params={"limit": 1, "offset": 1}).json()
+        per_parcel = {pid: c.get("/sets/tt/2025/photos", params={"pid": pid}).json()["total"]
+                      for pid in PARCELS}
+    with connect(papi.settings) as conn:
+        n = conn.execute("SELECT count(*) AS n FROM photos f JOIN parcel_sets s ON s.id = f.set_id "
+                         "WHERE s.aoi = 'tt'").fetchone()["n"]
+    assert everything["total"] == len(everything["photos"]) == n == sum(per_parcel.values())
+    assert {p["pid"] for p in everything["photos"]} == {k for k, v in per_parcel.items() if v}
+    paged = [p["id"] for p in first["photos"] + second["photos"]]
+    assert paged == [p["id"] for p in everything["photos"][:2]]
+    assert first["total"] == n
+
+
 def test_listing_needs_the_grant_and_credentials(papi: Server) -> None:
     with papi.client("outsider") as c:
         assert c.get("/sets/tt/2025/photos", params={"pid": "A"}).status_code == 403

@@ -11,11 +11,11 @@ import re
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from backend.api.deps import Conn, CurrentUser, ReadableSetPath, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
-from backend.api.params import AOI_PATTERN, PTYPE_PATTERN, PidQuery
+from backend.api.params import AOI_PATTERN, PTYPE_PATTERN
 from backend.photos import Target, add_photo, list_photos, signed_file
 
 router = APIRouter(tags=["photos"], responses=ERROR_RESPONSES)
@@ -48,10 +48,19 @@ def upload_photo(file: PhotoFile, user: CurrentUser, conn: Conn, settings: Setti
                      can_read=user.can_read)
 
 
-@router.get("/sets/{aoi}/{year}/photos", summary="A parcel's photos with their checks")
-def parcel_photos(key: ReadableSetPath, pid: PidQuery, conn: Conn, settings: SettingsDep) -> dict[str, Any]:
-    """The parcel's photos in the order taken, each with its checks and signed URLs (original, thumbnail)."""
-    return list_photos(conn, settings, key, pid)
+OptionalPid = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[^\x00]*$",
+                                          description="Agency parcel id; all the set's photos when absent.")]
+
+
+@router.get("/sets/{aoi}/{year}/photos", summary="A parcel's (or the set's) photos with their checks")
+def parcel_photos(key: ReadableSetPath, conn: Conn, settings: SettingsDep, pid: OptionalPid = None,
+                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:
+    """Photos in the order taken with position, bearing, checks and signed URLs (original, thumbnail).
+
+    Without ``pid``: every photo of the set (e.g. points with direction wedges on a map), paged.
+    """
+    return list_photos(conn, settings, key, pid, offset=offset, limit=min(limit, settings.api_max_rows))
 
 
 @router.get("/photos/files/{token}/{name}", summary="A signed photo file (no credentials)",
