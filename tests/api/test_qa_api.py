@@ -93,3 +93,27 @@ def test_estimates_and_stored_report(api: Server, sample: int) -> None:
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     listed = get_json(api, f"{BASE}/samples")["samples"]
     assert any(s["id"] == sample and s["n_inspected"] == 2 for s in listed)
+
+
+def test_inspection_widget_hides_the_decision_until_saved(api: Server, sample: int) -> None:
+    from apitools import PASSWORDS
+
+    from cbm_widgets.client import CbmClient
+    from cbm_widgets.qa import QaInspection
+
+    panel = QaInspection(CbmClient(api.url, "consumer", PASSWORDS["consumer"]), aoi="tt", year=2025,
+                         sample_id=sample)
+    panel.load()
+    assert [v for _, v in panel.units.options] == ["A|mown_once", "B|mown_once"]
+    panel.units.value = "B|mown_once"
+    assert "B" in panel.case.value and "System decision" not in panel.case.value + panel.result.value
+    assert "green" not in panel.case.value + panel.result.value
+    assert panel.submit() is None and "verdict first" in panel.result.value  # nothing chosen: nothing sent
+    panel.truth.value, panel.method.value = "not_compliant", "photo"
+    answer = panel.submit()
+    assert answer is not None and answer["system_colour"] == "green" and answer["agrees"] is False
+    assert "System decision: <b class='cbm-qa-colour'>green</b>" in panel.result.value
+    assert "1 of 2 units inspected" in panel.banner.value
+    panel.units.value = "A|mown_once"  # still blind for the other unit
+    assert "System decision" not in panel.case.value + panel.result.value
+    assert "once your verdict is saved" in panel.result.value
