@@ -71,7 +71,11 @@ DB = "cbm_bench_api"
 X0, Y0, STEP, SIZE = 500_000.0, 5_800_000.0, 50.0, 40.0
 BANDS = ["B02", "B03", "B04", "B05", "B08", "B11"]
 ENDPOINTS = ("location", "ts", "band", "chip")
+# --serving variants (bench/serve_variant.py): /query routing, worker supervisor
+VARIANTS = {"cbm-serve": ("lean", "cbm"), "stock-routing": ("stock", "cbm"),
+            "uvicorn-workers": ("lean", "uvicorn"), "stock": ("stock", "uvicorn")}
 CHIP_DATE, CHIP_SIDE = "2024-06-15", 4096  # the bench S2 images start in 2025: this date has the scene only
+Results = dict[tuple[str, str], list[tuple[float, float, float]]]  # (endpoint, variant) -> rounds
 SERVER_DIR = Path(__file__).resolve().parent.parent / "var" / "bench" / "api-server"
 
 
@@ -215,8 +219,9 @@ def sql_timing(s: object, n: int) -> None:
 
 
 @contextlib.contextmanager
-def serving(s: object, workers: int) -> Iterator[tuple[subprocess.Popen, int]]:
-    """``cbm serve`` on a free loopback port, its log in ``SERVER_DIR/serve.log``, chip cache there."""
+def serving(s: object, workers: int, variant: str = "cbm-serve") -> Iterator[tuple[subprocess.Popen, int]]:
+    """``cbm serve`` (or a ``--serving`` variant) on a free loopback port, its log in
+    ``SERVER_DIR/serve.log``, chip cache there."""
     port = free_port()
     shutil.rmtree(SERVER_DIR, ignore_errors=True)
     SERVER_DIR.mkdir(parents=True)
@@ -225,7 +230,11 @@ def serving(s: object, workers: int) -> Iterator[tuple[subprocess.Popen, int]]:
            "CBM_API_RATE_BURST": str(10**9)}
     cbm = str(Path(sys.executable).with_name("cbm"))
     cmd = [cbm, "serve", "--port", str(port), "--workers", str(workers)]
-    with running(cmd, f"http://127.0.0.1:{port}/health", "cbm serve", env=env, log=SERVER_DIR / "serve.log",
+    if variant != "cbm-serve":
+        routing, supervisor = VARIANTS[variant]
+        cmd = [sys.executable, str(Path(__file__).with_name("serve_variant.py")), "--port", str(port),
+               "--workers", str(workers), "--routing", routing, "--supervisor", supervisor]
+    with running(cmd, f"http://127.0.0.1:{port}/health", variant, env=env, log=SERVER_DIR / "serve.log",
                  grace_s=10) as proc:
         yield proc, port
 
@@ -318,11 +327,15 @@ def _postgres_pids(s: object) -> list[int]:
 
 
 def load(port: int, name: str, paths: list[str], clients: int, seconds: float,
-         pids: Callable[[], tuple[list[int], list[int]]] = lambda: ([], []), warmup: bool = True) -> None:
+         pids: Callable[[], tuple[list[int], list[int]]] = lambda: ([], []),
+         warmup: bool = True) -> tuple[float, float, float]:
     """Warm up 2 s (unless ``warmup`` is false), then ``clients`` keep-alive clients for ``seconds``.
 
     Prints latency percentiles, throughput, and CPU per request of the server, its PostgreSQL
     backends and this process (the load generator), and the 1-minute load average.
+
+    Returns:
+        Requests per second, p50 and p99 latency in ms.
     """
     async def run(until: float, urls: list[str], lat: list[float], errors: list[int]) -> list[int]:
         return await asyncio.gather(*[_client(port, urls, until, lat, errors) for _ in range(clients)])
@@ -345,6 +358,7 @@ def load(port: int, name: str, paths: list[str], clients: int, seconds: float,
           f"load generator {cpu[2]:.2f}  (load avg {os.getloadavg()[0]:.2f}); requests per connection "
           f"min {spread[0]} median {spread[len(spread) // 2]} max {spread[-1]}",
           flush=True)
+    return len(ms) / seconds, float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
 def _paths(n_parcels: int, width: int, ids: np.ndarray) -> dict[str, tuple[str, list[str]]]:
@@ -393,6 +407,10 @@ def main() -> None:
                     help="Picks the parcels requested (another seed: other parcels, cold for --cold).")
     ap.add_argument("--only", nargs="*", choices=list(ENDPOINTS), default=list(ENDPOINTS),
                     help="Endpoints to load (default: all three).")
+    ap.add_argument("--serving", nargs="+", choices=list(VARIANTS), default=["cbm-serve"],
+                    help="Servers to load one after the other (bench/serve_variant.py); chips and "
+                         "--cold only on the first.")
+    ap.add_argument("--rounds", type=int, default=1, help="Times the --serving variants are loaded in turn.")
     a = ap.parse_args()
     if a.reuse:
         base = load_settings(demo_mode=True)
@@ -406,22 +424,59 @@ def main() -> None:
         add_chip_scene(s)
     table_size(s)
     sql_timing(s, a.parcels)
-    with serving(s, a.workers) as (proc, port):
-        pids = lambda: (_tree(proc.pid), _postgres_pids(s))  # noqa: E731
-        rng = np.random.default_rng(a.seed)
-        warm = _paths(a.parcels, width, rng.integers(1, a.parcels + 1, 5000))
-        for key in a.only:
-            if key == "chip":
-                chip_load(port, a.chip_clients, a.seconds, pids)
-            else:
-                load(port, *warm[key], a.clients, a.seconds, pids)
-        if a.cold:  # parcels not requested so far, each about once
-            fresh = rng.permutation(np.setdiff1d(np.arange(1, a.parcels + 1), _ids(warm)))
-            cold = _paths(a.parcels, width, fresh[:200_000])
-            for key in (k for k in a.only if k != "chip"):
-                evict_os_cache(s)
-                name, paths = cold[key]
-                load(port, f"{name} (cold OS cache)", paths, a.clients, a.seconds, pids, warmup=False)
+    rng = np.random.default_rng(a.seed)
+    warm = _paths(a.parcels, width, rng.integers(1, a.parcels + 1, 5000))
+    results = run_variants(s, a, width, rng, warm)
+    if len(a.serving) > 1:
+        summary(results, a.serving, a.clients)
+
+
+def run_variants(s: object, a: argparse.Namespace, width: int, rng: np.random.Generator,
+                 warm: dict[str, tuple[str, list[str]]]) -> Results:
+    """Each ``--serving`` variant in turn, ``--rounds`` times; (endpoint, variant) -> results."""
+    results: Results = {}
+    for round_ in range(a.rounds):
+        for i, variant in enumerate(a.serving):
+            first = round_ == 0 and i == 0
+            print(f"--- {variant} (routing, supervisor: {', '.join(VARIANTS[variant])}), "
+                  f"{a.workers} workers, round {round_ + 1}", flush=True)
+            with serving(s, a.workers, variant) as (proc, port):
+                pids = lambda proc=proc: (_tree(proc.pid), _postgres_pids(s))  # noqa: E731
+                for key in a.only:
+                    if key == "chip":
+                        if first:
+                            chip_load(port, a.chip_clients, a.seconds, pids)
+                        continue
+                    results.setdefault((key, variant), []).append(
+                        load(port, *warm[key], a.clients, a.seconds, pids))
+                if first and a.cold:
+                    cold_load(s, a, width, rng, warm, port, pids)
+    return results
+
+
+def cold_load(s: object, a: argparse.Namespace, width: int, rng: np.random.Generator,
+              warm: dict[str, tuple[str, list[str]]], port: int,
+              pids: Callable[[], tuple[list[int], list[int]]]) -> None:
+    """Parcels not requested so far, each about once, after evicting the OS cache."""
+    fresh = rng.permutation(np.setdiff1d(np.arange(1, a.parcels + 1), _ids(warm)))
+    cold = _paths(a.parcels, width, fresh[:200_000])
+    for key in (k for k in a.only if k != "chip"):
+        evict_os_cache(s)
+        name, paths = cold[key]
+        load(port, f"{name} (cold OS cache)", paths, a.clients, a.seconds, pids, warmup=False)
+
+
+def summary(results: Results, variants: list[str], clients: int) -> None:
+    """Median over rounds per endpoint and variant, as ratios to the first variant, and the targets."""
+    print(f"\nside by side (median of rounds; targets at {clients} clients: >= 1000 req/s, p99 <= 20 ms; "
+          f"load avg {os.getloadavg()[0]:.2f})")
+    for key in sorted({k for k, _ in results}):
+        base = np.median([r[0] for r in results[(key, variants[0])]])
+        for v in variants:
+            rps, p50, p99 = (float(np.median(col)) for col in zip(*results[(key, v)], strict=True))
+            met = "meets" if rps >= 1000 and p99 <= 20 else "misses"
+            print(f"  {key:9s} {v:16s} {rps:6.0f} req/s ({rps / base:4.2f}x {variants[0]})  p50 {p50:6.2f}  "
+                  f"p99 {p99:6.2f} ms  {met} the targets")
 
 
 def _ids(paths: dict[str, tuple[str, list[str]]]) -> np.ndarray:
