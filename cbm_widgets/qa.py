@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qs
 
 import ipywidgets as w
 from traitlets import Int, Unicode
@@ -55,8 +56,22 @@ class QaInspection(w.VBox):
         for k, v in kwargs.items():
             setattr(self, k, v)
 
+    @classmethod
+    def from_query(cls, client: CbmClient, query_string: str) -> QaInspection:
+        """A panel for ``?aoi=&year=&sample=`` of the page URL; a bad value gives a message."""
+        q = {k: v[0].strip() for k, v in parse_qs(query_string).items() if v}
+        panel = cls(client, aoi=q.get("aoi", "demo"))
+        try:
+            panel.year, panel.sample_id = int(q.get("year", "2025")), int(q.get("sample", "1"))
+        except ValueError:
+            panel.banner.value = ("<b>year and sample in the URL must be numbers, "
+                                  "e.g. ?aoi=demo&amp;year=2025&amp;sample=1</b>")
+        return panel
+
     def load(self) -> None:
         """Fetch the sample's units; a short message instead of a traceback on errors."""
+        if not self.sample_id:
+            return
         try:
             data = self.client.get_json(f"/sets/{self.aoi}/{self.year}/qa/units", sample=self.sample_id)
         except CbmApiError as exc:

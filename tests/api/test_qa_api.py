@@ -117,3 +117,23 @@ def test_inspection_widget_hides_the_decision_until_saved(api: Server, sample: i
     panel.units.value = "A|mown_once"  # still blind for the other unit
     assert "System decision" not in panel.case.value + panel.result.value
     assert "once your verdict is saved" in panel.result.value
+
+
+def test_inspection_app_runs_from_its_url(api: Server, sample: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from apitools import PASSWORDS
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("CBM_API_URL", api.url)
+    monkeypatch.setenv("CBM_API_USER", "consumer")
+    monkeypatch.setenv("CBM_API_PASSWORD", PASSWORDS["consumer"])
+    monkeypatch.setenv("QUERY_STRING", f"aoi=tt&year=2025&sample={sample}")
+    nb = nbformat.read("apps/qa_inspection.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    out = nb.cells[1]["outputs"]
+    assert not [o for o in out if o["output_type"] == "error"], out
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    texts = " ".join(str(m["state"].get("value", "")) + " " + str(m["state"].get("_options_labels", ""))
+                     for m in state.values())
+    assert f"QA sample {sample} of tt 2025: 0 of 2 units inspected" in texts
+    assert "A · mown_once" in texts and "System decision" not in texts
