@@ -32,7 +32,7 @@ class MowingParams:
     s2_only_drop: float = 0.1
     regrowth_days: int = 35
     regrowth_margin: float = 0.1
-    hint_drop_db: float = 1.4
+    hint_drop_db: float = 1.0
 
 
 def _s2_before(days: np.ndarray, v: np.ndarray, row: int, d0: int, span: int) -> tuple[float, list[int]]:
