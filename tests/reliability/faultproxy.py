@@ -4,6 +4,7 @@ One request per client connection (the proxy answers with ``Connection: close``)
 request, ``schedule(n)`` (n = 0, 1, ...) names the fault: ``pass``, ``5xx`` (503 SlowDown without
 contacting the upstream), ``stall`` (read the request, say nothing for ``stall_s``, then close:
 longer than GDAL's timeout) or ``drop`` (forward, then close after half of the response body).
+``delay_s`` adds a latency to every forwarded request; ``bytes_sent`` counts what clients received.
 Everything is bounded: sockets time out, stalls end, ``stop()`` joins the accept thread.
 """
 
@@ -46,10 +47,13 @@ def _recv_all(sock: socket.socket) -> bytes:
 class FaultProxy:
     """See the module docstring. ``injected`` counts faults by kind, ``requests`` all requests."""
 
-    def __init__(self, upstream: str, schedule: Callable[[int], str], stall_s: float = 3.0) -> None:
+    def __init__(self, upstream: str, schedule: Callable[[int], str], stall_s: float = 3.0,
+                 delay_s: float = 0.0) -> None:
         host, port = upstream.rsplit(":", 1)
         self.upstream = (host, int(port))
         self.schedule, self.stall_s = schedule, stall_s
+        self.delay_s = delay_s  # latency added to every forwarded request (object-store round trip)
+        self.bytes_sent = 0  # response bytes (head + body) sent to the clients
         self.injected: collections.Counter[str] = collections.Counter()
         self.requests = 0
         self.armed = True  # False: pass everything through (e.g. while cataloguing)
@@ -104,6 +108,8 @@ class FaultProxy:
         if kind == "stall":
             self._stop.wait(self.stall_s)
             return
+        if self.delay_s:
+            self._stop.wait(self.delay_s)
         with socket.create_connection(self.upstream, timeout=10) as up:
             up.sendall(request)
             response = _recv_all(up)
@@ -111,3 +117,5 @@ class FaultProxy:
             head, _, body = response.partition(b"\r\n\r\n")
             response = head + b"\r\n\r\n" + body[: len(body) // 2]
         conn.sendall(response)
+        with self._lock:
+            self.bytes_sent += len(response)
