@@ -171,3 +171,6 @@ def extract_cmd(
         typer.echo(f"job {job_id}: {message}", err=True)
     if r.failed:
         raise typer.Exit(1)
+
+
+from backend.cli import ancillary  # noqa: E402,F401  (registers `cbm import weather`)

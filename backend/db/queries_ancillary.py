@@ -1,0 +1,120 @@
+"""SQL of ancillary data per parcel set: weather sources, series and parcel links.
+
+The caller owns the transaction: an import either commits whole or leaves the database as it
+was. Series are stored per cell and variable as float32 bytes (one value per day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+Conn = psycopg.Connection[DictRow]
+
+
+def weather_source(conn: Conn, set_id: int) -> dict[str, Any] | None:
+    """The weather source of a parcel set (id, source, kind, first_day, n_days, variables, units)."""
+    return conn.execute("SELECT id, source, kind, first_day, n_days, variables, units "
+                        "FROM weather_sources WHERE set_id = %s", (set_id,)).fetchone()
+
+
+def delete_weather(conn: Conn, set_id: int) -> None:
+    """Delete the weather of a set (its series and links cascade)."""
+    conn.execute("DELETE FROM weather_sources WHERE set_id = %s", (set_id,))
+
+
+def insert_source(conn: Conn, set_id: int, source: str, kind: str, first_day: Any, n_days: int,
+                  variables: Sequence[str], units: dict[str, str]) -> int:
+    """Insert a weather source; returns its id."""
+    row = conn.execute(
+        "INSERT INTO weather_sources (set_id, source, kind, first_day, n_days, variables, units) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (set_id, source, kind, first_day, n_days, list(variables), Jsonb(units))).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def load_cells(conn: Conn, rows: Iterable[tuple[float, ...]], *, srid: int,
+               set_srid: int, points: bool) -> None:
+    """Fill the transaction's temporary ``weather_cells_tmp`` with cells in the set's CRS.
+
+    ``rows`` are (cell, xmin, ymin, xmax, ymax) in ``srid`` (points: x, y twice).
+    """
+    conn.execute("CREATE TEMP TABLE weather_cells_raw (cell integer, x0 float8, y0 float8, "
+                 "x1 float8, y1 float8) ON COMMIT DROP")
+    with conn.cursor().copy("COPY weather_cells_raw FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    shape = ("ST_SetSRID(ST_MakePoint(x0, y0), %(srid)s)" if points
+             else "ST_MakeEnvelope(x0, y0, x1, y1, %(srid)s)")
+    conn.execute(f"CREATE TEMP TABLE weather_cells_tmp ON COMMIT DROP AS SELECT cell, "
+                 f"ST_Transform({shape}, %(set_srid)s) AS geom FROM weather_cells_raw",
+                 {"srid": srid, "set_srid": set_srid})
+    conn.execute("CREATE INDEX ON weather_cells_tmp USING gist (geom)")
+    conn.execute("ANALYZE weather_cells_tmp")
+
+
+def link_grid(conn: Conn, source_id: int, set_id: int) -> None:
+    """Link every parcel to the cells it overlaps, weighted by the share of its area in each."""
+    conn.execute("""
+        INSERT INTO weather_links (source_id, parcel_id, cell, weight)
+        SELECT %(src)s, id, cell, w FROM (
+            SELECT p.id, c.cell,
+                   CASE WHEN ST_CoveredBy(p.geom, c.geom) THEN 1.0
+                        ELSE ST_Area(ST_Intersection(p.geom, c.geom)) / ST_Area(p.geom) END AS w
+            FROM parcels p JOIN weather_cells_tmp c ON ST_Intersects(p.geom, c.geom)
+            WHERE p.set_id = %(set)s) s
+        WHERE w > 1e-9""", {"src": source_id, "set": set_id})
+
+
+def link_nearest(conn: Conn, source_id: int, set_id: int) -> None:
+    """Link every parcel to its nearest station (from a point on the parcel)."""
+    conn.execute("""
+        INSERT INTO weather_links (source_id, parcel_id, cell, weight)
+        SELECT %(src)s, p.id, s.cell, 1.0 FROM parcels p
+        CROSS JOIN LATERAL (SELECT cell FROM weather_cells_tmp c
+                            ORDER BY c.geom <-> ST_PointOnSurface(p.geom) LIMIT 1) s
+        WHERE p.set_id = %(set)s""", {"src": source_id, "set": set_id})
+
+
+def uncovered(conn: Conn, source_id: int, set_id: int, limit: int = 5) -> tuple[int, list[str]]:
+    """Parcels whose linked cells cover less than 99.9 % of their area: (count, first pids)."""
+    rows = conn.execute("""
+        SELECT p.pid, count(*) OVER () AS n FROM parcels p
+        LEFT JOIN (SELECT parcel_id, sum(weight) AS w FROM weather_links WHERE source_id = %(src)s
+                   GROUP BY parcel_id) l ON l.parcel_id = p.id
+        WHERE p.set_id = %(set)s AND coalesce(l.w, 0) < 0.999
+        ORDER BY p.pid LIMIT %(limit)s""", {"src": source_id, "set": set_id, "limit": limit}).fetchall()
+    return (int(rows[0]["n"]) if rows else 0), [r["pid"] for r in rows]
+
+
+def linked_cells(conn: Conn, source_id: int) -> list[int]:
+    """The cells some parcel is linked to, in order."""
+    rows = conn.execute("SELECT DISTINCT cell FROM weather_links WHERE source_id = %s ORDER BY cell",
+                        (source_id,)).fetchall()
+    return [int(r["cell"]) for r in rows]
+
+
+def copy_series(conn: Conn, rows: Iterable[tuple[int, int, str, bytes]]) -> None:
+    """COPY (source_id, cell, variable, float32 bytes) rows into ``weather_series``."""
+    with conn.cursor().copy("COPY weather_series (source_id, cell, variable, vals) FROM STDIN "
+                            "(FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "int4", "text", "bytea"])
+        for row in rows:
+            copy.write_row(row)
+
+
+def parcel_weather(conn: Conn, set_id: int, pid: str) -> list[dict[str, Any]]:
+    """The linked series of one parcel: rows of (variable, weight, vals), with its source."""
+    return conn.execute("""
+        SELECT s.first_day, s.n_days, s.variables, s.units, w.variable, l.weight, w.vals
+        FROM parcels p
+        JOIN weather_sources s ON s.set_id = p.set_id
+        JOIN weather_links l ON l.source_id = s.id AND l.parcel_id = p.id
+        JOIN weather_series w ON w.source_id = s.id AND w.cell = l.cell
+        WHERE p.set_id = %s AND p.pid = %s
+        ORDER BY w.variable, l.cell""", (set_id, pid)).fetchall()
