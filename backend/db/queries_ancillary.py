@@ -118,3 +118,12 @@ def parcel_weather(conn: Conn, set_id: int, pid: str) -> list[dict[str, Any]]:
         JOIN weather_series w ON w.source_id = s.id AND w.cell = l.cell
         WHERE p.set_id = %s AND p.pid = %s
         ORDER BY w.variable, l.cell""", (set_id, pid)).fetchall()
+
+
+def parcel_set_id(conn: Conn, aoi: str, year: int, ptype: str = "") -> int:
+    """The id of a parcel set (KeyError when there is none)."""
+    row = conn.execute("SELECT id FROM parcel_sets WHERE aoi = %s AND year = %s AND ptype = %s",
+                       (aoi, year, ptype)).fetchone()
+    if row is None:
+        raise KeyError((aoi, year, ptype))
+    return int(row["id"])

@@ -122,7 +122,7 @@ async def parcel_time_series(key: ReadableSet, pid: PidQuery, pool: APool, setti
                                                          filters=filters, provenance=flag(provenance)))
 
 
-@router.get("/weatherTimeSeries", summary="Daily weather of a parcel (none configured: `{}`)")
-async def weather_time_series(key: ReadableSet, pid: PidQuery) -> dict[str, list[Any]]:
-    """No weather source is configured in this deployment, so the answer is ``{}``."""
-    return {}
+@router.get("/weatherTimeSeries", summary="Daily weather of a parcel (none imported: `{}`)")
+def weather_time_series(key: ReadableSet, pid: PidQuery, conn: Conn) -> ColumnsResponse:
+    """``date_part date`` + one column per variable (mm/day, °C, ...), one row per day."""
+    return ColumnsResponse(query.weather(conn, key, pid))

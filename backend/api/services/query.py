@@ -90,6 +90,13 @@ def by_polygon(conn: q.Conn, settings: Settings, key: SetKey, polygon: str, opts
     return columns(rows, ("pid",)) if only_ids else _parcel_columns(rows, opts)
 
 
+def weather(conn: q.Conn, key: SetKey, pid: str) -> dict[str, list[Any]]:
+    """A parcel's daily weather columns (``{}`` when the set has none imported)."""
+    from backend.ancillary.weather_series import weather_columns
+
+    return weather_columns(conn, resolve_set(conn, key)["id"], pid)
+
+
 def peers(conn: q.Conn, settings: Settings, key: SetKey, pid: str, distance: float,
           max_peers: int) -> dict[str, list[Any]]:
     """Same-crop parcels within ``distance`` metres, nearest first: ``{"pids": [], "distance": []}``.
