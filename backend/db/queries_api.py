@@ -97,10 +97,11 @@ def list_sets(conn: Conn) -> list[dict[str, Any]]:
 
 
 def example_pids(conn: Conn, n: int = 5) -> list[dict[str, Any]]:
-    """Every parcel set with its first ``n`` parcel ids (by pid, from the (set, pid) index)."""
+    """Every parcel set with its first ``n`` parcel ids (from the (set, pid) index), and has it weather."""
     return conn.execute(
         "SELECT s.aoi, s.year, s.ptype, ARRAY(SELECT p.pid FROM parcels p WHERE p.set_id = s.id "
-        "ORDER BY p.pid LIMIT %s) AS pids FROM parcel_sets s ORDER BY s.aoi, s.year DESC, s.ptype",
+        "ORDER BY p.pid LIMIT %s) AS pids, EXISTS (SELECT 1 FROM weather_sources w WHERE w.set_id = s.id) "
+        "AS weather FROM parcel_sets s ORDER BY s.aoi, s.year DESC, s.ptype",
         (n,)).fetchall()
 
 

@@ -49,6 +49,8 @@ RULES: dict[str, tuple[str, bool, dict]] = {
     "/sets/{aoi}/{year}/decisions.csv": ("consumer", True, {}),
     "/sets/{aoi}/{year}/decisions.gpkg": ("consumer", True, {}),
     "/parcels/evidence.html": ("consumer", True, TS),
+    "/parcels/chips": ("consumer", True, {**TS, "start_date": "2025-06-01", "end_date": "2025-06-30",
+                                          "chipsize": 32}),
     # photos (routes/photos.py): the upload's AOI is a form field (checked in the service, tested in
     # tests/api/test_photos_api.py); POST without a file: 422
     "/photos": ("consumer", False, {}),

@@ -60,3 +60,7 @@ def test_weather_series_of_a_parcel(api: Server, api_settings, tt_weather) -> No
 def test_unknown_pid_gets_empty_columns(api: Server, tt_weather) -> None:
     d = get_json(api, "/query/weatherTimeSeries", aoi="tt", year=2025, pid="nope")
     assert d == {"date_part": [], "date": [], "precipitation": [], "tmean": []}
+
+
+def test_info_says_weather_once_a_set_has_it(api: Server, tt_weather) -> None:
+    assert get_json(api, "/query/info")["weather"] is True

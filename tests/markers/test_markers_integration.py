@@ -28,7 +28,8 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def loaded(clean_db: Settings, demo_dir: Path) -> Settings:
-    import_parcels(clean_db, demo_dir / "parcels.gpkg", aoi="mk", year=2025, skip_invalid=True)  # broken rows on purpose
+    # the demo set has broken rows on purpose
+    import_parcels(clean_db, demo_dir / "parcels.gpkg", aoi="mk", year=2025, skip_invalid=True)
     add_source(clean_db, str(demo_dir / "stac" / "catalog.json"))
     extract(clean_db, aoi="mk", year=2025)
     return clean_db

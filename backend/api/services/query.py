@@ -131,7 +131,8 @@ def info(conn: q.Conn, user_aois: frozenset[str],
             entry["ptypes"].append(s["ptype"])
         entry[f"id_examples_{s['year']}" + (f"_{s['ptype']}" if s["ptype"] else "")] = list(s["pids"])
     return {"service": "cbm", "api": "JRC CbM compatible /query endpoints", "aois": aois,
-            "tstypes": {k: list(v) for k, v in TS_BANDS.items()}, "weather": False,
+            "tstypes": {k: list(v) for k, v in TS_BANDS.items()},
+            "weather": any(s["weather"] for s in sets),
             "backgrounds": list(backgrounds), "imagery": imagery(conn)}
 
 
