@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := postgresql-15-postgis-3 python3-venv chromium nodejs
+SYSTEM_PACKAGES := postgresql-15-postgis-3 python3-venv chromium nodejs libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
 .PHONY: all setup sysdeps db demo demo-data test lint typecheck pytest stop hub
 
