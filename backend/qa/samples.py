@@ -10,27 +10,13 @@ import numpy as np
 from backend.api.params import SetKey
 from backend.api.services.query import resolve_set
 from backend.db import queries_qa as q
-from backend.db import queries_queue as qq
 from backend.errors import NotFound
 from backend.qa.sampling import SampleSpec, condition_size, design_record, draw, stratum_labels
+from backend.reviews.service import run_of
 
 _COLOUR_LETTERS = np.array([b"g", b"r", b"y"], dtype="S1")
 _COLOUR_NAMES = ("green", "red", "yellow")
 DEMO_AOI = "demo"  # backend.demo.pipeline.DEMO_AOI: the synthetic demo area
-
-
-def run_of(conn: q.Conn, key: SetKey) -> tuple[int, int]:
-    """(set id, latest marker run with decisions) of a set.
-
-    Raises:
-        ParcelSetNotFound: no such set.
-        NotFound: the set has no decisions yet.
-    """
-    set_id = int(resolve_set(conn, key)["id"])
-    run = qq.latest_run(conn, set_id)
-    if run is None:
-        raise NotFound(f"no decisions for {key.aoi} {key.year} yet: run `cbm markers run` first")
-    return set_id, run
 
 
 def versions(conn: q.Conn, run_id: int) -> dict[str, Any]:

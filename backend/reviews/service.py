@@ -80,7 +80,7 @@ def run_of(conn: q.Conn, key: SetKey) -> tuple[int, int]:
     set_id = int(resolve_set(conn, key)["id"])
     run = qq.latest_run(conn, set_id)
     if run is None:
-        raise NotFound(f"no decisions for {key.aoi} {key.year} yet: run the markers first")
+        raise NotFound(f"no decisions for {key.aoi} {key.year} yet: run `cbm markers run` first")
     return set_id, run
 
 
