@@ -88,3 +88,24 @@ def test_cli_import_crops(clean_db, tmp_path):
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert res.returncode == 65 and "not a UTF-8 CSV crop table" in res.stderr
     assert crop_rows(clean_db) == 3
+
+
+def test_mapping_names_a_crop_table_loaded_with_the_parcels(clean_db, tmp_path):
+    """``crops:`` in a mapping file: the table (beside the mapping) comes in the import's transaction."""
+    (tmp_path / "fr_crops.csv").write_text(TABLE, encoding="utf-8")
+    shipped = load_mapping("fr")
+    mapping = tmp_path / "fr.yaml"
+    mapping.write_text(f"pid: {shipped.pid[0]}\ncropcode: {shipped.cropcode}\ncrops: fr_crops.csv\n")
+    import_parcels(clean_db, FR, aoi="fr", year=2022, mapping=load_mapping(mapping))
+    assert served(clean_db, "fr", 2022, "19")["cropname"] == "Vigne : raisins de cuve"
+    assert crop_rows(clean_db) == 3
+    # a bad table refuses the import before anything is written
+    (tmp_path / "fr_crops.csv").write_text("code,name\nA,x\nA,y\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="crop code not unique"):
+        import_parcels(clean_db, FR, aoi="fr", year=2023, mapping=load_mapping(mapping))
+    with connect(clean_db) as c:
+        assert c.execute("SELECT count(*) AS n FROM parcel_sets").fetchone()["n"] == 1
+    assert crop_rows(clean_db) == 3
+    mapping.write_text("crops: [a, b]\n")
+    with pytest.raises(InvalidInput, match="crops must be the path of a crop table file"):
+        load_mapping(mapping)

@@ -1,8 +1,10 @@
 """Which columns of a parcel file hold the parcel id, crop code and crop name.
 
 Columns are named by option or by a mapping file (YAML keys ``pid``, ``cropcode``,
-``cropname``, ``layer``, ``id_from_row``); what is not named is guessed from common names
-(case-insensitive). ``--mapping nl`` names a mapping shipped in ``backend/parcels/mappings/``.
+``cropname``, ``layer``, ``id_from_row``, ``crops``); what is not named is guessed from common
+names (case-insensitive). ``--mapping nl`` names a mapping shipped in ``backend/parcels/mappings/``.
+``crops`` names a crop table file (see :mod:`backend.parcels.crops`; a relative path is read
+beside the mapping file), loaded for the set's AOI and year in the import's transaction.
 
 The parcel id may be several columns (a composite id, see :mod:`backend.parcels.ids`) or,
 with ``id_from_row``, the row number. A crop code or a crop name is required, not both; the
@@ -30,7 +32,7 @@ CROPNAME_CANDIDATES = ("crop_name", "cropname", "name_crop", "gewas", "afgroede"
 HCAT_COLUMNS = ("ec_hcat_c", "ec_hcat_n")  # EuroCrops HCAT code and name (lower case)
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
-_YAML_KEYS = ("pid", "cropcode", "cropname", "layer", "id_from_row")
+_YAML_KEYS = ("pid", "cropcode", "cropname", "layer", "id_from_row", "crops")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
@@ -47,6 +49,7 @@ class ColumnMapping:
     cropname: str | None = None
     layer: str | None = None
     id_from_row: bool = False
+    crops: Path | None = None  # a crop table file to load with the parcels
 
     def __post_init__(self) -> None:
         for key in ("cropcode", "cropname", "layer"):
@@ -118,7 +121,8 @@ def load_mapping(yaml_path: str | Path) -> ColumnMapping:
 
     Args:
         yaml_path: a file with the keys ``pid`` (a name or a list), ``cropcode``, ``cropname``,
-            ``layer`` and ``id_from_row`` (all optional), or the name of a shipped mapping.
+            ``layer``, ``id_from_row`` and ``crops`` (a crop table file, relative to the
+            mapping's folder; all optional), or the name of a shipped mapping.
 
     Raises:
         InvalidInput: the file is missing, not YAML, not a mapping or has unknown keys.
@@ -141,10 +145,13 @@ def load_mapping(yaml_path: str | Path) -> ColumnMapping:
     id_from_row = data.get("id_from_row", False)
     if not isinstance(id_from_row, bool):
         raise InvalidInput(f"column mapping {path}: id_from_row must be true or false")
+    crops = data.get("crops")
+    if crops is not None and (not isinstance(crops, str) or not crops.strip()):
+        raise InvalidInput(f"column mapping {path}: crops must be the path of a crop table file")
     return ColumnMapping(
         pid=None if pid is None else tuple(str(p) for p in (pid if isinstance(pid, list) else [pid])),
         **{k: None if data.get(k) is None else str(data[k]) for k in ("cropcode", "cropname", "layer")},
-        id_from_row=id_from_row)
+        id_from_row=id_from_row, crops=None if crops is None else path.parent / crops)
 
 
 def resolve_columns(columns: Sequence[str], mapping: ColumnMapping, source: str) -> ResolvedColumns:

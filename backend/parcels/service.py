@@ -19,6 +19,7 @@ from backend.db import connect
 from backend.db import queries_parcels as q
 from backend.errors import InvalidInput, ParcelSetNotFound
 from backend.parcels.columns import attrs_json, sort_order
+from backend.parcels.crops import read_crop_table
 from backend.parcels.crs import NativeCrs, to_native_crs
 from backend.parcels.ids import ID_SEPARATOR, ROW_ID_WARNING, crop_values, parcel_ids
 from backend.parcels.mapping import ColumnMapping, ResolvedColumns, resolve_columns
@@ -102,7 +103,9 @@ def import_parcels(settings: Settings, path: str | Path, *, aoi: str, year: int,
     _check_extent(aoi_extent)
     if not replace:
         _refuse_existing(settings, aoi, year, ptype)
-    src = _read_source(path, mapping or ColumnMapping(), crs, force_crs)
+    mapping = mapping or ColumnMapping()
+    crop_table = None if mapping.crops is None else read_crop_table(mapping.crops)  # refused before writing
+    src = _read_source(path, mapping, crs, force_crs)
     t_read = time.perf_counter()
     extent = None if aoi_extent is None else _extent_native(aoi_extent, src.native.srid)
     validation = validate_rows(src.pids, np.asarray(src.gdf.geometry.values),
@@ -117,6 +120,7 @@ def import_parcels(settings: Settings, path: str | Path, *, aoi: str, year: int,
     refuse_overlaps(overlaps, settings.max_overlap_share, src.pids, report_path)
     prepared = _prepare(src, validation, summary | {"report_path": str(report_path)},
                         key=(aoi, year, ptype), source=str(path.resolve()))
+    prepared.crop_table = crop_table
     t_validate = time.perf_counter()
     set_id, n_jobs = _write_set(settings, prepared, replace=replace, progress=progress)
     t_write = time.perf_counter()

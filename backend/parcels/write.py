@@ -26,6 +26,8 @@ from backend.errors import AlreadyExists
 from backend.progress import progress_bar
 from backend.settings import Settings
 
+CropRows = list[tuple[str, str | None, str | None, str | None]]  # code, name, group, HCAT code
+
 log = logging.getLogger(__name__)
 
 COPY_BATCH_ROWS = 50_000
@@ -43,6 +45,7 @@ class PreparedSet:
     extent_wkt: str  # EPSG:4326 polygon
     report: dict[str, Any]
     table: pa.Table  # PARCEL_COPY_COLUMNS without set_id, in id order
+    crop_table: CropRows | None = None  # the mapping's crop table, replacing the AOI-year's
 
     @property
     def n_parcels(self) -> int:
@@ -115,6 +118,8 @@ def write_set(settings: Settings, prepared: PreparedSet, *, replace: bool,
         q.copy_parcels(conn, _csv_chunks(p.table, set_id, progress))
         q.create_signature_partition(conn, set_id)
         n_jobs = q.create_extraction_jobs(conn, set_id)
+        if p.crop_table is not None:
+            q.replace_crop_table(conn, p.aoi, p.year, p.crop_table)
     log.info("parcel set %d: %d parcels, %d extraction jobs", set_id, p.n_parcels, n_jobs)
     return set_id, n_jobs
 
