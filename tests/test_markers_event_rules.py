@@ -60,5 +60,27 @@ def test_events_rules_parsed_and_refused_with_line() -> None:
     assert (r.marker, r.crops, r.window[0].isoformat(), r.line) == ("harvest", ("233",), "2025-06-20", 8)
     with pytest.raises(CatalogueError, match="line 8: events rule for unknown marker 'grazing'"):
         parse_catalogue(HEAD + "events:\n  - {marker: grazing, crops: ['265']}\n")
-    with pytest.raises(CatalogueError, match="line 8: events rule without 'crops'"):
+    with pytest.raises(CatalogueError, match="line 8: events rule needs 'crops' or 'groups'"):
         parse_catalogue(HEAD + "events:\n  - {marker: mowing}\n")
+
+
+def test_crop_groups_parsed_resolved_and_never_left_unresolved() -> None:
+    from backend.errors import InvalidInput
+
+    cat = parse_catalogue(HEAD.replace("  - {id: crop_ok, rule: crop_consistency}\n",
+                                       "  - {id: mown, rule: event_count, marker: mowing, window: "
+                                       "[2025-06-01, 2025-08-15], min_count: 1, applies_to: "
+                                       "{groups: [grassland], crops: ['x']}}\n")
+                          + "events:\n  - {marker: mowing, groups: [grassland, fallow]}\n")
+    assert not cat.groups_resolved
+    with pytest.raises(InvalidInput, match="resolve them with the set's crop table"):
+        cat.check_resolved()
+    with pytest.raises(InvalidInput, match="no crop table with groups"):
+        cat.with_crop_groups({}, "mk 2025")
+    done = cat.with_crop_groups({"265": "grassland", "662": "fallow", "233": "arable"}, "mk 2025")
+    done.check_resolved()
+    assert done.conditions[0].crops == ("x", "265") and done.events[0].crops == ("265", "662")
+    assert done.conditions[0].applies("265") and not done.conditions[0].applies("233")
+    assert load_catalogue(DEMO).with_crop_groups({}, "mk 2025").groups_resolved  # no groups: as it is
+    with pytest.raises(CatalogueError, match="line 8: unknown crop group 'meadow'"):
+        parse_catalogue(HEAD + "events:\n  - {marker: mowing, groups: [meadow]}\n")

@@ -37,6 +37,13 @@ def parcels(conn: Conn, set_id: int) -> list[dict[str, Any]]:
         "FROM parcels WHERE set_id = %s ORDER BY id", (set_id,)).fetchall()
 
 
+def crop_groups(conn: Conn, set_id: int) -> dict[str, str]:
+    """Crop code -> group of the set's crop table (``cbm import crops``), codes with a group only."""
+    return {r["cropcode"]: r["crop_group"] for r in conn.execute(
+        "SELECT t.cropcode, t.crop_group FROM crop_tables t JOIN parcel_sets s ON s.aoi = t.aoi "
+        "AND s.year = t.year WHERE s.id = %s AND t.crop_group IS NOT NULL", (set_id,))}
+
+
 def images(conn: Conn, set_id: int) -> list[dict[str, Any]]:
     """Images with signatures in the set: id, item_id, kind, datetime, orbit state, item hash."""
     return conn.execute(

@@ -10,13 +10,14 @@
         rule: event_count          # event_count | max_period | crop_consistency
         marker: mowing             # event_count: mowing, ploughing, harvest; max_period: bare_soil
         applies_to: {crops: ["265", "266"]}   # declared crop codes; omit = every parcel
+        # or {groups: [grassland]}: the codes of that group in the set's crop table (cbm import crops)
         window: [2025-06-01, 2025-08-15]
         min_count: 1
         green: {min_confidence: 0.7}
         red: {max_s2_gap_days: 25}
     events:                        # optional: which event markers a declared crop can have, when
       - marker: mowing             # mowing, harvest, ploughing or bare_soil
-        crops: ["265", "266"]      # an event of that marker is kept only on these crops...
+        crops: ["265", "266"]      # an event of that marker is kept only on these crops (or groups:)...
         window: [2025-04-01, 2025-10-31]   # ...and inside the window (omit = all year)
     A marker without any events rule is kept on every crop all year.
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ RULES: dict[str, dict[str, Any]] = {
 }
 TOP_KEYS = {"catalogue": str, "scheme": str, "year": int, "version": str, "conditions": list,
             "description": str, "events": list}
-EVENT_KEYS = {"marker", "crops", "window", "description"}
+EVENT_KEYS = {"marker", "crops", "groups", "window", "description"}
 EVENT_RULE_MARKERS = ("mowing", "harvest", "ploughing", "bare_soil")
 COND_KEYS = {"id", "title", "rule", "marker", "applies_to", "window", "min_count", "max_days",
              "green", "red", "description"}
@@ -76,6 +77,7 @@ class Condition:
     green: dict[str, Any]
     red: dict[str, Any]
     line: int
+    groups: tuple[str, ...] = ()  # crop groups, resolved into ``crops`` by Catalogue.with_crop_groups
 
     def applies(self, cropcode: str) -> bool:
         """True when a parcel declared with ``cropcode`` is subject to the condition."""
@@ -85,6 +87,7 @@ class Condition:
         """The condition as recorded in evidence (JSON-ready, stable)."""
         return {"id": self.id, "rule": self.rule, "marker": self.marker,
                 "crops": list(self.crops) if self.crops is not None else None,
+                **({"groups": list(self.groups)} if self.groups else {}),
                 "window": [d.isoformat() for d in self.window] if self.window else None,
                 "min_count": self.min_count, "max_days": self.max_days,
                 "green": dict(sorted(self.green.items())), "red": dict(sorted(self.red.items()))}
@@ -98,10 +101,12 @@ class EventRule:
     crops: tuple[str, ...]
     window: tuple[date, date] | None
     line: int
+    groups: tuple[str, ...] = ()  # crop groups, resolved into ``crops`` by Catalogue.with_crop_groups
 
     def to_json(self) -> dict[str, Any]:
         """The rule as recorded in evidence (JSON-ready)."""
         return {"marker": self.marker, "crops": list(self.crops),
+                **({"groups": list(self.groups)} if self.groups else {}),
                 "window": [d.isoformat() for d in self.window] if self.window else None}
 
 
@@ -117,6 +122,41 @@ class Catalogue:
     sha256: str
     source: str
     events: tuple[EventRule, ...] = ()
+    groups_resolved: bool = True  # False while a condition or rule names crop groups not yet resolved
+
+    def with_crop_groups(self, groups: dict[str, str], set_name: str) -> Catalogue:
+        """The catalogue with each ``groups`` entry turned into the codes of those groups.
+
+        Args:
+            groups: crop code -> group of the parcel set's crop table.
+            set_name: the set, for the message.
+
+        Raises:
+            InvalidInput: the catalogue names groups and the set's crop table has no groups.
+        """
+        if self.groups_resolved:
+            return self
+        if not groups:
+            raise InvalidInput(f"catalogue {self.source} names crop groups but {set_name} has no crop "
+                               "table with groups: load one with `cbm import crops FILE --aoi --year`")
+
+        def codes(crops: tuple[str, ...] | None, wanted: tuple[str, ...]) -> tuple[str, ...]:
+            extra = sorted(c for c, g in groups.items() if g in wanted and c not in (crops or ()))
+            return (*(crops or ()), *extra)
+
+        conds = tuple(replace(c, crops=codes(c.crops, c.groups)) if c.groups else c for c in self.conditions)
+        events = tuple(replace(e, crops=codes(e.crops, e.groups)) if e.groups else e for e in self.events)
+        return replace(self, conditions=conds, events=events, groups_resolved=True)
+
+    def check_resolved(self) -> None:
+        """Refuse to decide with crop groups that were never resolved (they would match nothing).
+
+        Raises:
+            InvalidInput: :meth:`with_crop_groups` was not applied.
+        """
+        if not self.groups_resolved:
+            raise InvalidInput(f"catalogue {self.source} names crop groups: resolve them with the set's "
+                               "crop table (Catalogue.with_crop_groups) before deciding")
 
     def condition(self, cid: str) -> Condition:
         """The condition with id ``cid``."""

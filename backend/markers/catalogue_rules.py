@@ -19,6 +19,7 @@ from backend.markers.catalogue import (
     EventRule,
     _Reader,
 )
+from backend.parcels.crops import GROUPS
 
 
 def _window(r: _Reader, node: Node, year: int) -> tuple[date, date]:
@@ -53,16 +54,28 @@ def _thresholds(r: _Reader, node: Node | None, rule: str, colour: str) -> dict[s
     return out
 
 
-def _crops(r: _Reader, node: Node | None) -> tuple[str, ...] | None:
+def _crops_groups(r: _Reader, keys: dict[str, Any], node: Node, where: str) -> tuple[tuple[str, ...],
+                                                                                   tuple[str, ...]]:
+    """The crop codes and crop groups named under ``where`` (at least one of the two)."""
+    if "crops" not in keys and "groups" not in keys:
+        raise r.fail(node, f"{where} needs 'crops' or 'groups'")
+    out: dict[str, tuple[str, ...]] = {}
+    for key, what in (("crops", "a crop code"), ("groups", "a crop group")):
+        items = r.sequence(keys[key][1], f"{where}.{key}") if key in keys else []
+        if key in keys and not items:
+            raise r.fail(keys[key][1], f"{where}.{key} is empty")
+        out[key] = tuple(r.scalar_str(i, what) for i in items)
+    for it, g in zip(r.sequence(keys["groups"][1], "groups") if "groups" in keys else [], out["groups"],
+                     strict=True):
+        if g not in GROUPS:
+            raise r.fail(it, f"unknown crop group '{g}' (known: {', '.join(GROUPS)})")
+    return out["crops"], out["groups"]
+
+
+def _crops(r: _Reader, node: Node | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
     if node is None:
-        return None
-    keys = r.mapping(node, "applies_to", {"crops"})
-    if "crops" not in keys:
-        raise r.fail(node, "applies_to needs 'crops'")
-    items = r.sequence(keys["crops"][1], "applies_to.crops")
-    if not items:
-        raise r.fail(keys["crops"][1], "applies_to.crops is empty")
-    return tuple(r.scalar_str(i, "a crop code") for i in items)
+        return None, ()
+    return _crops_groups(r, r.mapping(node, "applies_to", {"crops", "groups"}), node, "applies_to")
 
 
 def _condition(r: _Reader, node: Node, year: int) -> Condition:
@@ -90,9 +103,10 @@ def _condition(r: _Reader, node: Node, year: int) -> Condition:
     max_days = r.typed(keys["max_days"][1], int, "max_days") if "max_days" in keys else 0
     if "min_count" in keys and count < 1:
         raise r.fail(keys["min_count"][1], "min_count must be at least 1")
+    crops, groups = _crops(r, get("applies_to"))
     return Condition(
         id=cid, title=r.typed(keys["title"][1], str, "title") if "title" in keys else cid,
-        rule=rule, marker=marker, crops=_crops(r, get("applies_to")),
+        rule=rule, marker=marker, crops=crops, groups=groups,
         window=_window(r, keys["window"][1], year) if "window" in keys else None,
         min_count=count, max_days=max_days, green=_thresholds(r, get("green"), rule, "green"),
         red=_thresholds(r, get("red"), rule, "red"), line=node.start_mark.line + 1)
@@ -100,19 +114,15 @@ def _condition(r: _Reader, node: Node, year: int) -> Condition:
 
 def _event_rule(r: _Reader, node: Node, year: int) -> EventRule:
     keys = r.mapping(node, "an events rule", EVENT_KEYS)
-    for req in ("marker", "crops"):
-        if req not in keys:
-            raise r.fail(node, f"events rule without '{req}'")
+    if "marker" not in keys:
+        raise r.fail(node, "events rule without 'marker'")
     marker = r.typed(keys["marker"][1], str, "marker")
     if marker not in EVENT_RULE_MARKERS:
         raise r.fail(keys["marker"][1], f"events rule for unknown marker '{marker}' "
                      f"(known: {', '.join(EVENT_RULE_MARKERS)})")
-    items = r.sequence(keys["crops"][1], "crops")
-    if not items:
-        raise r.fail(keys["crops"][1], "crops is empty")
-    crops = tuple(r.scalar_str(i, "a crop code") for i in items)
+    crops, groups = _crops_groups(r, keys, node, "events rule")
     window = _window(r, keys["window"][1], year) if "window" in keys else None
-    return EventRule(marker, crops, window, node.start_mark.line + 1)
+    return EventRule(marker, crops, window, node.start_mark.line + 1, groups)
 
 
 def read_catalogue(r: _Reader, root: Node, sha: str) -> Catalogue:
@@ -136,5 +146,6 @@ def read_catalogue(r: _Reader, root: Node, sha: str) -> Catalogue:
         conds.append(c)
     ev_nodes = r.sequence(keys["events"][1], "events") if "events" in keys else []
     events = [_event_rule(r, it, year) for it in ev_nodes]
+    resolved = not any(c.groups for c in conds) and not any(e.groups for e in events)
     return Catalogue(vals["catalogue"], vals["scheme"], year, vals["version"], tuple(conds), sha, r.source,
-                     tuple(events))
+                     tuple(events), resolved)

@@ -90,6 +90,7 @@ def decide(cat: Catalogue, m: Markers, parcels: Sequence[dict[str, Any]]) -> lis
         m: Markers of the set (rows in the order of ``parcels``).
         parcels: Parcel rows (``id``, ``cropcode``) in the order of ``m.series.parcel_ids``.
     """
+    cat.check_resolved()
     head = {"name": cat.name, "scheme": cat.scheme, "version": cat.version, "sha256": cat.sha256}
     out = []
     for row, parcel in enumerate(parcels):

@@ -39,6 +39,7 @@ def restrict_events(m: Markers, cat: Catalogue, crops: np.ndarray) -> Markers:
         cat: The catalogue (its ``events`` rules; none = nothing removed).
         crops: Declared crop code (text) of each row.
     """
+    cat.check_resolved()
     if not cat.events:
         return m
     year = m.series.year

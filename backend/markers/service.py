@@ -67,6 +67,7 @@ def _decision_rows(run_id: int, set_id: int, decisions: list[Decision]) -> list[
 def evaluate(conn: q.Conn, set_id: int, year: int, cat: Catalogue,
              params: MarkerParams | None = None) -> tuple[Markers, list[Decision], list[dict[str, Any]]]:
     """Load the series, compute the markers and decide (nothing written)."""
+    cat = cat.with_crop_groups(q.crop_groups(conn, set_id), f"parcel set {set_id} ({year})")
     parcels = q.parcels(conn, set_id)
     series = load(conn, set_id, year)
     crops = np.array([str(p["cropcode"]) for p in parcels], object)

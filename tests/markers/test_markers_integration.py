@@ -67,3 +67,31 @@ def test_explain_tells_the_story(loaded: Settings) -> None:
     text = explain(loaded, aoi="mk", year=2025, pid="P000001")
     assert text.startswith("Parcel P000001 (mk 2025), declared")
     assert "Decisions:" in text and "replays identically" in text and "crop_consistent" in text
+
+
+def test_crop_groups_of_the_sets_crop_table_decide_as_the_codes(loaded: Settings, tmp_path: Path) -> None:
+    """``applies_to: {groups: ...}`` and events ``groups:`` take their codes from ``cbm import crops``."""
+    from backend.errors import InvalidInput
+    from backend.parcels.crops import import_crops
+
+    text = CATALOGUE.read_text()
+    grouped = tmp_path / "grouped.yaml"
+    grouped.write_text(text.replace('applies_to: {crops: ["265", "266"]}',
+                                    "applies_to: {groups: [grassland]}")
+                       .replace('crops: ["265", "266", "662"]', "groups: [grassland, fallow]"))
+    assert grouped.read_text() != text
+    with pytest.raises(InvalidInput, match=r"names crop groups but .* has no crop table with groups"):
+        run_markers(loaded, aoi="mk", year=2025, catalogue=grouped)
+    table = tmp_path / "crops.csv"
+    table.write_text("code,group\n265,grassland\n266,grassland\n662,fallow\n233,arable\n")
+    import_crops(loaded, table, aoi="mk", year=2025)
+    by_codes = run_markers(loaded, aoi="mk", year=2025, catalogue=CATALOGUE)
+    by_groups = run_markers(loaded, aoi="mk", year=2025, catalogue=grouped)
+    assert by_groups.colours == by_codes.colours
+
+    def colours(run_id: int) -> list[tuple]:
+        return [r[:4] for r in _rows(loaded, run_id)]
+
+    assert colours(by_groups.run_id) == colours(by_codes.run_id)
+    ev = json.loads(next(r for r in _rows(loaded, by_groups.run_id) if r[1] == "grassland_mown")[4])
+    assert ev["condition"]["crops"] == ["265", "266"] and ev["condition"]["groups"] == ["grassland"]
