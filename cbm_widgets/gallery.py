@@ -254,9 +254,8 @@ class ChipGallery(CbmWidget):
         self._pending += [(card, chip) for card, chip in zip(cards, chips, strict=True)]
         self.progress.max, self.progress.value = max(len(self._pending), 1), 0
         self.progress.layout.visibility = "visible" if self._pending else "hidden"
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (a script, a test): fetch them now
+        loop = _serving_loop()
+        if loop is None:  # no event loop running this code (a script, a test): fetch them now
             while self._pending:
                 self._pump(again=False)
             return
@@ -306,3 +305,17 @@ def _iso(value: Any) -> str:
     if isinstance(value, datetime | Date):
         return value.isoformat()[:10]
     return str(value)[:10]
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running this code in a task (a kernel's), else None.
+
+    A loop merely set as running is not enough: Playwright's sync API leaves its loop visible to
+    ``get_running_loop`` in the main thread, and callbacks queued there would never run.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return loop if asyncio.current_task(loop) is not None else None
+

@@ -82,6 +82,28 @@ def test_not_a_photo_and_limits() -> None:
         thumbnail(truncated, 64)
 
 
+def test_truncated_jpeg_refused_even_when_pillow_is_told_to_load_truncated_images(monkeypatch) -> None:
+    """WeasyPrint (the QA report's PDF) sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = jpeg(size=(400, 300))
+    exif = Image.open(io.BytesIO(data)).getexif()
+    # an embedded thumbnail (EXIF APP1 in phones' photos; here in an APP2 segment) holds its own
+    # scan and end marker before the image's
+    embedded = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(embedded, "JPEG")
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(out, "JPEG", exif=exif.tobytes(),
+                                      icc_profile=b"x" * 16 + embedded.getvalue())
+    intact = out.getvalue()
+    assert intact.count(b"\xff\xd9") >= 2
+    assert thumbnail(open_photo(S, intact), 64).startswith(b"\xff\xd8")
+    for cut in (len(intact) // 2, len(intact) - 2):
+        with pytest.raises(NotAPhoto, match="ends before its end-of-image marker"):
+            thumbnail(open_photo(S, intact[:cut]), 64)
+
+
 def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (8, 8)).save(out, "PNG")

@@ -53,3 +53,6 @@ def test_report_on_the_demo_area_says_synthetic(conn: psycopg.Connection) -> Non
     # truth never known: only the yellow and cannot-tell shares have a domain (and a dot)
     assert page.count("<circle") == 2 and page.count("no unit in the domain") == 3
     assert report.to_pdf(page).startswith(b"%PDF")
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False  # WeasyPrint's import set it: put back

@@ -84,6 +84,27 @@ def open_photo(settings: Settings, data: bytes) -> Upload:
     return Upload(data, img, hashlib.sha256(data).hexdigest(), MEDIA_TYPES[img.format])
 
 
+def _jpeg_truncated(data: bytes) -> bool:
+    """True when a JPEG's main image has no end-of-image marker after its first scan.
+
+    Pillow decodes a truncated JPEG without error (grey rows) once any library in the process
+    has set ``ImageFile.LOAD_TRUNCATED_IMAGES`` (WeasyPrint does on import), so the file's
+    structure is checked here: the segments before the first scan (SOS) are skipped by their
+    lengths (an EXIF thumbnail inside APP1 has its own markers), and the entropy-coded data
+    that follows cannot hold 0xFFD9 unless it is the end of the image.
+    """
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan
+            return data.find(b"\xff\xd9", pos) < 0
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return True  # no scan at all
+
+
 def thumbnail(upload: Upload, size: int) -> bytes:
     """A JPEG of at most ``size`` pixels on its longer side, upright, without EXIF or other metadata.
 
@@ -91,6 +112,9 @@ def thumbnail(upload: Upload, size: int) -> bytes:
         NotAPhoto: the pixel data is truncated or corrupt.
     """
     img = upload.image
+    if img.format == "JPEG" and _jpeg_truncated(upload.data):
+        raise NotAPhoto("the photo's pixels cannot be decoded (the JPEG ends before its end-of-image "
+                        "marker: a truncated upload?): send an intact photo")
     try:
         # DCT scaling (a 12 MP photo decodes at 1/4 for 512 px); the entropy decoding of the
         # whole file remains: it is most of the cost of an upload (bench/photos.py)

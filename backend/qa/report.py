@@ -161,5 +161,9 @@ def stored(conn: q.Conn, key: SetKey, sample_id: int) -> dict[str, Any]:
 def to_pdf(page: str) -> bytes:
     """The report page as PDF (WeasyPrint)."""
     import weasyprint
+    from PIL import ImageFile
 
+    # WeasyPrint's import sets Pillow's process-wide LOAD_TRUNCATED_IMAGES: put the default back,
+    # or every truncated image decoded later in this process (photo uploads) passes as intact
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     return bytes(weasyprint.HTML(string=page).write_pdf())

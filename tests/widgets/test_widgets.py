@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import bqplot as bq
 from apitools import PASSWORDS, Server, lonlat
@@ -119,6 +120,17 @@ def test_gallery_window_paging_and_lazy_images(client: CbmClient) -> None:
     assert gallery.n_chips == 2
     gallery.grid.children[0].children[1].click()
     assert gallery.date == "2025-06-01"
+
+
+def test_gallery_loads_its_images_beside_playwrights_loop(client: CbmClient, cbm_browser: Any) -> None:
+    """Playwright's sync API (the browser tests, same process) leaves a loop set as running that
+    runs nothing of ours: the chips are still fetched, not queued on it forever."""
+    import asyncio
+
+    assert asyncio.get_running_loop().is_running()  # what the browser fixture leaves behind
+    gallery = ChipGallery(client, aoi="tt", year=2025, parcel_id="A", start="2025-05-20", window_days=30)
+    assert gallery.n_chips == 2 and gallery.progress.value == gallery.progress.max
+    assert all(bytes(card.children[0].value).startswith(b"\x89PNG") for card in gallery.grid.children)
 
 
 def test_card_and_errors_from_client(widget_api: Server) -> None:
