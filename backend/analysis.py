@@ -23,8 +23,9 @@ from backend.db import queries_markers as qm
 from backend.errors import InvalidInput, ParcelSetNotFound
 from backend.markers.catalogue import Catalogue, Condition
 from backend.markers.decisions import decide
-from backend.markers.pipeline import MarkerParams, Markers
+from backend.markers.pipeline import MarkerParams, Markers, compute_markers
 from backend.markers.scoring import EventScore, score_events
+from backend.markers.seasonal import restrict_events
 from backend.markers.series import SeriesSet, load
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -121,28 +122,36 @@ def parcel_layer(settings: Settings, aoi: str, year: int, stat: str = "mean_vali
 # ---------------------------------------------------------------------------- marker lab
 @dataclass(frozen=True)
 class Sample:
-    """A sample of a parcel set's parcels with their series (rows in the same order)."""
+    """A sample of a parcel set: the whole set's series and parcels, and the sampled rows.
+
+    Markers are computed over the whole set, as the system computes them (the S1 area-wide
+    change correction uses every parcel's same-date change), and scored on the sampled rows.
+    """
 
     series: SeriesSet
     parcels: list[dict[str, Any]]
+    rows: np.ndarray  # the sampled rows, ascending
+    groups: dict[str, str]  # crop code -> group of the set's crop table (catalogues naming groups)
 
     @property
     def pids(self) -> list[str]:
         """Agency ids of the sampled parcels."""
-        return [str(p["pid"]) for p in self.parcels]
+        return [str(self.parcels[r]["pid"]) for r in self.rows]
 
     @property
     def crops(self) -> np.ndarray:
-        """Declared crop code per row."""
+        """Declared crop code per row of the whole set."""
         return np.array([str(p["cropcode"]) for p in self.parcels], object)
 
+    def catalogue(self, cat: Catalogue) -> Catalogue:
+        """The catalogue with its crop groups resolved by the set's crop table."""
+        return cat.with_crop_groups(self.groups, "the sampled set")
 
-def sample_series(series: SeriesSet, rows: Sequence[int] | np.ndarray) -> SeriesSet:
-    """The series of some rows only (every sensor's matrices sliced)."""
-    idx = np.asarray(rows, np.int64)
-    sensors = {k: replace(s, bands={b: m[idx] for b, m in s.bands.items()}, valid_frac=s.valid_frac[idx])
-               for k, s in series.sensors.items()}
-    return replace(series, parcel_ids=series.parcel_ids[idx], sensors=sensors)
+
+def set_markers(sample: Sample, cat: Catalogue, params: MarkerParams | None = None) -> Markers:
+    """The markers of the whole set as ``cbm markers run`` computes them (event rules applied)."""
+    crops = sample.crops
+    return restrict_events(compute_markers(sample.series, crops, params), sample.catalogue(cat), crops)
 
 
 def load_sample(settings: Settings, aoi: str, year: int, size: int, seed: int = 0) -> Sample:
@@ -151,9 +160,10 @@ def load_sample(settings: Settings, aoi: str, year: int, size: int, seed: int = 
         sid = set_id(conn, aoi, year)
         parcels = qm.parcels(conn, sid)
         series = load(conn, sid, year)
+        groups = qm.crop_groups(conn, sid)
     n = len(parcels)
     rows = np.sort(np.random.default_rng(seed).choice(n, size=min(size, n), replace=False))
-    return Sample(sample_series(series, rows), [parcels[i] for i in rows])
+    return Sample(series, parcels, rows, groups)
 
 
 def with_thresholds(marker: str, changes: Mapping[str, Any],
@@ -210,7 +220,8 @@ def score_marker(m: Markers, sample: Sample, truth: Mapping[str, dict[str, Any]]
                  tol: int = 6) -> EventScore:
     """Precision, recall, F1 and date errors of ``marker`` on the sample's parcels found in the truth."""
     pids = [p for p in sample.pids if p in truth]
-    detected = {p: d for p, d in detected_days(m, sample.pids, marker).items() if p in truth}
+    every = [str(p["pid"]) for p in sample.parcels]  # rows of m: the whole set
+    detected = {p: d for p, d in detected_days(m, every, marker).items() if p in pids}
     return score_events(detected, truth_days(truth, marker, m.series.year, pids), tol)
 
 
@@ -239,11 +250,13 @@ def decision_changes(cat: Catalogue, marker: str, before: Markers, after: Marker
     Columns: ``pid condition before after changed reason_before reason_after`` and, with a
     ground truth, ``complies`` (what the parcel truly did).
     """
+    cat = sample.catalogue(cat)
     conds = {c.id: c for c in cat.conditions if c.marker == marker}
     pid_of = {int(p["id"]): str(p["pid"]) for p in sample.parcels}
+    sampled = set(sample.pids)
     rows = []
     for b, a in zip(decide(cat, before, sample.parcels), decide(cat, after, sample.parcels), strict=True):
-        if b.condition not in conds:
+        if b.condition not in conds or pid_of[b.parcel_id] not in sampled:
             continue
         pid = pid_of[b.parcel_id]
         row = {"pid": pid, "condition": b.condition, "before": b.colour, "after": a.colour,
