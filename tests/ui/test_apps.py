@@ -55,16 +55,17 @@ def test_map_click_selects_parcel(voila: str, watched: Watched) -> None:
     page.locator(".cbm-timeseries .cbm-caption", has_text="P000001").wait_for(timeout=LOAD_MS)
     box = page.locator(".cbm-map .leaflet-container").bounding_box()
     assert box is not None
-    # a point on another parcel (demo parcels have gaps between them): scan the lower left quarter
+    # a point on another parcel drawn on the map (demo parcels have gaps between them): a grid of
+    # points over the whole map, the first that hits a parcel's outline other than the selected one
     point = page.evaluate(
         """([x0, y0, w, h, selected]) => {
-            for (let fy = 0.6; fy < 0.95; fy += 0.05) for (let fx = 0.05; fx < 0.45; fx += 0.05) {
+            for (let fy = 0.05; fy < 0.95; fy += 0.025) for (let fx = 0.1; fx < 0.9; fx += 0.025) {
                 const x = x0 + w * fx, y = y0 + h * fy, el = document.elementFromPoint(x, y);
                 if (el && el.tagName === 'path' && el.getAttribute('stroke') !== selected) return [x, y];
             }
             return null;
         }""", [box["x"], box["y"], box["width"], box["height"], SELECTED])
-    assert point is not None, "no other parcel drawn in the lower left of the map"
+    assert point is not None, "no other parcel drawn on the map"
     page.mouse.click(*point)
     caption = page.locator(".cbm-timeseries .cbm-caption")
     page.wait_for_function("el => !el.textContent.includes('P000001')", arg=caption.element_handle(),
