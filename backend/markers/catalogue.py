@@ -28,6 +28,7 @@ line and reason (the YAML node marks give the line of the offending key or value
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import date
@@ -55,6 +56,7 @@ EVENT_KEYS = {"marker", "crops", "groups", "window", "description"}
 EVENT_RULE_MARKERS = ("mowing", "harvest", "ploughing", "bare_soil")
 COND_KEYS = {"id", "title", "rule", "marker", "applies_to", "window", "min_count", "max_days",
              "green", "red", "description"}
+log = logging.getLogger(__name__)
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 
 
@@ -142,6 +144,9 @@ class Catalogue:
 
         def codes(crops: tuple[str, ...] | None, wanted: tuple[str, ...]) -> tuple[str, ...]:
             extra = sorted(c for c, g in groups.items() if g in wanted and c not in (crops or ()))
+            if not extra:
+                log.warning("catalogue %s: no crop of group(s) %s in the crop table of %s", self.source,
+                            ", ".join(wanted), set_name)
             return (*(crops or ()), *extra)
 
         conds = tuple(replace(c, crops=codes(c.crops, c.groups)) if c.groups else c for c in self.conditions)
