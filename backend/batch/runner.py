@@ -95,14 +95,29 @@ def _declared_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, An
 
 @contextlib.contextmanager
 def _dask_client(settings: Settings, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client for the run; dask's ``scheduler`` setting is put back afterwards.
+
+    A Client sets ``scheduler: dask.distributed`` process-wide when it is created and clears it
+    only when it closes as the last default client (not when its start fails, nor when another
+    client was open): left behind, every later dask computation of the process (xarray writing
+    a NetCDF file) fails with "no Client active".
+    """
+    import dask
     from distributed import Client
 
-    if scheduler is not None:
-        with Client(scheduler, timeout="20s") as client:
+    before = dask.config.get("scheduler", None)
+    try:
+        if scheduler is not None:
+            with Client(scheduler, timeout="20s") as client:
+                yield client
+            return
+        with local_cluster(settings) as cluster, Client(cluster) as client:
             yield client
-        return
-    with local_cluster(settings) as cluster, Client(cluster) as client:
-        yield client
+    finally:
+        if before is None:
+            dask.config.config.pop("scheduler", None)
+        else:
+            dask.config.set(scheduler=before)
 
 
 @contextlib.contextmanager

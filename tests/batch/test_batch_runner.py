@@ -53,6 +53,9 @@ def test_extract_notebook_matches_direct_extraction(area: Settings, cluster: Loc
     run = run_batch(area, NOTEBOOK, {"aoi": "bt", "year": 2025}, chunks=3,
                     scheduler=cluster.scheduler_address, on_event=events.append)
     assert run.status == "done" and run.rows_written == ROWS
+    import dask
+
+    assert dask.config.get("scheduler", None) is None  # the run's client left no process-wide setting
     assert any(e.startswith("Dask dashboard: http") for e in events)
     assert all(j["status"] == "done" and j["attempts"] == 1 for j in jobs(area, "bt"))
     extract(area, aoi="dx", year=2025)
