@@ -7,11 +7,10 @@ A small :class:`PhotoStore` protocol with two implementations; keys are relative
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+from backend.chips.cache import write_atomic
 from backend.errors import NotFound
 from backend.settings import Settings
 
@@ -44,16 +43,7 @@ class LocalStore:
 
     def put(self, key: str, data: bytes, media_type: str) -> None:
         """Write the file atomically."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self._path(key), data)
 
     def get(self, key: str) -> bytes:
         """Read the file."""
