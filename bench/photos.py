@@ -124,7 +124,7 @@ def main() -> None:
     base = load_settings(demo_mode=True)
     with tempfile.TemporaryDirectory() as tmp, temporary_database(
             base, "cbm_benchphotos", demo_mode=True, var_dir=Path(tmp), **LIMITS) as s:
-        from backend.api.services import users
+        from backend.accounts import users
         from backend.parcels import import_parcels
 
         gpd.GeoDataFrame({"pid": ["P1"], "crop_code": ["1"]}, geometry=[box(X0, Y0, X0 + 400, Y0 + 300)],

@@ -1,8 +1,8 @@
 """JupyterHub authentication backed by the API's user store (one account per person).
 
 The hub and the REST API read the same ``users`` / ``aoi_grants`` tables through the same
-functions (:func:`backend.db.queries_api.user_by_name`,
-:func:`backend.api.security.verify_password`): argon2 hashes, roles, AOI grants and the
+functions (:func:`backend.db.queries_accounts.user_by_name`,
+:func:`backend.accounts.verify_password`): argon2 hashes, roles, AOI grants and the
 ``active`` flag mean the same thing in both. Accounts are managed with ``cbm users ...``.
 
 Role -> hub group: ``admin`` -> ``admins`` (also hub admin), ``analyst`` -> ``analysts``,
@@ -32,9 +32,10 @@ from jupyterhub.handlers.base import UserUrlHandler
 from tornado import web
 from traitlets import Bool, Instance, default
 
-from backend.api.security import LoginThrottle, verify_password
+from backend.accounts import verify_password
+from backend.api.security import LoginThrottle
 from backend.db import connect
-from backend.db import queries_api as q
+from backend.db import queries_accounts as q
 from backend.errors import CbmError
 
 log = logging.getLogger(__name__)

@@ -93,7 +93,7 @@ FAST_LIMITS = {"api_rate_per_minute": 1_000_000, "api_rate_burst": 1_000_000, "a
 @contextlib.contextmanager
 def api_database(base: Settings, root: Path, prefix: str) -> Iterator[Settings]:
     """An own database with the tiny area (sets tt and zz), its results and one user per role."""
-    from backend.api.services import users
+    from backend.accounts import users
     from backend.catalogue import add_source
     from backend.extraction.service import extract
     from backend.parcels import import_parcels

@@ -24,7 +24,7 @@ RNG = np.random.default_rng(3)
 
 
 def test_time_series_provenance_and_filters(clean_db: Settings, tmp_path: Path) -> None:
-    from backend.api.services import users
+    from backend.accounts import users
 
     import_parcels(clean_db, parcels_file(tmp_path / "p.gpkg"), aoi="rd", year=2025)
     vv = {o: RNG.random((64, 64), dtype=np.float32) for o in ("ascending", "descending")}

@@ -19,11 +19,11 @@ from fastapi import FastAPI
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from backend.accounts import ensure_admin
 from backend.api import docs, errors
 from backend.api.middleware import RequestContextMiddleware, install_log_record_factory
 from backend.api.routes import HOT_ROUTER, ROUTERS
 from backend.api.security import AuthState
-from backend.api.services.users import ensure_admin
 from backend.db import database_url
 from backend.settings import Settings
 

@@ -28,9 +28,10 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
+from backend.accounts import User, verify_password
 from backend.api.params import AoiPath, AoiQuery, PtypeQuery, SetKey, YearPath, YearQuery
-from backend.api.security import AuthState, User, verify_password
-from backend.db import queries_api as q
+from backend.api.security import AuthState
+from backend.db import queries_accounts as q
 from backend.errors import AuthError, Forbidden
 from backend.settings import Settings
 

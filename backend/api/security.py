@@ -1,13 +1,13 @@
-"""Authentication state of one API process: password hashing, login throttling, caches, rate buckets.
+"""Authentication state of one API process: login throttling, credential cache, rate buckets.
 
 All of this is **in memory, per process**: with ``cbm serve --workers N`` each worker keeps its
 own counters, so the effective login-failure allowance and request rate are at most N times the
 configured values. Put a shared limiter (reverse proxy) in front for stricter guarantees.
 
-* Passwords are argon2id hashes (pwdlib). Verifying one costs ~0.3 s of CPU, so a successful
-  login is remembered for ``api_auth_cache_s`` seconds under an HMAC of the credentials (the
-  password itself is never stored or logged). A password change or revoked grant takes effect
-  after at most that delay.
+* Passwords are argon2id hashes (:mod:`backend.accounts.passwords`). Verifying one costs ~0.3 s
+  of CPU, so a successful login is remembered for ``api_auth_cache_s`` seconds under an HMAC of
+  the credentials (the password itself is never stored or logged). A password change or revoked
+  grant takes effect after at most that delay.
 * Failed logins are counted per (username, client IP); after ``api_login_max_failures`` the
   pair is locked out (HTTP 429) for ``api_login_lockout_s`` seconds, even with the right password.
 * Each user has a token bucket of ``api_rate_burst`` tokens refilled at
@@ -24,57 +24,9 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
-from pwdlib import PasswordHash
-
+from backend.accounts import User
 from backend.api.errors import LoginLocked, TooManyRequests
 from backend.settings import Settings
-
-ROLES = ("admin", "analyst", "consumer")
-_RANK = {"consumer": 0, "analyst": 1, "admin": 2}
-_hasher = PasswordHash.recommended()
-# A fixed hash verified when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("cbm-no-such-user")
-
-
-def hash_password(password: str) -> str:
-    """Return the argon2id hash of a password."""
-    return _hasher.hash(password)
-
-
-def verify_password(password: str, password_hash: str | None) -> bool:
-    """Check a password against a stored hash (constant work when the hash is missing)."""
-    if password_hash is None:
-        _hasher.verify(password, _DUMMY_HASH)
-        return False
-    try:
-        return _hasher.verify(password, password_hash)
-    except Exception:  # malformed stored hash: never a 500, just a failed login
-        return False
-
-
-@dataclass(frozen=True)
-class User:
-    """An authenticated API user.
-
-    Attributes:
-        id: users.id.
-        username: login name.
-        role: ``admin``, ``analyst`` or ``consumer``.
-        aois: granted AOI codes; ``*`` grants all.
-    """
-
-    id: int
-    username: str
-    role: str
-    aois: frozenset[str] = field(default_factory=frozenset)
-
-    def can_read(self, aoi: str) -> bool:
-        """True if the user holds a grant on this AOI (or on all AOIs)."""
-        return "*" in self.aois or aoi in self.aois
-
-    def has_role(self, role: str) -> bool:
-        """True if the user's role is at least ``role`` (consumer < analyst < admin)."""
-        return _RANK[self.role] >= _RANK[role]
 
 
 class LoginThrottle:

@@ -97,10 +97,11 @@ def _declared_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, An
 def _dask_client(settings: Settings, scheduler: str | None) -> Iterator[Any]:
     """A Dask client for the run; dask's ``scheduler`` setting is put back afterwards.
 
-    A Client sets ``scheduler: dask.distributed`` process-wide when it is created and clears it
-    only when it closes as the last default client (not when its start fails, nor when another
-    client was open): left behind, every later dask computation of the process (xarray writing
-    a NetCDF file) fails with "no Client active".
+    A Client sets ``scheduler: dask.distributed`` process-wide when it is created, and on close
+    puts back what it found then. Two runs of one process (threads) overlap: the second client
+    found the first one's setting and puts it back when it closes last, after which every later
+    dask computation of the process (xarray writing a NetCDF file) fails with "no Client
+    active". So once no client is left, a setting naming the distributed scheduler goes.
     """
     import dask
     from distributed import Client
@@ -114,10 +115,25 @@ def _dask_client(settings: Settings, scheduler: str | None) -> Iterator[Any]:
         with local_cluster(settings) as cluster, Client(cluster) as client:
             yield client
     finally:
-        if before is None:
-            dask.config.config.pop("scheduler", None)
-        else:
-            dask.config.set(scheduler=before)
+        _drop_orphan_scheduler_setting(before)
+
+
+def _drop_orphan_scheduler_setting(before: Any) -> None:
+    """Remove ``scheduler: dask.distributed`` when no client is left to serve it."""
+    import dask
+    from distributed import default_client
+
+    if dask.config.get("scheduler", None) not in ("dask.distributed", "distributed"):
+        return
+    try:
+        if default_client().status == "running":
+            return  # another run's client is still open: its own exit decides
+    except ValueError:
+        pass
+    if before in (None, "dask.distributed", "distributed"):
+        dask.config.config.pop("scheduler", None)
+    else:
+        dask.config.set(scheduler=before)
 
 
 @contextlib.contextmanager

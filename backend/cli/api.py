@@ -51,7 +51,7 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
 ) -> None:
     """Create a user (the password is argon2-hashed; it is never printed or logged)."""
-    from backend.api.services.users import add_user
+    from backend.accounts import add_user
     from backend.db import connect
 
     password = _read_password(password_stdin)
@@ -66,7 +66,7 @@ def users_passwd(
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
 ) -> None:
     """Change a user's password."""
-    from backend.api.services.users import set_password
+    from backend.accounts import set_password
     from backend.db import connect
 
     password = _read_password(password_stdin)
@@ -81,7 +81,7 @@ def users_grant(
     aoi: Annotated[str, typer.Argument(help="AOI code, or '*' for every AOI.")],
 ) -> None:
     """Grant a user read access to an AOI."""
-    from backend.api.services.users import grant_aoi
+    from backend.accounts import grant_aoi
     from backend.db import connect
 
     with connect(settings(), autocommit=True) as conn:
@@ -92,7 +92,7 @@ def users_grant(
 @users_app.command("list")
 def users_list() -> None:
     """List users with role, state and AOI grants."""
-    from backend.api.services.users import list_users
+    from backend.accounts import list_users
     from backend.db import connect
 
     with connect(settings()) as conn:

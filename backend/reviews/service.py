@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from backend.accounts import User
 from backend.api.params import SetKey
-from backend.api.security import User
 from backend.api.services.query import resolve_set
 from backend.db import queries_api as qa
 from backend.db import queries_queue as qq

@@ -16,8 +16,8 @@ from chips_scene import S1_DATE, S2_DATE, S2_ITEM, catalogue, lonlat, make_scene
 from rasterio.io import MemoryFile
 from shapely.geometry import box
 
+from backend.accounts import add_user, grant_aoi
 from backend.api.app import create_app
-from backend.api.services.users import add_user, grant_aoi
 from backend.chips import sign
 from backend.db import connect
 from backend.parcels import import_parcels

@@ -16,8 +16,8 @@ from gridtools import CRS, X0, Y0
 from rasterio.io import MemoryFile
 from shapely.geometry import box
 
+from backend.accounts import add_user, grant_aoi
 from backend.api.app import create_app
-from backend.api.services.users import add_user, grant_aoi
 from backend.db import connect
 from backend.parcels import import_parcels
 from backend.procs import free_port

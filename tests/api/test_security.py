@@ -69,7 +69,7 @@ def test_concurrent_workers_bootstrap_the_admin_once(api_settings: Settings,
     """Every uvicorn worker runs ensure_admin at start; on an empty database they race."""
     import threading
 
-    from backend.api.services.users import ensure_admin
+    from backend.accounts import ensure_admin
     from backend.db import temporary_database
 
     caplog.set_level(logging.WARNING)

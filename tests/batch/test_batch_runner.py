@@ -146,6 +146,41 @@ def test_two_runners_never_process_a_job_twice(area: Settings, cluster: LocalClu
                          "WHERE ps.aoi = 'bt'").fetchone()["n"]
     assert n == ROWS
     assert len(list_runs(area)) == 2
+    import dask
+
+    assert dask.config.get("scheduler", None) is None  # overlapping runs left no process-wide setting
+
+
+def test_overlapping_clients_leave_no_scheduler_setting(clean_db: Settings, cluster: LocalCluster) -> None:
+    """Run A opens, run B opens (and finds A's setting), A closes, B closes (two threads, as two
+    runners of one process): no setting is left; a setting of the user's own is put back."""
+    import dask
+
+    from backend.batch.runner import _dask_client
+
+    steps = [threading.Event() for _ in range(4)]
+    seen: list[object] = []
+
+    def run(opened: threading.Event, close_when: threading.Event, closed: threading.Event) -> None:
+        with _dask_client(clean_db, cluster.scheduler_address):
+            opened.set()
+            close_when.wait(60)
+        seen.append(dask.config.get("scheduler", None))
+        closed.set()
+
+    a_open, b_open, a_closed, b_closed = steps
+    ta = threading.Thread(target=run, args=(a_open, b_open, a_closed))
+    ta.start()
+    a_open.wait(60)
+    tb = threading.Thread(target=run, args=(b_open, a_closed, b_closed))
+    tb.start()
+    ta.join(60)
+    tb.join(60)
+    assert seen == ["dask.distributed", None]  # B still served it when A closed; nothing after B
+    with dask.config.set(scheduler="threads"):
+        with _dask_client(clean_db, cluster.scheduler_address):
+            pass
+        assert dask.config.get("scheduler") == "threads"
 
 
 def _cbm(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -27,9 +27,9 @@ import pytest
 import requests
 
 from backend import procs
-from backend.api.security import hash_password
+from backend.accounts import hash_password
 from backend.db import connect, database_url
-from backend.db import queries_api as q
+from backend.db import queries_accounts as q
 from backend.settings import PROJECT_ROOT, Settings
 
 HUB_CONFIG = PROJECT_ROOT / "hub-config" / "jupyterhub_config.py"

@@ -21,9 +21,9 @@ from apitools import running_api
 from hubtools import Hub, running_hub
 from uitools import Watched
 
-from backend.api.security import hash_password
+from backend.accounts import hash_password
 from backend.db import connect
-from backend.db import queries_api as q
+from backend.db import queries_accounts as q
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ import pytest
 from apitools import running_api
 from nbtools import ANALYST, AOI, PASSWORD, YEAR, Area
 
-from backend.api.services import users
+from backend.accounts import users
 from backend.catalogue import add_source
 from backend.db import connect, database_url, temporary_database
 from backend.demo import build_demo

@@ -18,11 +18,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
 from backend import chips
+from backend.accounts import User
 from backend.api.deps import AnalystUser, Conn, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.routes.chip_errors import RawChipRoute
 from backend.api.routes.chips import check_plevel, raw_columns, require_location
-from backend.api.security import User
 from backend.chips.spec import band_kind, normalise_band
 from backend.errors import InvalidInput
 from backend.settings import Settings

@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from backend import chips
+from backend.accounts import User
 from backend.api.deps import AnalystUser, Conn, CurrentUser, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.params import SetKey, flag
 from backend.api.routes.chip_errors import RawChipRoute
-from backend.api.security import User
 from backend.api.services.query import set_not_found
 from backend.chips.cache import resolve
 from backend.chips.gallery import gallery_html

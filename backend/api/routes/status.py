@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
+from backend import accounts
 from backend.api.deps import AdminUser, AnalystUser, Conn, CurrentUser, ReadableSetPath, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
-from backend.api.services import status, users
+from backend.api.services import status
 from backend.db import queries_api as q
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -82,4 +83,4 @@ def batch_run(run_id: RunId, user: AnalystUser, conn: Conn) -> dict[str, Any]:
 @router.get("/admin/users", tags=["admin"], summary="User accounts (admin)")
 def admin_users(user: AdminUser, conn: Conn) -> list[dict[str, Any]]:
     """Usernames, roles, state and grants (never password hashes)."""
-    return users.list_users(conn)
+    return accounts.list_users(conn)

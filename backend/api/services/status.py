@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.accounts import User
 from backend.api.params import SetKey
-from backend.api.security import User
 from backend.api.services.query import resolve_set
 from backend.db import queries_api as q
 from backend.db import queries_catalogue as qc

@@ -1,16 +1,17 @@
-"""User management: add, change password, grant AOIs, list; admin bootstrap on first start."""
+"""User accounts: the authenticated :class:`User`; add, change password, grant AOIs, list; admin bootstrap."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from backend.api.security import ROLES, hash_password
-from backend.db import queries_api as q
+from backend.accounts.passwords import hash_password
+from backend.db import queries_accounts as q
 from backend.errors import AlreadyExists, InvalidInput, NotFound
 from backend.settings import Settings
 
@@ -18,6 +19,33 @@ log = logging.getLogger(__name__)
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 _AOI = re.compile(r"^(\*|[a-z][a-z0-9_]{1,31})$")
 MIN_PASSWORD = 8
+ROLES = ("admin", "analyst", "consumer")
+_RANK = {"consumer": 0, "analyst": 1, "admin": 2}
+
+
+@dataclass(frozen=True)
+class User:
+    """An authenticated user.
+
+    Attributes:
+        id: users.id.
+        username: login name.
+        role: ``admin``, ``analyst`` or ``consumer``.
+        aois: granted AOI codes; ``*`` grants all.
+    """
+
+    id: int
+    username: str
+    role: str
+    aois: frozenset[str] = field(default_factory=frozenset)
+
+    def can_read(self, aoi: str) -> bool:
+        """True if the user holds a grant on this AOI (or on all AOIs)."""
+        return "*" in self.aois or aoi in self.aois
+
+    def has_role(self, role: str) -> bool:
+        """True if the user's role is at least ``role`` (consumer < analyst < admin)."""
+        return _RANK[self.role] >= _RANK[role]
 
 
 def _check(username: str, password: str | None = None) -> None:
