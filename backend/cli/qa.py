@@ -69,6 +69,21 @@ def qa_list(aoi: Aoi, year: Year) -> None:
              f"{','.join(r['conditions'])}\t{r['n_inspected']}/{r['n_units']} inspected")
 
 
+@qa_app.command("assign")
+def qa_assign(aoi: Aoi, year: Year, sample: SampleId,
+              users: Annotated[list[str], typer.Argument(help="Usernames of the inspectors.")],
+              remove: Annotated[bool, typer.Option("--remove", help="Take them off the sample.")] = False,
+              ) -> None:
+    """Assign inspectors to a sample: only they record its inspections in the API, blind meanwhile."""
+    from backend.db import connect
+    from backend.qa.inspectors import assign
+
+    with connect(settings()) as conn:
+        r = assign(conn, _key(aoi, year), sample, users, assigned_by=getpass.getuser(), remove=remove)
+    echo(f"QA sample {sample}: {r['changed']} {'removed' if remove else 'assigned'}; inspectors: "
+         + (", ".join(r["inspectors"]) or "none"))
+
+
 @qa_app.command("import")
 def qa_import(aoi: Aoi, year: Year, sample: SampleId,
               csv_file: Annotated[Path, typer.Argument(help="CSV: pid,condition,truth,method,inspector,"

@@ -1,4 +1,4 @@
-"""SQL of the annual quality assessment (migration 0100): samples, sampled units, inspections, reports."""
+"""SQL of the annual quality assessment (migrations 0100, 0101): samples, units, inspections, inspectors."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 
 Conn = psycopg.Connection[DictRow]
+APool = AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]
 
 
 def run_info(conn: Conn, run_id: int) -> dict[str, Any]:
@@ -137,3 +139,79 @@ def latest_report(conn: Conn, sample_id: int) -> dict[str, Any] | None:
     return conn.execute("SELECT id, sample_id, versions, html, sha256, created_by, created_at "
                         "FROM qa_reports "
                         "WHERE sample_id = %s ORDER BY id DESC LIMIT 1", (sample_id,)).fetchone()
+
+
+# ---------------------------------------------------------------------------- inspectors (0101)
+def user_for_assignment(conn: Conn, username: str) -> dict[str, Any] | None:
+    """An active user's id, role and AOI grants, or None."""
+    return conn.execute(
+        "SELECT u.id, u.username, u.role, coalesce(array_agg(g.aoi) FILTER (WHERE g.aoi IS NOT NULL), "
+        "'{}') AS aois FROM users u LEFT JOIN aoi_grants g ON g.user_id = u.id "
+        "WHERE u.username = %s AND u.active GROUP BY u.id", (username,)).fetchone()
+
+
+def assign(conn: Conn, sample_id: int, user_ids: list[int], assigned_by: str | None) -> int:
+    """Make users inspectors of a sample (already assigned ones are kept); returns how many were new."""
+    cur = conn.execute("INSERT INTO qa_inspectors (sample_id, user_id, assigned_by) "
+                       "SELECT %s, unnest(%s::int[]), %s ON CONFLICT DO NOTHING",
+                       (sample_id, user_ids, assigned_by))
+    return cur.rowcount
+
+
+def unassign(conn: Conn, sample_id: int, user_ids: list[int]) -> int:
+    """Remove inspectors from a sample; returns how many were removed."""
+    return conn.execute("DELETE FROM qa_inspectors WHERE sample_id = %s AND user_id = ANY(%s)",
+                        (sample_id, user_ids)).rowcount
+
+
+def inspectors(conn: Conn, sample_id: int) -> list[str]:
+    """Usernames of a sample's inspectors, sorted."""
+    rows = conn.execute("SELECT u.username FROM qa_inspectors a JOIN users u ON u.id = a.user_id "
+                        "WHERE a.sample_id = %s ORDER BY 1", (sample_id,)).fetchall()
+    return [r["username"] for r in rows]
+
+
+def is_inspector(conn: Conn, sample_id: int, user_id: int) -> bool:
+    """True if the user is assigned to inspect the sample."""
+    return conn.execute("SELECT 1 FROM qa_inspectors WHERE sample_id = %s AND user_id = %s",
+                        (sample_id, user_id)).fetchone() is not None
+
+
+# A unit is open while it has no inspection: its decision is hidden from the sample's inspectors.
+_OPEN_UNITS = """
+SELECT a.sample_id, count(*) AS n_open,
+       coalesce(bool_or(p.pid = %(pid)s), false) AS parcel_open
+  FROM qa_inspectors a
+  JOIN qa_samples s ON s.id = a.sample_id
+  JOIN parcel_sets ps ON ps.id = s.set_id
+  JOIN qa_units u ON u.sample_id = a.sample_id
+  JOIN parcels p ON p.set_id = u.set_id AND p.id = u.parcel_id
+ WHERE a.user_id = %(user)s AND ps.aoi = %(aoi)s AND ps.year = %(year)s AND ps.ptype = %(ptype)s
+   AND NOT EXISTS (SELECT 1 FROM qa_inspections i WHERE i.sample_id = u.sample_id
+                   AND i.parcel_id = u.parcel_id AND i.condition = u.condition)
+ GROUP BY a.sample_id ORDER BY a.sample_id"""
+
+
+async def open_units(pool: APool, user_id: int, aoi: str, year: int, ptype: str,
+                     pid: str | None) -> list[dict[str, Any]]:
+    """Per sample of the set that the user inspects: its open units and whether ``pid`` has one.
+
+    Samples without open units are not listed.
+    """
+    async with pool.connection() as conn:
+        cur = await conn.execute(_OPEN_UNITS, {"user": user_id, "aoi": aoi, "year": year, "ptype": ptype,
+                                               "pid": pid})
+        return await cur.fetchall()
+
+
+def assignments(conn: Conn, user_id: int) -> list[dict[str, Any]]:
+    """The samples a user inspects, with their set and the number of units and open units."""
+    return conn.execute(
+        "SELECT ps.aoi, ps.year, ps.ptype, a.sample_id, s.conditions, "
+        "(SELECT count(*) FROM qa_units u WHERE u.sample_id = a.sample_id) AS n_units, "
+        "(SELECT count(*) FROM qa_units u WHERE u.sample_id = a.sample_id AND NOT EXISTS (SELECT 1 FROM "
+        " qa_inspections i WHERE i.sample_id = u.sample_id AND i.parcel_id = u.parcel_id "
+        " AND i.condition = u.condition)) AS n_open "
+        "FROM qa_inspectors a JOIN qa_samples s ON s.id = a.sample_id "
+        "JOIN parcel_sets ps ON ps.id = s.set_id "
+        "WHERE a.user_id = %s ORDER BY ps.aoi, ps.year DESC, a.sample_id", (user_id,)).fetchall()

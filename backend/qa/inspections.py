@@ -6,7 +6,9 @@ An inspection states the true situation of a sampled parcel for one condition (`
 
 Blindness: the units of a sample are listed **without** the system's colour, stratum and
 inclusion probability (all three can tell the colour) until the unit has an inspection; the
-answer to a recorded inspection reveals the decision.
+answer to a recorded inspection reveals the decision. Through the API only the sample's
+inspectors record inspections, and the other routes hide open units' decisions from them
+(:mod:`backend.api.blind`). The CSV import is the operator's path (``cbm qa import``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from backend.api.params import SetKey
 from backend.db import queries_qa as q
 from backend.errors import InvalidInput, NotFound
+from backend.qa.inspectors import require_inspector
 from backend.qa.samples import sample_of
 
 TRUTHS = ("compliant", "not_compliant", "cannot_tell")
@@ -81,13 +84,16 @@ def _resolve(conn: q.Conn, sample_id: int, item: InspectionInput) -> dict[str, A
     return u
 
 
-def record(conn: q.Conn, key: SetKey, sample_id: int, item: InspectionInput, user: str) -> dict[str, Any]:
-    """Store an inspection and reveal the system's decision of the unit.
+def record(conn: q.Conn, key: SetKey, sample_id: int, item: InspectionInput, user: str, *,
+           user_id: int) -> dict[str, Any]:
+    """Store an inspection by one of the sample's inspectors and reveal the system's decision of the unit.
 
     Raises:
         NotFound: no such sample in the set, or the parcel and condition are not in the sample.
+        Forbidden: the user is not an inspector of the sample.
     """
     sample_of(conn, key, sample_id)
+    require_inspector(conn, sample_id, user_id, user, key)
     u = _resolve(conn, sample_id, item)
     row = q.insert_inspections(conn, sample_id, [_row(u, item, user)])[0]
     expected = {"compliant": "green", "not_compliant": "red"}.get(item.truth)

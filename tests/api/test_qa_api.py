@@ -6,6 +6,7 @@ none). Each test draws its own census sample of both decisions, so tests do not 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from apitools import Server, get_json
 
 from backend.api.params import SetKey
 from backend.db import connect
-from backend.qa import report
+from backend.qa import inspectors, report
 from backend.qa.samples import draw_sample
 from backend.qa.sampling import SampleSpec
 
@@ -21,10 +22,14 @@ BASE = "/sets/tt/2025/qa"
 
 
 @pytest.fixture()
-def sample(api: Server) -> int:
+def sample(api: Server) -> Iterator[int]:
+    """A census sample of A and B inspected by consumer and analyst (assignments removed afterwards)."""
     with connect(api.settings) as conn:
         r = draw_sample(conn, SetKey("tt", 2025), SampleSpec(("mown_once",), size=2, seed=1), created_by="t")
-    return int(r["id"])
+        inspectors.assign(conn, SetKey("tt", 2025), int(r["id"]), ["consumer", "analyst"], assigned_by="t")
+    yield int(r["id"])
+    with connect(api.settings) as conn:  # open units would hide decisions from them in other tests
+        conn.execute("DELETE FROM qa_inspectors WHERE sample_id = %s", (r["id"],))
 
 
 def _inspect(api: Server, sample: int, who: str = "consumer", **body: object) -> tuple[int, dict]:

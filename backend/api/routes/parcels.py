@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from backend.api.blind import ParcelDecisions
 from backend.api.deps import Conn, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.params import DateRange, PidQuery, stored_band
@@ -21,13 +22,13 @@ def _download(content: bytes | str, media_type: str, name: str) -> Response:
 
 
 @router.get("/markers", summary="Marker results of a parcel with their evidence")
-def markers(key: ReadableSet, pid: PidQuery, conn: Conn) -> dict[str, Any]:
+def markers(key: ParcelDecisions, pid: PidQuery, conn: Conn) -> dict[str, Any]:
     """Markers of the latest marker run for this parcel (``markers: []`` when none); 404 if no parcel."""
     return status.markers(conn, key, pid)
 
 
 @router.get("/decisions", summary="Traffic-light decisions of a parcel with their evidence")
-def decisions(key: ReadableSet, pid: PidQuery, conn: Conn) -> dict[str, Any]:
+def decisions(key: ParcelDecisions, pid: PidQuery, conn: Conn) -> dict[str, Any]:
     """Decisions of the latest run per condition and the worst ``colour``; empty when none."""
     return status.decisions(conn, key, pid)
 

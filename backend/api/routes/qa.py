@@ -1,8 +1,9 @@
 """Annual quality assessment endpoints: samples, blind inspections, estimates, the stored report.
 
-Rights as for reviews: any user with a grant on the AOI (admins everywhere) reads the samples and
-records inspections; others get 403 whether the AOI exists or not. The units of a sample come
-without the system's decision until they are inspected (blind inspection).
+Any user with a grant on the AOI (admins everywhere) reads the samples; only the inspectors of a
+sample (``cbm qa assign``) record its inspections; others get 403 whether the AOI exists or not.
+The units of a sample come without the system's decision until they are inspected (blind
+inspection), and the other routes hide it from the inspectors meanwhile (``backend.api.blind``).
 """
 
 from __future__ import annotations
@@ -53,10 +54,10 @@ def units(key: ReadableSetPath, sample: SampleQuery, conn: Conn, pid: OptionalPi
 
 @router.post("/inspections", status_code=201, summary="Record an inspection of a sampled parcel")
 def inspect(key: ReadableSetPath, body: InspectionBody, user: CurrentUser, conn: Conn) -> dict[str, Any]:
-    """Append an inspection; the answer reveals the system's decision (``system_colour``, ``agrees``)."""
+    """Append an inspection (the sample's inspectors only); the answer reveals the system's decision."""
     fields = body.model_dump(exclude={"sample_id"})
     item = inspections.InspectionInput(**{**fields, "inspector": body.inspector or user.username})
-    return inspections.record(conn, key, body.sample_id, item, user.username)
+    return inspections.record(conn, key, body.sample_id, item, user.username, user_id=user.id)
 
 
 @router.get("/estimates", summary="Quality estimates of a sample")

@@ -1,7 +1,8 @@
 """Review workflow endpoints: verdicts on decisions, the review queue, decision exports, evidence sheet.
 
 Any user with a grant on the AOI (consumers, analysts; admins everywhere) may read and review;
-others get 403 whether the AOI exists or not.
+others get 403 whether the AOI exists or not. A QA inspector does not see the decisions of the
+parcels still to inspect (``backend.api.blind``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.api.deps import Conn, CurrentUser, ReadableSet, ReadableSetPath, SettingsDep
+from backend.api.blind import ParcelDecisions, ParcelDecisionsPath, SetDecisionsPath
+from backend.api.deps import Conn, CurrentUser, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.params import PidQuery
 from backend.reviews import export, service
@@ -61,32 +63,32 @@ def _download(content: bytes | str, media_type: str, name: str) -> Response:
 
 
 @router.post("/sets/{aoi}/{year}/reviews", status_code=201, summary="Record a verdict on a decision")
-def add_review(key: ReadableSetPath, body: ReviewBody, user: CurrentUser, conn: Conn) -> dict[str, Any]:
+def add_review(key: SetDecisionsPath, body: ReviewBody, user: CurrentUser, conn: Conn) -> dict[str, Any]:
     """Append a verdict (never overwrites the decision); an override needs ``colour`` and ``reason``."""
     return service.record(conn, key, user, service.ReviewInput(**body.model_dump()))
 
 
 @router.get("/sets/{aoi}/{year}/reviews", summary="Review history of a parcel")
-def reviews(key: ReadableSetPath, pid: PidQuery, conn: Conn) -> dict[str, Any]:
+def reviews(key: ParcelDecisionsPath, pid: PidQuery, conn: Conn) -> dict[str, Any]:
     """Verdicts on the parcel's decisions (latest run), newest first, and the latest per condition."""
     return service.history(conn, key, pid)
 
 
 @router.get("/sets/{aoi}/{year}/queue", summary="Review queue: one row per parcel")
-def queue(key: ReadableSetPath, query: Queue, conn: Conn) -> dict[str, Any]:
+def queue(key: SetDecisionsPath, query: Queue, conn: Conn) -> dict[str, Any]:
     """Parcels with their worst colour and conditions, filtered, sorted (then by pid) and paged."""
     return service.queue(conn, key, query)
 
 
 @router.get("/sets/{aoi}/{year}/queue/neighbours", summary="Previous and next parcel in the queue")
-def neighbours(key: ReadableSetPath, pid: PidQuery, query: Queue, conn: Conn) -> dict[str, Any]:
+def neighbours(key: SetDecisionsPath, pid: PidQuery, query: Queue, conn: Conn) -> dict[str, Any]:
     """``previous``/``next`` pid (null at the ends) and ``position`` of ``pid`` with the same filters."""
     return service.neighbours(conn, key, pid, query)
 
 
 @router.get("/sets/{aoi}/{year}/decisions.csv", summary="Decisions with reviews as CSV",
             response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def decisions_csv(key: ReadableSetPath, conn: Conn, pid: OptionalPid = None) -> Response:
+def decisions_csv(key: ParcelDecisionsPath, conn: Conn, pid: OptionalPid = None) -> Response:
     """One row per decision of the latest run (one parcel with ``pid``) with its latest review."""
     name = export.file_name(key, pid, "decisions", "csv")
     return _download(export.to_csv(conn, key, pid), "text/csv", name)
@@ -94,7 +96,7 @@ def decisions_csv(key: ReadableSetPath, conn: Conn, pid: OptionalPid = None) -> 
 
 @router.get("/sets/{aoi}/{year}/decisions.gpkg", summary="Decisions with reviews as GeoPackage",
             response_class=Response, responses={200: {"content": {"application/geopackage+sqlite3": {}}}})
-def decisions_gpkg(key: ReadableSetPath, conn: Conn, pid: OptionalPid = None) -> Response:
+def decisions_gpkg(key: ParcelDecisionsPath, conn: Conn, pid: OptionalPid = None) -> Response:
     """Layer ``decisions``: WGS84 parcel polygon per decision with its latest review."""
     return _download(export.to_geopackage(conn, key, pid), "application/geopackage+sqlite3",
                      export.file_name(key, pid, "decisions", "gpkg"))
@@ -102,7 +104,7 @@ def decisions_gpkg(key: ReadableSetPath, conn: Conn, pid: OptionalPid = None) ->
 
 @router.get("/parcels/evidence.html", summary="Printable evidence sheet of a parcel",
             response_class=HTMLResponse)
-def evidence_sheet(key: ReadableSet, pid: PidQuery, conn: Conn, download: bool = False) -> Response:
+def evidence_sheet(key: ParcelDecisions, pid: PidQuery, conn: Conn, download: bool = False) -> Response:
     """HTML case file: outline, decisions with their reviews, review history, markers."""
     page = export.evidence_sheet(conn, key, pid)
     if download:

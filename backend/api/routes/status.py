@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 
 from backend import accounts
+from backend.api.blind import SetDecisionsPath
 from backend.api.deps import AdminUser, AnalystUser, Conn, CurrentUser, ReadableSetPath, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.services import status
 from backend.db import queries_api as q
+from backend.qa import inspectors
 
 router = APIRouter(responses=ERROR_RESPONSES)
 Colour = Literal["green", "yellow", "red"]
@@ -24,10 +26,11 @@ def health(conn: Conn) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/me", tags=["service"], summary="The logged-in user, role and AOI grants")
-def me(user: CurrentUser) -> dict[str, Any]:
-    """Who you are: username, role and granted AOIs (``*`` = all)."""
-    return {"username": user.username, "role": user.role, "aois": sorted(user.aois)}
+@router.get("/me", tags=["service"], summary="The logged-in user, role, AOI grants and QA samples to inspect")
+def me(user: CurrentUser, conn: Conn) -> dict[str, Any]:
+    """Who you are: username, role, granted AOIs (``*`` = all) and the QA samples you inspect."""
+    return {"username": user.username, "role": user.role, "aois": sorted(user.aois),
+            "qa_inspections": inspectors.samples_of(conn, user.id, user.can_read)}
 
 
 @router.get("/sets", tags=["parcel sets"], summary="Parcel sets you may read")
@@ -50,7 +53,7 @@ def set_jobs(key: ReadableSetPath, user: AnalystUser, conn: Conn) -> dict[str, A
 
 @router.get("/sets/{aoi}/{year}/decisions", tags=["parcel sets"],
             summary="Page through the traffic-light decisions of a set (latest run)")
-def set_decisions(key: ReadableSetPath, conn: Conn, settings: SettingsDep,
+def set_decisions(key: SetDecisionsPath, conn: Conn, settings: SettingsDep,
                   colour: Annotated[Colour | None, Query(description="green, yellow or red.")] = None,
                   condition: Annotated[str | None, Query(max_length=64, description="Condition id.")] = None,
                   crop: Annotated[str | None, Query(max_length=64, description="Crop code or name.")] = None,

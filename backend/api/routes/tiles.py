@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from backend.api.deps import Conn, ReadableSetPath, SettingsDep
+from backend.api.blind import SetDecisionsPath
+from backend.api.deps import Conn, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.services import status
 
@@ -17,7 +18,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 @router.get("/tiles/{aoi}/{year}/{z}/{x}/{y}.mvt", response_class=Response,
             summary="Parcel vector tile (layer `parcels`: id, pid, cropcode, colour)",
             responses={200: {"content": {MVT: {}}}})
-def parcel_tile(key: ReadableSetPath, conn: Conn, settings: SettingsDep,
+def parcel_tile(key: SetDecisionsPath, conn: Conn, settings: SettingsDep,
                 z: Annotated[int, Path(ge=0, le=22, description="Zoom.")],
                 x: Annotated[int, Path(ge=0, description="Tile column.")],
                 y: Annotated[int, Path(ge=0, description="Tile row (XYZ, origin top left).")]) -> Response:
