@@ -1,4 +1,4 @@
-"""``cbm import weather`` (and terrain next): ancillary data per parcel set."""
+"""``cbm import weather`` and ``cbm import terrain``: ancillary data per parcel set."""
 
 from __future__ import annotations
 
@@ -34,3 +34,26 @@ def import_weather_cmd(
     echo(f"weather {aoi} {year}: {r.kind}, {r.n_days} days from {r.first_day}, {units}; "
          f"{r.n_cells} {'stations' if r.kind == 'stations' else 'cells'} linked to parcels "
          f"({r.n_links} links), {r.seconds:.1f} s")
+
+
+@import_app.command("terrain")
+def import_terrain_cmd(
+    dem: Annotated[str, typer.Argument(help="DEM raster (COG, GeoTIFF or VRT; local path, s3:// or "
+                                            "https://), elevations in metres, any CRS.")],
+    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set, e.g. nl.")],
+    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
+    ptype: Annotated[str, typer.Option(help="Optional parcel-set variant.")] = "",
+    replace: Annotated[bool, typer.Option(help="Replace the set's terrain.")] = False,
+) -> None:
+    """Terrain per parcel from a DEM (all or nothing): elevation mean, slope mean/max, aspect.
+
+    Slope in degrees on the DEM grid in ground metres (also for a lon/lat DEM); aspect is the
+    circular mean of the downslope bearings (degrees from north, none where flat). Exit 65 for
+    a DEM without CRS, unreadable, or not covering every parcel with elevations, 66 for an
+    unknown parcel set, 73 when the set has terrain and --replace is not given.
+    """
+    from backend.ancillary import import_terrain
+
+    r = import_terrain(settings(), dem, aoi=aoi, year=year, ptype=ptype, replace=replace)
+    echo(f"terrain {aoi} {year}: {r.n_parcels} parcels from {r.crs} DEM ({r.pixel_m:.1f} m pixels), "
+         f"{r.seconds:.1f} s")

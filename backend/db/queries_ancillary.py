@@ -127,3 +127,32 @@ def parcel_set_id(conn: Conn, aoi: str, year: int, ptype: str = "") -> int:
     if row is None:
         raise KeyError((aoi, year, ptype))
     return int(row["id"])
+
+
+# ---------------------------------------------------------------------------- terrain
+def terrain_source(conn: Conn, set_id: int) -> dict[str, Any] | None:
+    """The terrain source of a parcel set (source, crs, pixel_m, imported_at), or None."""
+    return conn.execute("SELECT source, crs, pixel_m, imported_at FROM terrain_sources WHERE set_id = %s",
+                        (set_id,)).fetchone()
+
+
+def parcel_geoms(conn: Conn, set_id: int) -> list[dict[str, Any]]:
+    """Every parcel of a set: (id, pid, wkb) in the set's CRS, by id."""
+    return conn.execute("SELECT id, pid, ST_AsBinary(geom) AS wkb FROM parcels WHERE set_id = %s ORDER BY id",
+                        (set_id,)).fetchall()
+
+
+def delete_terrain(conn: Conn, set_id: int) -> None:
+    """Delete the terrain of a set (its parcels' rows cascade)."""
+    conn.execute("DELETE FROM terrain_sources WHERE set_id = %s", (set_id,))
+
+
+def insert_terrain(conn: Conn, set_id: int, source: str, crs: str, pixel_m: float,
+                   rows: Iterable[tuple[int, float, float, float, float | None, int]]) -> None:
+    """Insert a terrain source and COPY its (parcel_id, elevation, slope_mean, slope_max, aspect, n) rows."""
+    conn.execute("INSERT INTO terrain_sources (set_id, source, crs, pixel_m) VALUES (%s, %s, %s, %s)",
+                 (set_id, source, crs, pixel_m))
+    with conn.cursor().copy("COPY parcel_terrain (set_id, parcel_id, elevation, slope_mean, slope_max, "
+                            "aspect, n_pixels) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row((set_id, *row))

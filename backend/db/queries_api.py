@@ -113,20 +113,26 @@ SELECT p.pid, coalesce(p.cropname, (SELECT ct.cropname FROM crop_tables ct JOIN 
        )) AS cropname, p.cropcode, {srid} AS srid, round(p.area_m2)::bigint AS area,
        ST_X(c.pt) AS clon, ST_Y(c.pt) AS clat,
        CASE WHEN %(with_geom)s THEN ST_AsGeoJSON(CASE WHEN %(wgs84)s
-            THEN ST_Transform(p.geom, 4326) ELSE p.geom END) END AS geom
-FROM parcels p CROSS JOIN LATERAL (SELECT ST_Transform(ST_Centroid(p.geom), 4326) AS pt) c
+            THEN ST_Transform(p.geom, 4326) ELSE p.geom END) END AS geom{extra}
+FROM parcels p CROSS JOIN LATERAL (SELECT ST_Transform(ST_Centroid(p.geom), 4326) AS pt) c{join}
 WHERE p.set_id = {set_id} AND """
-_PARCEL_COLUMNS = _PARCEL_SELECT.format(srid="%(srid)s::int", set_id="%(set_id)s")
+_PARCEL_COLUMNS = _PARCEL_SELECT.format(srid="%(srid)s::int", set_id="%(set_id)s", extra="", join="")
+# parcelByID adds the parcel's terrain (issue 24), rounded to 0.01 m / 0.01 degree, when the set has some
+TERRAIN_COLUMNS = ("elevation", "slope_mean", "slope_max", "aspect")
+_TERRAIN_EXTRA = "".join(f", round(t.{n}::numeric, 2)::float8 AS {n}" for n in TERRAIN_COLUMNS)
+_TERRAIN_JOIN = " LEFT JOIN parcel_terrain t ON t.set_id = p.set_id AND t.parcel_id = p.id"
 # one row per parcel found, or one row of nulls (but set_id) when the set exists and none is found
 _SET_PARCELS = """
-SELECT s.id AS set_id, r.* FROM parcel_sets s LEFT JOIN LATERAL ({select} {where} ORDER BY p.pid LIMIT 10) r
-  ON true
+SELECT s.id AS set_id, {flags}r.* FROM parcel_sets s
+  LEFT JOIN LATERAL ({select} {where} ORDER BY p.pid LIMIT 10) r ON true
 WHERE s.aoi = %(aoi)s AND s.year = %(year)s AND s.ptype = %(ptype)s"""
 _AT_POINT = "ST_Intersects(p.geom, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), s.srid))"
-_SET_PARCELS_AT = _SET_PARCELS.format(select=_PARCEL_SELECT.format(srid="s.srid", set_id="s.id"),
-                                      where=_AT_POINT)
-_SET_PARCEL_BY_PID = _SET_PARCELS.format(select=_PARCEL_SELECT.format(srid="s.srid", set_id="s.id"),
-                                         where="p.pid = %(pid)s")
+_SET_PARCELS_AT = _SET_PARCELS.format(select=_PARCEL_SELECT.format(srid="s.srid", set_id="s.id", extra="",
+                                                                   join=""), where=_AT_POINT, flags="")
+_SET_PARCEL_BY_PID = _SET_PARCELS.format(
+    select=_PARCEL_SELECT.format(srid="s.srid", set_id="s.id", extra=_TERRAIN_EXTRA, join=_TERRAIN_JOIN),
+    where="p.pid = %(pid)s",
+    flags="EXISTS (SELECT 1 FROM terrain_sources ts WHERE ts.set_id = s.id) AS has_terrain, ")
 
 
 async def _set_parcels(pool: APool, sql: str, params: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -144,10 +150,18 @@ async def set_parcels_at(pool: APool, aoi: str, year: int, ptype: str, lon: floa
 
 
 async def set_parcel_by_pid(pool: APool, aoi: str, year: int, ptype: str, pid: str, *,
-                            with_geom: bool, wgs84: bool) -> list[dict[str, Any]] | None:
-    """The parcel of a set with this agency id (zero or one row); None when no such set."""
-    return await _set_parcels(pool, _SET_PARCEL_BY_PID, {
-        "aoi": aoi, "year": year, "ptype": ptype, "pid": pid, "with_geom": with_geom, "wgs84": wgs84})
+                            with_geom: bool, wgs84: bool) -> tuple[list[dict[str, Any]], bool] | None:
+    """The parcel of a set with this agency id (zero or one row) and whether the set has terrain.
+
+    None when no such set. Rows carry ``TERRAIN_COLUMNS`` (None where the set has no terrain).
+    """
+    async with pool.connection() as conn:
+        rows = await (await conn.execute(_SET_PARCEL_BY_PID, {
+            "aoi": aoi, "year": year, "ptype": ptype, "pid": pid, "with_geom": with_geom,
+            "wgs84": wgs84})).fetchall()
+    if not rows:
+        return None
+    return [r for r in rows if r["pid"] is not None], bool(rows[0]["has_terrain"])
 
 
 def parcels_by_polygon(conn: Conn, pset: dict[str, Any], wkt: str, limit: int, *, only_ids: bool,

@@ -62,14 +62,19 @@ async def by_location(pool: q.APool, key: SetKey, lon: float, lat: float,
 async def by_pid(pool: q.APool, key: SetKey, pid: str, opts: GeomOptions) -> dict[str, list[Any]]:
     """Parcel columns of the parcel with this agency id (one SQL statement).
 
+    A set with terrain adds ``elevation slope_mean slope_max aspect`` (m, degrees; aspect None
+    where the parcel is flat).
+
     Raises:
         ParcelSetNotFound: no set for this AOI, year and ptype.
     """
-    rows = await q.set_parcel_by_pid(pool, key.aoi, key.year, key.ptype, pid, with_geom=opts.with_geom,
-                                     wgs84=opts.wgs84)
-    if rows is None:
+    found = await q.set_parcel_by_pid(pool, key.aoi, key.year, key.ptype, pid, with_geom=opts.with_geom,
+                                      wgs84=opts.wgs84)
+    if found is None:
         raise set_not_found(key)
-    return _parcel_columns(rows, opts)
+    rows, has_terrain = found
+    out = _parcel_columns(rows, opts)
+    return {**out, **columns(rows, q.TERRAIN_COLUMNS)} if has_terrain else out
 
 
 def by_polygon(conn: q.Conn, settings: Settings, key: SetKey, polygon: str, opts: GeomOptions,
