@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(60, ge=1, description="Burst size of the per-user rate limit.")
     api_login_max_failures: int = Field(5, ge=1, description="Failed logins (user+IP) before a lockout.")
     api_login_lockout_s: int = Field(300, ge=1, description="Lockout after too many failed logins (s).")
+    api_max_body_bytes: int = Field(1_000_000, ge=1000, le=1_000_000_000,
+                                    description="Largest request body except photo uploads "
+                                    "(CBM_PHOTO_MAX_BYTES), refused before authentication.")
     api_auth_cache_s: int = Field(30, ge=0, le=3600, description="Verified credentials are cached this long.")
     api_tiles_min_zoom: int = Field(10, ge=0, le=22, description="Vector tiles below this zoom are empty.")
 
