@@ -112,6 +112,14 @@ def photos(conn: Conn, set_id: int, parcel_id: int | None, offset: int, limit: i
         "OFFSET %(o)s LIMIT %(l)s", {"s": set_id, "p": parcel_id, "o": offset, "l": limit}).fetchall()
 
 
+def parcels_of_photos(conn: Conn, set_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The parcel (``parcel_id``, ``pid``) of each of these photo ids found in the set."""
+    rows = conn.execute("SELECT f.id, f.parcel_id, p.pid FROM photos f JOIN parcels p ON p.set_id = f.set_id "
+                        "AND p.id = f.parcel_id WHERE f.set_id = %s AND f.id = ANY(%s)",
+                        (set_id, ids)).fetchall()
+    return {int(r["id"]): r for r in rows}
+
+
 def count_photos(conn: Conn) -> int:
     """All stored photos (tests: nothing stored after a refusal)."""
     row = conn.execute("SELECT count(*) AS n FROM photos").fetchone()

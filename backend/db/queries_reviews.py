@@ -25,14 +25,18 @@ def decision(conn: Conn, run_id: int, set_id: int, pid: str, condition: str) -> 
 
 
 def insert_review(conn: Conn, run_id: int, set_id: int, parcel_id: int, condition: str, verdict: str,
-                  reviewer: str, comment: str, *, colour: str | None = None,
-                  reason: str = "") -> dict[str, Any]:
-    """Add a verdict and mark the parcel reviewed in the run's queue; returns ``id``, ``reviewed_at``."""
+                  reviewer: str, comment: str, *, colour: str | None = None, reason: str = "",
+                  photo_ids: tuple[int, ...] = ()) -> dict[str, Any]:
+    """Add a verdict (with the cited photos) and mark the parcel reviewed in the run's queue.
+
+    Returns ``id`` and ``reviewed_at``.
+    """
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO reviews (run_id, set_id, parcel_id, condition, verdict, reviewer, comment, colour, "
-            "reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, reviewed_at",
-            (run_id, set_id, parcel_id, condition, verdict, reviewer, comment, colour, reason)).fetchone()
+            "reason, photo_ids) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, reviewed_at",
+            (run_id, set_id, parcel_id, condition, verdict, reviewer, comment, colour, reason,
+             list(photo_ids))).fetchone()
         conn.execute("UPDATE review_queue SET reviewed = true, verdict = %s "
                      "WHERE run_id = %s AND parcel_id = %s", (verdict, run_id, parcel_id))
     assert row is not None
@@ -40,7 +44,7 @@ def insert_review(conn: Conn, run_id: int, set_id: int, parcel_id: int, conditio
 
 
 _HISTORY_COLUMNS = ("r.id, r.run_id, r.condition, d.colour AS decision_colour, r.verdict, r.colour, "
-                    "r.reason, r.comment, r.reviewer, r.reviewed_at")
+                    "r.reason, r.comment, r.reviewer, r.reviewed_at, r.photo_ids")
 
 
 def parcel_history(conn: Conn, run_id: int, set_id: int, parcel_id: int) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from backend.accounts import User
 from backend.api.params import SetKey
 from backend.api.services.query import resolve_set
 from backend.db import queries_api as qa
+from backend.db import queries_photos as qp
 from backend.db import queries_queue as qq
 from backend.db import queries_reviews as q
 from backend.errors import InvalidInput, NotFound, ParcelNotFound
@@ -35,9 +36,14 @@ class ReviewInput:
     colour: str | None = None
     reason: str = ""
     comment: str = ""
+    photo_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse an inconsistent verdict with a message that says how to fix it."""
+        twice = sorted({i for i in self.photo_ids if self.photo_ids.count(i) > 1})
+        if twice:
+            raise InvalidInput(f"photo {', '.join(map(str, twice))} cited more than once: "
+                               "cite each photo once")
         if self.verdict not in VERDICTS:
             raise InvalidInput(f"verdict must be one of {', '.join(VERDICTS)}, not {self.verdict!r}")
         if self.verdict == "override":
@@ -92,26 +98,49 @@ def parcel_id_of(conn: q.Conn, set_id: int, key: SetKey, pid: str) -> int:
     return int(row["id"])
 
 
+def check_photos(conn: q.Conn, set_id: int, parcel_id: int, key: SetKey, review: ReviewInput) -> None:
+    """Refuse cited photo ids that are not photos of the reviewed parcel.
+
+    Raises:
+        InvalidInput: an id is no photo of the set, or a photo of another parcel.
+    """
+    if not review.photo_ids:
+        return
+    found = qp.parcels_of_photos(conn, set_id, list(review.photo_ids))
+    unknown = [i for i in review.photo_ids if i not in found]
+    if unknown:
+        raise InvalidInput(f"no photo {', '.join(map(str, unknown))} in {key.aoi} {key.year}: cite photos "
+                           f"listed by GET /sets/{key.aoi}/{key.year}/photos?pid={review.pid}")
+    other = [f"{i} (parcel {found[i]['pid']})" for i in review.photo_ids
+             if found[i]["parcel_id"] != parcel_id]
+    if other:
+        raise InvalidInput(f"photo {', '.join(other)} is not a photo of parcel {review.pid}: a verdict "
+                           "cites only photos of its own parcel")
+
+
 def record(conn: q.Conn, key: SetKey, user: User, review: ReviewInput) -> dict[str, Any]:
     """Store a verdict by ``user`` on the latest decision of a parcel and condition.
 
     Raises:
         ParcelNotFound: no such parcel in the set.
         NotFound: no decisions in the set, or none for this parcel and condition.
+        InvalidInput: a cited photo is unknown or of another parcel.
     """
     set_id, run = run_of(conn, key)
     parcel_id = parcel_id_of(conn, set_id, key, review.pid)
+    check_photos(conn, set_id, parcel_id, key, review)
     d = q.decision(conn, run, set_id, review.pid, review.condition)
     if d is None:
         raise NotFound(f"parcel {review.pid!r} has no decision for condition {review.condition!r} "
                        f"in marker run {run}")
     qq.ensure_built(conn, run, set_id)
     row = q.insert_review(conn, run, set_id, parcel_id, review.condition, review.verdict, user.username,
-                          review.comment.strip(), colour=review.colour, reason=review.reason.strip())
+                          review.comment.strip(), colour=review.colour, reason=review.reason.strip(),
+                          photo_ids=review.photo_ids)
     return {"id": row["id"], "run_id": run, "pid": review.pid, "condition": review.condition,
             "decision_colour": d["colour"], "verdict": review.verdict, "colour": review.colour,
             "reason": review.reason.strip(), "comment": review.comment.strip(), "reviewer": user.username,
-            "reviewed_at": row["reviewed_at"]}
+            "reviewed_at": row["reviewed_at"], "photo_ids": list(review.photo_ids)}
 
 
 def history(conn: q.Conn, key: SetKey, pid: str) -> dict[str, Any]:

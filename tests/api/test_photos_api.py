@@ -285,3 +285,32 @@ def test_cli_import_folder_with_report_and_partial_exit(photo_settings: Settings
                    ).returncode == 65
     assert run_cbm(photo_settings, "photos", "import", str(tmp_path / "missing"), "--aoi", "tt",
                    "--year", "2025").returncode == 66
+
+
+def _reviews_of(s: Settings, pid: str) -> list[list[int]]:
+    with connect(s) as conn:
+        rows = conn.execute("SELECT r.photo_ids FROM reviews r JOIN parcels p ON p.set_id = r.set_id AND "
+                            "p.id = r.parcel_id WHERE p.pid = %s ORDER BY r.id", (pid,)).fetchall()
+    return [list(r["photo_ids"]) for r in rows]
+
+
+def test_review_cites_photos_of_its_parcel_only(papi: Server) -> None:
+    _, in_c = post(papi, jpeg(lonlat=wgs84(C.centroid.x + 3, C.centroid.y - 3), seed=30))
+    _, in_a = post(papi, jpeg(lonlat=wgs84(A.centroid.x + 3, A.centroid.y), seed=31))
+    assert (in_c["pid"], in_a["pid"]) == ("C", "A")
+    body = {"pid": "C", "condition": "mown_june", "verdict": "confirm", "comment": "photo shows the cut"}
+    before = _reviews_of(papi.settings, "C")
+    with papi.client("consumer") as c:
+        refused = {ids[0] if len(ids) == 1 else "twice": c.post("/sets/tt/2025/reviews",
+                                                                 json={**body, "photo_ids": ids})
+                   for ids in ([in_a["id"]], [99_999_999], [in_c["id"], in_c["id"]])}
+        zero = c.post("/sets/tt/2025/reviews", json={**body, "photo_ids": [0]})
+        saved = c.post("/sets/tt/2025/reviews", json={**body, "photo_ids": [in_c["id"]]})
+        history = c.get("/sets/tt/2025/reviews", params={"pid": "C"}).json()["history"]
+    assert {k: r.status_code for k, r in refused.items()} == {in_a["id"]: 422, 99_999_999: 422, "twice": 422}
+    assert f"photo {in_a['id']} (parcel A) is not a photo of parcel C" in refused[in_a["id"]].json()["detail"]
+    assert "no photo 99999999 in tt 2025" in refused[99_999_999].json()["detail"]
+    assert "cited more than once" in refused["twice"].json()["detail"] and zero.status_code == 422
+    assert _reviews_of(papi.settings, "C") == [*before, [in_c["id"]]]  # refusals stored nothing
+    assert saved.status_code == 201 and saved.json()["photo_ids"] == [in_c["id"]]
+    assert history[0]["id"] == saved.json()["id"] and history[0]["photo_ids"] == [in_c["id"]]

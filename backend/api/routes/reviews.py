@@ -35,6 +35,9 @@ class ReviewBody(BaseModel):
     colour: Literal["green", "red"] | None = Field(None, description="The overriding colour (override only).")
     reason: str = Field("", max_length=2000, description="Why the automatic decision is wrong (override).")
     comment: str = Field("", max_length=2000)
+    photo_ids: list[Annotated[int, Field(ge=1)]] = Field(
+        [], max_length=50, description="Photos of this parcel cited as the reason of the verdict "
+        "(ids from GET /sets/{aoi}/{year}/photos).")
 
 
 def queue_query(settings: SettingsDep,
@@ -65,7 +68,8 @@ def _download(content: bytes | str, media_type: str, name: str) -> Response:
 @router.post("/sets/{aoi}/{year}/reviews", status_code=201, summary="Record a verdict on a decision")
 def add_review(key: SetDecisionsPath, body: ReviewBody, user: CurrentUser, conn: Conn) -> dict[str, Any]:
     """Append a verdict (never overwrites the decision); an override needs ``colour`` and ``reason``."""
-    return service.record(conn, key, user, service.ReviewInput(**body.model_dump()))
+    fields = {**body.model_dump(), "photo_ids": tuple(body.photo_ids)}
+    return service.record(conn, key, user, service.ReviewInput(**fields))
 
 
 @router.get("/sets/{aoi}/{year}/reviews", summary="Review history of a parcel")
