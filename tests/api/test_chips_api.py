@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,17 +10,15 @@ import geopandas as gpd
 import httpx
 import numpy as np
 import pytest
-import uvicorn
+from apitools import running_api
 from chips_scene import S1_DATE, S2_DATE, S2_ITEM, catalogue, lonlat, make_scene
 from rasterio.io import MemoryFile
 from shapely.geometry import box
 
 from backend.accounts import add_user, grant_aoi
-from backend.api.app import create_app
 from backend.chips import sign
 from backend.db import connect
 from backend.parcels import import_parcels
-from backend.procs import free_port
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
 PASSWORD = "chips-password"
@@ -57,18 +54,8 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="module")
 def srv(world: dict) -> Iterator[str]:
     """Base URL of the app served by uvicorn in a thread."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world["settings"]), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with running_api(world["settings"]) as server:
+        yield server.url
 
 
 def get(api: str, path: str, auth=CONSUMER, **params) -> httpx.Response:

@@ -3,24 +3,20 @@ with the cloud and no-data shares of the parcel's own SCL pixels; expected value
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import geopandas as gpd
 import httpx
 import pytest
-import uvicorn
+from apitools import running_api
 from chips_scene import S2_DATE, S2_DATE_2, catalogue, make_scene
 from gridtools import CRS, X0, Y0
 from rasterio.io import MemoryFile
 from shapely.geometry import box
 
 from backend.accounts import add_user, grant_aoi
-from backend.api.app import create_app
 from backend.db import connect
 from backend.parcels import import_parcels
-from backend.procs import free_port
 from backend.settings import Settings
 
 PASSWORD = "parcel-chips-password"
@@ -52,17 +48,8 @@ def srv(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         add_user(conn, "con", PASSWORD, "consumer")
         add_user(conn, "stranger", PASSWORD, "consumer")
         grant_aoi(conn, "con", "tt")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(s), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with running_api(s) as server:
+        yield server.url
 
 
 def chips(api: str, pid: str, auth=CONSUMER, **params) -> httpx.Response:
