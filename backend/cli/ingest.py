@@ -107,6 +107,7 @@ app.add_typer(catalogue_app, name="catalogue")
 
 EXIT_PARTIAL = 4  # some input rejected, the rest done (README exit-code table)
 EXIT_INVALID = 65
+EXIT_LEASE_LOST = 75  # cbm extract: a claimed job was taken over after this worker stalled past its lease
 
 
 @catalogue_app.command("add")
@@ -169,8 +170,13 @@ def extract_cmd(
          f"for {r.parcels} parcel-images in {r.seconds:.1f} s")
     for job_id, message in r.errors:
         typer.echo(f"job {job_id}: {message}", err=True)
+    if r.lost:
+        typer.echo(f"{r.lost} job(s) taken over by another worker: this worker stalled past its lease "
+                   f"(CBM_JOB_LEASE_S) and wrote none of their rows; the other worker does them", err=True)
     if r.failed:
         raise typer.Exit(1)
+    if r.lost:
+        raise typer.Exit(EXIT_LEASE_LOST)
 
 
 from backend.cli import ancillary  # noqa: E402,F401  (registers `cbm import weather`)

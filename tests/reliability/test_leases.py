@@ -135,6 +135,39 @@ def test_dead_workers_job_is_taken_over_after_its_lease(leased: Settings, baseli
     assert checksum(leased) == baseline.checksum
 
 
+def test_stalled_worker_loses_its_job_and_writes_none_of_it(leased: Settings, baseline, tmp_path: Path,
+                                                            parcels_locked: psycopg.Connection) -> None:
+    """A worker frozen past its lease (SIGSTOP, as a paused VM) comes back after another worker took
+    its job: it writes none of that job's rows, does the other jobs, says so and exits 75."""
+    from backend.extraction.service import _Worker
+
+    log = tmp_path / "worker.log"
+    proc = _worker(leased, log)
+    try:
+        _wait_blocked(leased, 1, [proc])
+        job_id = _running(leased)[0]["id"]
+        proc.send_signal(signal.SIGSTOP)  # its heartbeat stops with it
+        time.sleep(max(0.0, float(_running(leased)[0]["left_s"])) + 0.2)
+        intruder = _try_take_over(leased, [job_id])
+        assert intruder is not None and intruder.id == job_id
+        parcels_locked.commit()
+        proc.send_signal(signal.SIGCONT)
+        assert proc.wait(120) == 75, log.read_text()
+    finally:
+        proc.kill()
+    out = log.read_text()
+    assert "1 job(s) taken over by another worker" in out and "2 images done" in out, out
+    assert _attempts(leased)[job_id] == ("running", 2)  # the intruder's claim, not renewed by the old worker
+    with connect(leased) as conn:
+        rows = conn.execute("SELECT count(*) AS n FROM signatures s JOIN extraction_jobs j ON "
+                            "j.image_id = s.image_id AND j.set_id = s.set_id WHERE j.id = %s",
+                            (job_id,)).fetchone()["n"]
+        assert rows == 0  # the stalled worker wrote nothing of the job it lost
+        _Worker(leased, conn).run(intruder)  # the intruder does the job
+    assert [st for st, _ in _attempts(leased).values()] == ["done"] * 3
+    assert checksum(leased) == baseline.checksum  # nothing lost, nothing twice
+
+
 def test_renewal_never_waits_for_the_workers_final_transaction(leased: Settings) -> None:
     with connect(leased, autocommit=True) as conn:
         job = jobs.claim(conn, leased, "worker-1", aoi=AOI, year=YEAR)
