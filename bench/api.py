@@ -5,7 +5,7 @@
 1. Creates database ``cbm_bench_api`` in the project cluster (dropped first), a parcel set of
    ``--parcels`` 40 m squares (EPSG:32631), ``--images`` S2 images (6 bands) and one signature
    row per parcel x image with random stats, written with binary COPY, one image at a time as
-   the extraction does (``backend.extraction.pgcopy.encode_signatures``).
+   the extraction does (``backend.db.signatures.encode_signatures``).
    Band-rows = parcels x images x 6 (500 000 x 34 = 102 M). Prints the table size on disk.
 2. Times the time-series SQL alone (warm, psycopg, p50).
 3. Starts ``cbm serve --workers N`` (uvloop, httptools, one access-log line per request,
@@ -63,7 +63,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.db import connect, database_url
-from backend.extraction.pgcopy import COLUMNS, encode_signatures
+from backend.db.signatures import COLUMNS, encode_signatures
 from backend.procs import free_port, running
 from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 

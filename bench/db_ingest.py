@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from backend.db import connect, temporary_database
-from backend.extraction.pgcopy import COLUMNS, encode_signatures
+from backend.db.signatures import COLUMNS, encode_signatures
 from backend.settings import load_settings
 
 S2_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")

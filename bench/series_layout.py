@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.db import cluster, connect, queries_parcels
 from backend.db.migrate import migrate
-from backend.extraction.pgcopy import COLUMNS, encode_signatures
+from backend.db.signatures import COLUMNS, encode_signatures
 from backend.procs import free_port
 from backend.settings import PROJECT_ROOT, load_settings
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from backend.db import connect
+from backend.db.signatures import COLUMNS, encode_signatures
 from backend.errors import CbmError, ParcelSetNotFound
 from backend.extraction.maintenance import cluster_signatures
-from backend.extraction.pgcopy import COLUMNS, encode_signatures
 
 N_PARCELS, N_IMAGES = 2000, 12
 

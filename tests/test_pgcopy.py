@@ -12,7 +12,7 @@ import pytest
 
 from backend.db import connect, temporary_database
 from backend.db.migrate import MIGRATIONS_DIR, migrate
-from backend.extraction.pgcopy import COLUMNS, encode_signatures, unpack_hist, unpack_stats
+from backend.db.signatures import COLUMNS, encode_signatures, unpack_hist, unpack_stats
 
 
 def _set_and_image(conn) -> tuple[int, int]:

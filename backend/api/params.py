@@ -1,4 +1,4 @@
-"""Parameter value objects shared by the routes: JRC flags, band names, date ranges, query polygons.
+"""Parameter value objects shared by the routes: JRC flags, set keys, geometry options, query polygons.
 
 Each validates itself and raises :class:`InvalidInput` or :class:`LimitExceeded` with a message
 naming the parameter (or the limit setting) and what is allowed.
@@ -6,9 +6,7 @@ naming the parameter (or the limit setting) and what is allowed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 import shapely
@@ -30,38 +28,12 @@ PidQuery = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00]
                                 description="Agency parcel id (any text but NUL).")]
 Flag = Annotated[str | None, Query(description="`True`/`true` to enable.", examples=["True"],
                                    max_length=8)]
-
-# JRC band names of each time-series type -> our stored asset names (images.bands).
-# Every S2 L2A band and S1 polarisation the catalogue may hold (an image has a subset: images.bands).
-TS_BANDS: dict[str, dict[str, str]] = {
-    "s2": {b: b for b in ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11",
-                          "B12")},
-    "bs": {"VVb": "VV", "VHb": "VH", "HHb": "HH", "HVb": "HV"},
-    "c6": {"VVc": "COH_VV", "VHc": "COH_VH"},
-}
-STORED_TO_JRC: dict[str, dict[str, str]] = {k: {v: n for n, v in m.items()} for k, m in TS_BANDS.items()}
-_SHORT_S2 = re.compile(r"^B(\d)$")
 _geod = Geod(ellps="WGS84")
 
 
 def flag(value: str | None) -> bool:
     """The JRC boolean convention: ``True``/``true``/``1`` are true, anything else false."""
     return value is not None and value.strip().lower() in ("true", "1", "yes")
-
-
-def stored_band(tstype: str, band: str) -> str:
-    """Map a JRC band name (``B4``, ``B04``, ``VVb``, ``VVc``; our names too) to the stored name.
-
-    Raises:
-        InvalidInput: the band does not exist for this time-series type.
-    """
-    bands = TS_BANDS[tstype]
-    name = _SHORT_S2.sub(r"B0\1", band.strip()) if tstype == "s2" else band.strip()
-    if name in bands:
-        return bands[name]
-    if name in bands.values():
-        return name
-    raise InvalidInput(f"band {band[:20]!r} is not a {tstype} band; allowed: {', '.join(bands)}")
 
 
 @dataclass(frozen=True)
@@ -79,38 +51,6 @@ class GeomOptions:
 
     with_geom: bool = False
     wgs84: bool = False
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """A half-open UTC datetime range [start, end) built from inclusive dates."""
-
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def build(cls, start: date | None, end: date | None, *, year: int | None = None,
-              max_days: int | None = None) -> DateRange:
-        """Validate inclusive dates.
-
-        No dates at all means unbounded (no span check); one missing end defaults to the
-        bound of ``year`` (or of all time).
-
-        Raises:
-            InvalidInput: start after end.
-            LimitExceeded: the span exceeds ``max_days`` (setting ``api_max_date_span_days``).
-        """
-        if start is None and end is None:
-            return cls(datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
-        lo = start or (date(year, 1, 1) if year else date(1970, 1, 1))
-        hi = end or (date(year, 12, 31) if year else date(2199, 12, 31))
-        if lo > hi:
-            raise InvalidInput(f"start_date {lo} is after end_date {hi}")
-        days = (hi - lo).days + 1
-        if max_days is not None and days > max_days:
-            raise LimitExceeded(f"date range of {days} days exceeds the limit "
-                                f"api_max_date_span_days={max_days}")
-        return cls(datetime.combine(lo, time(), UTC), datetime.combine(hi + timedelta(days=1), time(), UTC))
 
 
 def _coordinate_list(text: str) -> str:

@@ -194,7 +194,7 @@ def parcel_row(conn: Conn, set_id: int, pid: str) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------- time series
-# provenance columns after (date_part, bands, stats, hist): see backend.api.services.timeseries
+# provenance columns after (date_part, bands, stats, hist): see backend.extraction.timeseries
 _PROVENANCE = ("i.item_id, i.provider, i.collection, i.platform, i.orbit_state, i.relative_orbit, i.mask, "
                "extract(epoch FROM i.start_datetime)::float8, extract(epoch FROM i.end_datetime)::float8")
 _FILTERS = """

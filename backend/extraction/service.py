@@ -17,10 +17,10 @@ from pyproj import Transformer
 from backend.catalogue.assets import band_hrefs, band_indexes
 from backend.db import connect
 from backend.db import queries_extraction as q
+from backend.db.signatures import COLUMNS, encode_signatures
 from backend.errors import CbmError, ImageReadError, InvalidInput
 from backend.extraction import engine, jobs, radiometry
 from backend.extraction.compute import GridCache, ImageResult, compute_image
-from backend.extraction.pgcopy import COLUMNS, encode_signatures
 from backend.extraction.reader import open_groups
 from backend.progress import ProgressLike, progress_bar
 from backend.settings import Settings

@@ -1,9 +1,11 @@
-"""Parcel time series: signature rows unpacked into JRC band rows, as JSON columns, CSV or GeoPackage.
+"""Parcel time series (the read side of the signatures): JRC band rows as JSON columns, CSV or GeoPackage.
 
 A signature row holds one image's stats for all its bands (``stats[band][8]`` in the order
-count, mean, std, min, max, p25, p50, p75; packed, see ``backend.extraction.pgcopy``); here each
+count, mean, std, min, max, p25, p50, p75; packed, see ``backend.db.signatures``); here each
 becomes one row per requested band, with the JRC band names (``B04``, ``VVb``, ``VHc``) and,
 for S2, the SCL histogram as ``{"4": 120}``. NaN statistics (no valid pixel) become null.
+:data:`TS_BANDS` names the bands of each time-series type; :class:`DateRange` is the
+observation time range of a request.
 """
 
 from __future__ import annotations
@@ -12,17 +14,80 @@ import csv
 import functools
 import io
 import json
+import re
 import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backend.api.params import STORED_TO_JRC, DateRange, SetKey
+from backend.api.params import SetKey
 from backend.api.services.query import resolve_set, set_not_found
 from backend.db import queries_api as q
-from backend.errors import ParcelNotFound
-from backend.extraction.pgcopy import HIST_DTYPE, N_SCL_CLASSES, N_STATS, unpack_stats
+from backend.db.signatures import HIST_DTYPE, N_SCL_CLASSES, N_STATS, unpack_stats
+from backend.errors import InvalidInput, LimitExceeded, ParcelNotFound
+
+# JRC band names of each time-series type -> our stored asset names (images.bands).
+# Every S2 L2A band and S1 polarisation the catalogue may hold (an image has a subset: images.bands).
+TS_BANDS: dict[str, dict[str, str]] = {
+    "s2": {b: b for b in ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11",
+                          "B12")},
+    "bs": {"VVb": "VV", "VHb": "VH", "HHb": "HH", "HVb": "HV"},
+    "c6": {"VVc": "COH_VV", "VHc": "COH_VH"},
+}
+STORED_TO_JRC: dict[str, dict[str, str]] = {k: {v: n for n, v in m.items()} for k, m in TS_BANDS.items()}
+_SHORT_S2 = re.compile(r"^B(\d)$")
+
+
+
+def stored_band(tstype: str, band: str) -> str:
+    """Map a JRC band name (``B4``, ``B04``, ``VVb``, ``VVc``; our names too) to the stored name.
+
+    Raises:
+        InvalidInput: the band does not exist for this time-series type.
+    """
+    bands = TS_BANDS[tstype]
+    name = _SHORT_S2.sub(r"B0\1", band.strip()) if tstype == "s2" else band.strip()
+    if name in bands:
+        return bands[name]
+    if name in bands.values():
+        return name
+    raise InvalidInput(f"band {band[:20]!r} is not a {tstype} band; allowed: {', '.join(bands)}")
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A half-open UTC datetime range [start, end) built from inclusive dates."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def build(cls, start: date | None, end: date | None, *, year: int | None = None,
+              max_days: int | None = None) -> DateRange:
+        """Validate inclusive dates.
+
+        No dates at all means unbounded (no span check); one missing end defaults to the
+        bound of ``year`` (or of all time).
+
+        Raises:
+            InvalidInput: start after end.
+            LimitExceeded: the span exceeds ``max_days`` (setting ``api_max_date_span_days``).
+        """
+        if start is None and end is None:
+            return cls(datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+        lo = start or (date(year, 1, 1) if year else date(1970, 1, 1))
+        hi = end or (date(year, 12, 31) if year else date(2199, 12, 31))
+        if lo > hi:
+            raise InvalidInput(f"start_date {lo} is after end_date {hi}")
+        days = (hi - lo).days + 1
+        if max_days is not None and days > max_days:
+            raise LimitExceeded(f"date range of {days} days exceeds the limit "
+                                f"api_max_date_span_days={max_days}")
+        return cls(datetime.combine(lo, time(), UTC), datetime.combine(hi + timedelta(days=1), time(), UTC))
+
 
 TS_COLUMNS = ("date_part", "band", "count", "mean", "std", "min", "p25", "p50", "p75", "max")
 # position in the stored stats vector of each output statistic after ``count`` (mean ... max)
@@ -156,8 +221,6 @@ def to_csv(data: dict[str, list[Any]]) -> str:
     names = list(data)
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["date", *names])
-    from datetime import UTC, datetime
-
     for i in range(len(data["date_part"])):
         row = [data[n][i] for n in names]
         row = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row]

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from backend.api.params import STORED_TO_JRC
-from backend.api.services.timeseries import TS_COLUMNS, plain, unpack
+from backend.extraction.timeseries import STORED_TO_JRC, TS_COLUMNS, plain, unpack
 
 # stored order: count mean std min max p25 p50 p75; JRC order: count mean std min p25 p50 p75 max
 _JRC_FROM_STORED = (0, 1, 2, 3, 5, 6, 7, 4)

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Response
 from backend.api.blind import ParcelDecisions
 from backend.api.deps import Conn, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
-from backend.api.params import DateRange, PidQuery, stored_band
+from backend.api.params import PidQuery
 from backend.api.routes.query import Band, DateQuery, TsType
-from backend.api.services import status, timeseries
+from backend.api.services import status
+from backend.extraction import timeseries
+from backend.extraction.timeseries import DateRange, stored_band
 
 router = APIRouter(prefix="/parcels", tags=["parcels"], responses=ERROR_RESPONSES)
 

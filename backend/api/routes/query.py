@@ -15,9 +15,11 @@ from fastapi import APIRouter, Query
 from backend.api.deps import APool, Conn, CurrentUser, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.fastroute import LeanRoute
-from backend.api.params import DateRange, Flag, GeomOptions, PidQuery, flag, stored_band
+from backend.api.params import Flag, GeomOptions, PidQuery, flag
 from backend.api.responses import ColumnsResponse
-from backend.api.services import query, timeseries
+from backend.api.services import query
+from backend.extraction import timeseries
+from backend.extraction.timeseries import DateRange, stored_band
 
 router = APIRouter(prefix="/query", tags=["JRC CbM compatible"], responses=ERROR_RESPONSES,
                    route_class=LeanRoute)

@@ -123,7 +123,7 @@ def info(conn: q.Conn, user_aois: frozenset[str],
     Each AOI has, as the JRC server's, ``years`` and one ``id_examples_<year>[_<ptype>]`` list of
     a few parcel ids per set (the JRC client's GUI needs one), and ``tms`` (background names).
     """
-    from backend.api.params import TS_BANDS
+    from backend.extraction.timeseries import TS_BANDS
 
     sets = [s for s in q.example_pids(conn) if "*" in user_aois or s["aoi"] in user_aois]
     aois: dict[str, dict[str, Any]] = {}
@@ -147,7 +147,7 @@ def imagery(conn: q.Conn) -> list[dict[str, Any]]:
     Each entry: the image count, the bands the images have (JRC names, in band order) and
     their masks (``SCL`` or ``none``); duplicate copies are left out.
     """
-    from backend.api.params import STORED_TO_JRC
+    from backend.extraction.timeseries import STORED_TO_JRC
 
     out = []
     for r in q.catalogue_bands(conn):
