@@ -3,6 +3,8 @@
 Decisions name the condition, its window and the reason with dates (not rule ids and
 day-of-year numbers). Below them: downloads of the parcel's decisions with their reviews (CSV,
 GeoPackage) and its printable evidence sheet, and the :class:`~cbm_widgets.review.ReviewPanel`.
+The parcel's geotagged photos (:class:`~cbm_widgets.photos.PhotoStrip`) sit under the decisions;
+the review panel offers them for citing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import CbmApiError
 from cbm_widgets.map_layers import DECISION_COLOURS
 from cbm_widgets.models import Parcel
+from cbm_widgets.photos import PhotoStrip
 from cbm_widgets.plain import condition_name, plain_reason, window_text
 from cbm_widgets.review import ReviewPanel
 
@@ -85,10 +88,13 @@ class ParcelCard(CbmWidget):
                                 _dom_classes=["cbm-downloads"])
         self.review = ReviewPanel(client)
         self.review.layout.display = "none"
-        self.children = [self.body, self.decisions, self.downloads, self.status,
+        self.photos = PhotoStrip(client)
+        self.children = [self.body, self.decisions, self.photos, self.downloads, self.status,
                          *([self.review] if reviews else [])]
         for name in ("aoi", "year", "parcel_id"):
+            t.link((self, name), (self.photos, name))
             t.link((self, name), (self.review, name))
+        t.dlink((self.photos, "photos"), (self.review, "photos"))
         self.observe(self._update, names=["aoi", "year", "parcel_id"])
         for name, value in kwargs.items():
             setattr(self, name, value)

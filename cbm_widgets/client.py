@@ -13,7 +13,10 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import logging
+import time
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
+RECENT_S = 10.0
+"""Seconds a parcel's identity and decisions are kept: the widgets of a page ask for them together."""
+RECENT_MAX = 32
 
 _STATUS_ERRORS: dict[int, type[errors.CbmApiError]] = {
     400: errors.InvalidRequest, 401: errors.AuthenticationFailed, 403: errors.AccessDenied,
@@ -75,22 +81,49 @@ class CbmClient:
         password: password; default ``CBM_API_PASSWORD``.
         timeout: seconds per request; default ``CBM_API_TIMEOUT`` (30).
         session: a ``requests.Session`` to reuse (tests, connection pooling).
+        recent_s: seconds a parcel's identity and decisions are kept (``RECENT_S``; 0: never).
+            The map, card, chart and chips of one page all ask for them when a parcel is
+            selected; they change only with an import or a marker run. Any POST forgets them.
 
     A client without an API URL can be built (so a dashboard still renders); its first request
     raises :class:`~cbm_widgets.errors.ConfigurationError`.
     """
 
     def __init__(self, url: str | None = None, user: str | None = None, password: str | None = None, *,
-                 timeout: float | None = None, session: requests.Session | None = None) -> None:
+                 timeout: float | None = None, session: requests.Session | None = None,
+                 recent_s: float = RECENT_S) -> None:
         env = ClientSettings(**{})  # reads CBM_API_* from the environment
         self.url = (url or env.url).rstrip("/")
         self.timeout = timeout or env.timeout
         self.session = session or requests.Session()
         self.session.auth = (user if user is not None else env.user,
                              password if password is not None else env.password.get_secret_value())
+        self.recent_s = recent_s
+        self._recent: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
     def __repr__(self) -> str:
         return f"CbmClient({self.url!r}, user={self.session.auth[0]!r})"  # type: ignore[index]
+
+    # ------------------------------------------------------------------ recent answers
+    def _remembered(self, key: tuple[Any, ...], fetch: Callable[[], Any]) -> Any:
+        """``fetch()``, or its answer of less than ``recent_s`` ago (a deep copy: callers may change it)."""
+        hit = self._recent.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.recent_s:
+            return copy.deepcopy(hit[1])
+        value = fetch()
+        self._remember(key, value)
+        return copy.deepcopy(value)
+
+    def _remember(self, key: tuple[Any, ...], value: Any) -> None:
+        if self.recent_s <= 0:
+            return
+        if len(self._recent) >= RECENT_MAX:
+            del self._recent[min(self._recent, key=lambda k: self._recent[k][0])]
+        self._recent[key] = (time.monotonic(), copy.deepcopy(value))
+
+    def forget(self) -> None:
+        """Drop the recent answers (the next requests ask the API again)."""
+        self._recent.clear()
 
     # ------------------------------------------------------------------ transport
     def get(self, path: str, **params: Any) -> requests.Response:
@@ -118,6 +151,7 @@ class CbmClient:
         """POST a JSON body to ``path`` and decode the JSON answer; errors raised as CbmApiError."""
         if not self.url:
             raise errors.ConfigurationError("No CbM API address: set CBM_API_URL (e.g. http://127.0.0.1:8000).")
+        self.forget()  # what it changes may be among them
         try:
             response = self.session.post(f"{self.url}{path}", json=body, timeout=self.timeout)
         except requests.RequestException as exc:
@@ -147,8 +181,8 @@ class CbmClient:
         Raises:
             NotFound: no parcel with this id in the set.
         """
-        data = self.get_json("/query/parcelByID", aoi=aoi, year=year, pid=pid, withGeometry="True",
-                             wgs84="True")
+        data = self._remembered(("parcel", aoi, year, pid), lambda: self.get_json(
+            "/query/parcelByID", aoi=aoi, year=year, pid=pid, withGeometry="True", wgs84="True"))
         if not data or not data.get("pid"):
             raise errors.NotFound(f"No parcel {pid!r} in {aoi} {year}.")
         return Parcel.from_columns(data)
@@ -163,6 +197,7 @@ class CbmClient:
                              withGeometry="True", wgs84="True")
         if not data or not data.get("pid"):
             raise errors.NotFound(f"No parcel of {aoi} {year} at {lat:.5f}, {lon:.5f}.")
+        self._remember(("parcel", aoi, year, str(data["pid"][0])), data)  # the card asks for it next
         return Parcel.from_columns(data)
 
     def parcels_in(self, aoi: str, year: int, bbox: tuple[float, float, float, float]) -> list[Parcel]:
@@ -218,7 +253,8 @@ class CbmClient:
 
     def decisions(self, aoi: str, year: int, pid: str) -> dict[str, Any]:
         """``{"pid", "colour" (worst), "decisions": [{condition, colour, reason, evidence, ...}]}``."""
-        result: dict[str, Any] = self.get_json("/parcels/decisions", aoi=aoi, year=year, pid=pid)
+        result: dict[str, Any] = self._remembered(("decisions", aoi, year, pid), lambda: self.get_json(
+            "/parcels/decisions", aoi=aoi, year=year, pid=pid))
         return result
 
     def markers(self, aoi: str, year: int, pid: str) -> list[dict[str, Any]]:
@@ -242,20 +278,35 @@ class CbmClient:
 
     # ------------------------------------------------------------------ reviews and downloads
     def review(self, aoi: str, year: int, pid: str, condition: str, verdict: str, *,
-               colour: str | None = None, reason: str = "", comment: str = "") -> dict[str, Any]:
+               colour: str | None = None, reason: str = "", comment: str = "",
+               photo_ids: list[int] | None = None) -> dict[str, Any]:
         """Record a verdict (``confirm``, ``override`` with ``colour`` and ``reason``, ``field_visit``).
 
+        ``photo_ids``: photos of the parcel cited as the reason of the verdict.
+
         Raises:
-            InvalidRequest: an override without colour or reason (the API's message says which).
+            InvalidRequest: an override without colour or reason, a photo of another parcel (the
+                API's message says which).
         """
         body = {"pid": pid, "condition": condition, "verdict": verdict, "colour": colour, "reason": reason,
-                "comment": comment}
+                "comment": comment, "photo_ids": list(photo_ids or [])}
         result: dict[str, Any] = self.post_json(f"/sets/{aoi}/{year}/reviews", body)
         return result
 
     def reviews(self, aoi: str, year: int, pid: str) -> dict[str, Any]:
         """A parcel's verdicts: ``{"history": [newest first], "latest": {condition: verdict}}``."""
         result: dict[str, Any] = self.get_json(f"/sets/{aoi}/{year}/reviews", pid=pid)
+        return result
+
+    def photos(self, aoi: str, year: int, pid: str | None = None, *, offset: int = 0,
+               limit: int = 1000) -> dict[str, Any]:
+        """A parcel's geotagged photos (the set's without ``pid``), paged.
+
+        ``total`` and ``photos``: metadata, checks and signed ``url`` / ``thumbnail_url`` (fetch
+        them with :meth:`fetch_bytes`).
+        """
+        path = f"/sets/{aoi}/{year}/photos"
+        result: dict[str, Any] = self.get_json(path, pid=pid, offset=offset, limit=limit)
         return result
 
     def queue(self, aoi: str, year: int, **query: Any) -> dict[str, Any]:

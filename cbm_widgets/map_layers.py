@@ -15,7 +15,10 @@ PEER = "#5c6bc0"
 PARCEL = "#37474f"
 DECISION_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 NO_DECISION = "#90a4ae"
-LEGEND = {"selected parcel": SELECTED, "peers (same crop)": PEER, "other parcels": PARCEL}
+PHOTO = "#6a1b9a"  # purple: geotagged photos and their direction wedges
+PHOTO_FAILED = "#e65100"  # a photo with a failed check
+LEGEND = {"selected parcel": SELECTED, "peers (same crop)": PEER, "other parcels": PARCEL,
+          "photo (wedge: direction)": PHOTO}
 DECISION_LEGEND = {"red: fails a condition": DECISION_COLOURS["red"],
                    "yellow: inconclusive": DECISION_COLOURS["yellow"],
                    "green: all conditions met": DECISION_COLOURS["green"],
@@ -58,6 +61,48 @@ def selected_layer() -> L.GeoJSON:
 def overlay_layer() -> L.ImageOverlay:
     """The image chip of the selected date (set later)."""
     return L.ImageOverlay(url="", bounds=((0, 0), (0, 0)), name="Image of the selected date", opacity=0.9)
+
+
+def photo_features(photos: Iterable[dict[str, Any]], *, radius_m: float = 25.0,
+                   half_angle: float = 20.0) -> list[dict[str, Any]]:
+    """A point per photo with a position and a wedge (circle sector) toward its bearing when known.
+
+    The wedge opens ``half_angle`` degrees either side of the bearing (clockwise from north) over
+    ``radius_m`` metres; properties ``photo`` (id), ``kind`` (``point``/``wedge``), ``failed``.
+    """
+    features = []
+    for p in photos:
+        if p.get("lon") is None or p.get("lat") is None:
+            continue
+        lon, lat = float(p["lon"]), float(p["lat"])
+        props = {"photo": p["id"], "failed": bool(p.get("failed")), "label": f"Photo {p['id']}"}
+        features.append({"type": "Feature", "properties": {**props, "kind": "point"},
+                         "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+        if p.get("bearing") is None:
+            continue
+        k = 111_320.0 * max(math.cos(math.radians(lat)), 1e-6)
+        arc = [float(p["bearing"]) - half_angle + i * half_angle / 4 for i in range(9)]
+        edge = [[lon + radius_m * math.sin(math.radians(a)) / k,
+                 lat + radius_m * math.cos(math.radians(a)) / 111_320.0] for a in arc]
+        ring = [[lon, lat], *edge, [lon, lat]]
+        features.append({"type": "Feature", "properties": {**props, "kind": "wedge"},
+                         "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    return features
+
+
+def photo_style(feature: dict[str, Any]) -> dict[str, Any]:
+    """Photo points (filled dots) and wedges (light sectors); orange when a check failed."""
+    props = feature.get("properties", {})
+    colour = PHOTO_FAILED if props.get("failed") else PHOTO
+    if props.get("kind") == "wedge":
+        return {"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.25, "opacity": 0.8}
+    return {"color": "#ffffff", "weight": 1.5, "fillColor": colour, "fillOpacity": 1.0, "radius": 6}
+
+
+def photos_layer() -> L.GeoJSON:
+    """Geotagged photos of the selected parcel: points with direction wedges."""
+    return L.GeoJSON(data=empty_collection(), name="Photos", style={}, style_callback=photo_style,
+                     point_style={"radius": 6}, hover_style={"fillOpacity": 0.5})
 
 
 def decision_style(feature: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 The map has no external basemap (dashboards run without internet): a plain background, the
 parcels in view as GeoJSON from the API, the selected parcel and its same-crop peers, and the
-image chip of the selected date as an overlay. Controls live on the map: search box (parcel id
-or ``lat, lon``, Enter submits), "colour by decision", layers, legend, full screen and measure.
+image chip of the selected date as an overlay, and the selected parcel's geotagged photos
+(points with a wedge toward the camera's bearing; orange when a check failed). Controls live on
+the map: search box (parcel id or ``lat, lon``, Enter submits), "colour by decision", layers,
+legend, full screen and measure.
 
 With ``colour_by_decision`` the parcels in view are filled with their worst traffic-light colour
 (red, yellow, green; grey without a decision), joined client-side from the set's decision list
@@ -31,6 +33,7 @@ from cbm_widgets.models import Parcel
 OVERLAY_PX = 64
 MIN_PARCEL_ZOOM = 14  # below this the view is too large to draw the parcels in it
 NEAREST_DAYS = 3  # the overlay shows the image nearest to the selected date within this
+MAX_PHOTOS = 200  # photos of the selected parcel drawn on the map
 
 
 class ParcelMap(CbmWidget):
@@ -45,6 +48,7 @@ class ParcelMap(CbmWidget):
         style: chip style of the overlay (``truecolor``, ``falsecolor``, ``ndvi``).
         colour_by_decision: fill the parcels in view with their worst decision colour.
         peers: pids of the selected parcel's peers drawn on the map.
+        photos: the selected parcel's geotagged photos (drawn as points with direction wedges).
         parcel: the selected :class:`~cbm_widgets.models.Parcel` (None when none).
     """
 
@@ -52,6 +56,7 @@ class ParcelMap(CbmWidget):
     peers = t.List(t.Unicode())
     colour_by_decision = t.Bool(False)
     highlight: t.List[dict[str, Any]] = t.List()
+    photos: t.List[dict[str, Any]] = t.List()
     css_class = "cbm-map"
 
     def __init__(self, client: CbmClient, **kwargs: Any) -> None:
@@ -67,8 +72,9 @@ class ParcelMap(CbmWidget):
         self.highlight_layer = L.GeoJSON(data=ml.empty_collection(), name="Filtered parcels (queue page)",
                                          style={}, style_callback=ml.decision_style,
                                          hover_style={"weight": 3, "fillOpacity": 0.75})
+        self.photos_layer = ml.photos_layer()
         for layer in (self.overlay, self.parcels_layer, self.highlight_layer, self.peers_layer,
-                      self.selected_layer):
+                      self.selected_layer, self.photos_layer):
             self.map.add(layer)
         self.search = w.Text(placeholder="Parcel id, or lat, lon", continuous_update=False,
                              layout=w.Layout(width="220px"), _dom_classes=["cbm-search"])
@@ -144,6 +150,7 @@ class ParcelMap(CbmWidget):
         if not self._ready():
             self.parcel = None
             self.selected_layer.data, self.peers_layer.data = ml.empty_collection(), ml.empty_collection()
+            self.photos_layer.data, self.photos = ml.empty_collection(), []
             if self.aoi and self.year and not self.parcel_id:
                 self._centre_on_set()
             return
@@ -153,6 +160,7 @@ class ParcelMap(CbmWidget):
             self.selected_layer.data = ml.collection([self.parcel.feature()])
             self._bring_into_view(self.parcel)
             self._update_peers()
+            self._update_photos()
         self._update_overlay()
 
     def _bring_into_view(self, parcel: Parcel) -> None:
@@ -201,6 +209,17 @@ class ParcelMap(CbmWidget):
             return
         wanted = set(self.peers)
         self.peers_layer.data = ml.collection(p.feature() for p in near if p.pid in wanted)
+
+    def _update_photos(self) -> None:
+        """The selected parcel's photos as points with direction wedges; a failure hides only them."""
+        try:
+            found = self.client.photos(self.aoi, self.year, self.parcel_id, limit=MAX_PHOTOS)
+        except CbmApiError as exc:
+            self.photos_layer.data, self.photos = ml.empty_collection(), []
+            self.error = f"Photos not shown: {exc}"
+            return
+        self.photos = list(found.get("photos", []))
+        self.photos_layer.data = ml.collection(ml.photo_features(self.photos))
 
     def _update_view(self, _change: dict[str, Any] | None = None) -> None:
         """Load the parcels in view when the view is small enough for one API request."""
