@@ -37,6 +37,7 @@ def run_demo(settings: Settings, *, progress: bool | Any = True) -> Iterator[str
     yield _orthophoto(settings, manifest)
     from backend.demo.params import YEAR as year
     yield _import(settings, manifest, year)
+    yield from _ancillary(settings, manifest, year)
     yield _catalogue(settings, manifest)
     yield _extract(settings, year, progress)
     yield _markers(settings, year)
@@ -76,6 +77,34 @@ def _import(settings: Settings, manifest: Any, year: int) -> str:
                        skip_invalid=True, report_path=settings.var_dir / "demo-import-report.csv")
     return (f"parcels: imported {r.n_imported} of {r.n_read} ({r.n_repaired} repaired, {r.n_rejected} "
             f"rejected on purpose: see {r.report_path})")
+
+
+def _ancillary(settings: Settings, manifest: Any, year: int) -> Iterator[str]:
+    """The demo's SYNTHETIC weather grid and DEM, written once beside the build and imported."""
+    from backend.ancillary import import_terrain, import_weather
+    from backend.db import queries_ancillary as q
+    from backend.demo.ancillary import demo_weather, write_dem, write_weather
+
+    folder = manifest.out_dir / "ancillary"
+    nc, dem = folder / f"weather_seed{DEMO_SEED}.nc", folder / f"dem_seed{DEMO_SEED}.tif"
+    if not nc.is_file():
+        write_weather(nc, demo_weather(manifest.params))
+    if not dem.is_file():
+        write_dem(dem, manifest.params)
+    with connect(settings) as conn:
+        set_id = q.parcel_set_id(conn, DEMO_AOI, year)
+        has = q.weather_source(conn, set_id) is not None, q.terrain_source(conn, set_id) is not None
+    if has[0]:
+        yield f"weather: {DEMO_AOI} {year} already has weather"
+    else:
+        w = import_weather(settings, nc, aoi=DEMO_AOI, year=year)
+        yield (f"weather (SYNTHETIC, generated with the demo's rain days): {w.n_days} days, "
+               f"{', '.join(w.variables)}; {w.n_cells} cells linked, {w.seconds:.1f} s: {nc}")
+    if has[1]:
+        yield f"terrain: {DEMO_AOI} {year} already has terrain"
+    else:
+        t = import_terrain(settings, dem, aoi=DEMO_AOI, year=year)
+        yield f"terrain (SYNTHETIC polder DEM): {t.n_parcels} parcels, {t.seconds:.1f} s: {dem}"
 
 
 def _catalogue(settings: Settings, manifest: Any) -> str:
