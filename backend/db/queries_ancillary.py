@@ -156,3 +156,12 @@ def insert_terrain(conn: Conn, set_id: int, source: str, crs: str, pixel_m: floa
                             "aspect, n_pixels) FROM STDIN") as copy:
         for row in rows:
             copy.write_row((set_id, *row))
+
+
+def weighted_series(conn: Conn, source_id: int, variable: str) -> list[dict[str, Any]]:
+    """Every parcel link of a source with its cell's series of one variable (parcel_id, weight, vals)."""
+    return conn.execute("""
+        SELECT l.parcel_id, l.weight, w.vals FROM weather_links l
+        JOIN weather_series w ON w.source_id = l.source_id AND w.cell = l.cell
+        WHERE l.source_id = %s AND w.variable = %s ORDER BY l.parcel_id, l.cell""",
+        (source_id, variable)).fetchall()

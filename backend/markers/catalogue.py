@@ -51,7 +51,7 @@ RULES: dict[str, dict[str, Any]] = {
                          "green": {"min_score": float}, "red": {"max_score": float}},
 }
 TOP_KEYS = {"catalogue": str, "scheme": str, "year": int, "version": str, "conditions": list,
-            "description": str, "events": list}
+            "description": str, "events": list, "weather": dict}
 EVENT_KEYS = {"marker", "crops", "groups", "window", "description"}
 EVENT_RULE_MARKERS = ("mowing", "harvest", "ploughing", "bare_soil")
 COND_KEYS = {"id", "title", "rule", "marker", "applies_to", "window", "min_count", "max_days",
@@ -112,6 +112,33 @@ class EventRule:
                 "window": [d.isoformat() for d in self.window] if self.window else None}
 
 
+WEATHER_KEYS = {"rain_mm": float, "rain_days": int, "frost_c": float, "s1_factor": float,
+                "s2_factor": float}
+
+
+@dataclass(frozen=True)
+class WeatherRule:
+    """How weather lowers the confidence of events seen by Sentinel-1 (catalogue ``weather``).
+
+    An event whose S1 dates have at least ``rain_mm`` of rain over the date and the
+    ``rain_days - 1`` days before, or a minimum temperature below ``frost_c`` on the date
+    (wet or frozen surfaces change the backscatter), gets its confidence multiplied by
+    ``s1_factor`` (seen by S1 alone) or ``s2_factor`` (S2 confirms it) and a plain-words note.
+    """
+
+    rain_mm: float = 5.0
+    rain_days: int = 2
+    frost_c: float = 0.0
+    s1_factor: float = 0.5
+    s2_factor: float = 0.9
+    line: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as recorded in evidence (JSON-ready)."""
+        return {"rain_mm": self.rain_mm, "rain_days": self.rain_days, "frost_c": self.frost_c,
+                "s1_factor": self.s1_factor, "s2_factor": self.s2_factor}
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """A validated condition catalogue."""
@@ -125,6 +152,7 @@ class Catalogue:
     source: str
     events: tuple[EventRule, ...] = ()
     groups_resolved: bool = True  # False while a condition or rule names crop groups not yet resolved
+    weather: WeatherRule | None = None  # None: the markers do not use weather
 
     def with_crop_groups(self, groups: dict[str, str], set_name: str) -> Catalogue:
         """The catalogue with each ``groups`` entry turned into the codes of those groups.

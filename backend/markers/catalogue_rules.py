@@ -14,9 +14,11 @@ from backend.markers.catalogue import (
     EVENT_RULE_MARKERS,
     RULES,
     TOP_KEYS,
+    WEATHER_KEYS,
     Catalogue,
     Condition,
     EventRule,
+    WeatherRule,
     _Reader,
 )
 from backend.parcels.crops import GROUPS
@@ -147,5 +149,18 @@ def read_catalogue(r: _Reader, root: Node, sha: str) -> Catalogue:
     ev_nodes = r.sequence(keys["events"][1], "events") if "events" in keys else []
     events = [_event_rule(r, it, year) for it in ev_nodes]
     resolved = not any(c.groups for c in conds) and not any(e.groups for e in events)
+    weather = _weather_rule(r, keys["weather"][1]) if "weather" in keys else None
     return Catalogue(vals["catalogue"], vals["scheme"], year, vals["version"], tuple(conds), sha, r.source,
-                     tuple(events), resolved)
+                     tuple(events), resolved, weather)
+
+
+def _weather_rule(r: _Reader, node: Node) -> WeatherRule:
+    """The ``weather`` section: thresholds of rain and frost, confidence factors in 0..1."""
+    vals = {k: r.typed(v, WEATHER_KEYS[k], f"weather.{k}")
+            for k, (_, v) in r.mapping(node, "weather", set(WEATHER_KEYS)).items()}
+    rule = WeatherRule(**vals, line=node.start_mark.line + 1)
+    if rule.rain_mm <= 0 or not 1 <= rule.rain_days <= 7:
+        raise r.fail(node, "weather.rain_mm must be > 0 and weather.rain_days within 1..7")
+    if not (0 <= rule.s1_factor <= 1 and 0 <= rule.s2_factor <= 1):
+        raise r.fail(node, "weather.s1_factor and weather.s2_factor must be within 0..1")
+    return rule

@@ -72,7 +72,22 @@ def evaluate(conn: q.Conn, set_id: int, year: int, cat: Catalogue,
     series = load(conn, set_id, year)
     crops = np.array([str(p["cropcode"]) for p in parcels], object)
     markers = restrict_events(compute_markers(series, crops, params), cat, crops)
+    if cat.weather is not None:
+        markers = _with_weather(conn, set_id, cat, markers)
     return markers, decide(cat, markers, parcels), parcels
+
+
+def _with_weather(conn: q.Conn, set_id: int, cat: Catalogue, markers: Markers) -> Markers:
+    """S1 events at rain or frost flagged (catalogue ``weather``); unchanged without weather data."""
+    from backend.markers.weather import flag_weather, load_weather
+
+    assert cat.weather is not None
+    w = load_weather(conn, set_id, markers.series.parcel_ids, markers.series.year)
+    if w is None:
+        log.warning("catalogue %s has a weather rule but parcel set %s has no weather: import it with "
+                    "`cbm import weather`; events are not checked against rain or frost", cat.source, set_id)
+        return markers
+    return flag_weather(markers, cat.weather, w)
 
 
 def run_markers(settings: Settings, *, aoi: str, year: int, catalogue: str | Path | Catalogue,
