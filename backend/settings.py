@@ -152,6 +152,11 @@ class Settings(BaseSettings):
                                 "followed to see whether it points into the parcel.")
     photo_url_ttl_s: int = Field(300, ge=10, le=86400, description="Lifetime of signed photo URLs.")
 
+    # --- Sentinel-1 ARD (backend/ard) -------------------------------------------------------
+    dem: str | None = Field(None, description="DEM for terrain correction (`cbm card s1`): a COG or VRT "
+                            "(local path or s3://), e.g. Copernicus DEM tiles; heights ellipsoidal unless "
+                            "its CRS declares a geoid (then PROJ must have that geoid's grid).")
+
     @field_validator("chip_background_sources")
     @classmethod
     def _check_sources(cls, value: dict[str, str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from backend.cli import api, batch, db, demo, ingest, markers, photos, qa  # noqa: F401  (register commands)
+from backend.cli import api, batch, card, db, demo, ingest, markers, photos, qa  # noqa: F401  (register commands)
 from backend.cli.base import _state, app
 from backend.errors import CbmError
 
