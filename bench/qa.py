@@ -19,15 +19,15 @@ from datetime import date
 
 from psycopg.types.json import Jsonb
 
-from backend.api.params import SetKey
 from backend.db import cluster, connect, queries_qa, temporary_database
+from backend.parcels.sets import ParcelSetKey
 from backend.qa import report
 from backend.qa.samples import draw_sample
 from backend.qa.sampling import SampleSpec
 from backend.settings import load_settings
 
 
-def build(conn, n: int) -> SetKey:
+def build(conn, n: int) -> ParcelSetKey:
     """One set of ``n`` parcels with one run of decisions for condition ``mown``."""
     set_id = conn.execute("INSERT INTO parcel_sets (aoi, year, srid, n_parcels) "
                           "VALUES ('bq', 2025, 32631, %s) RETURNING id", (n,)).fetchone()["id"]
@@ -43,7 +43,7 @@ def build(conn, n: int) -> SetKey:
         "SELECT %s, %s, g, 'mown', CASE WHEN g %% 10 = 0 THEN 'red' WHEN g %% 10 = 1 THEN 'yellow' "
         "ELSE 'green' END, 'bench', 'r1' FROM generate_series(1, %s) g", (run, set_id, n))
     conn.commit()
-    return SetKey("bq", 2025)
+    return ParcelSetKey("bq", 2025)
 
 
 def timed(label: str, fn):

@@ -9,15 +9,15 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from backend.api.params import SetKey
 from backend.db import queries_qa as q
 from backend.errors import InvalidInput, NotFound
+from backend.parcels.sets import ParcelSetKey
 from backend.qa.samples import draw_sample, list_samples
 from backend.qa.sampling import SampleSpec, allocate, draw, size_for_precision
 
 
 def make_set(conn: psycopg.Connection, n: int, conditions: tuple[str, ...] = ("mown", "cover"), *,
-             aoi: str | None = None, year: int = 2025) -> SetKey:
+             aoi: str | None = None, year: int = 2025) -> ParcelSetKey:
     """A parcel set of ``n`` parcels (crops 233/265/259 in turn) with one marker run of decisions.
 
     Colours by parcel number: every 10th red, the one after it yellow, the rest green.
@@ -41,7 +41,7 @@ def make_set(conn: psycopg.Connection, n: int, conditions: tuple[str, ...] = ("m
         "SELECT %s, %s, g, c, CASE WHEN g %% 10 = 0 THEN 'red' WHEN g %% 10 = 1 THEN 'yellow' "
         "ELSE 'green' END, 'test', 'r1' FROM generate_series(1, %s) g, unnest(%s::text[]) c",
         (run, set_id, n, list(conditions)))
-    return SetKey(aoi, year)
+    return ParcelSetKey(aoi, year)
 
 
 def _units(conn: psycopg.Connection, sample_id: int) -> list[tuple]:

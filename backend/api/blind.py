@@ -26,12 +26,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from backend.api.deps import CurrentUser, ReadableSet, ReadableSetPath
-from backend.api.params import SetKey
 from backend.db import queries_qa as q
 from backend.errors import Forbidden
+from backend.parcels.sets import ParcelSetKey
 
 
-async def check_blind(request: Request, user_id: int, key: SetKey, pid: str | None) -> None:
+async def check_blind(request: Request, user_id: int, key: ParcelSetKey, pid: str | None) -> None:
     """Refuse (403) what would show an inspector the decision of an open unit.
 
     Args:
@@ -59,24 +59,24 @@ async def check_blind(request: Request, user_id: int, key: SetKey, pid: str | No
             f"inspection dashboard or with POST /sets/{key.aoi}/{key.year}/qa/inspections")
 
 
-async def parcel_decisions_query(request: Request, user: CurrentUser, key: ReadableSet) -> SetKey:
+async def parcel_decisions_query(request: Request, user: CurrentUser, key: ReadableSet) -> ParcelSetKey:
     """The set of ``aoi``/``year`` query parameters, blind rule applied to the ``pid`` parameter."""
     await check_blind(request, user.id, key, request.query_params.get("pid"))
     return key
 
 
-async def parcel_decisions_path(request: Request, user: CurrentUser, key: ReadableSetPath) -> SetKey:
+async def parcel_decisions_path(request: Request, user: CurrentUser, key: ReadableSetPath) -> ParcelSetKey:
     """The set of ``{aoi}/{year}``, blind rule applied to ``pid`` (to the whole set without one)."""
     await check_blind(request, user.id, key, request.query_params.get("pid"))
     return key
 
 
-async def set_decisions_path(request: Request, user: CurrentUser, key: ReadableSetPath) -> SetKey:
+async def set_decisions_path(request: Request, user: CurrentUser, key: ReadableSetPath) -> ParcelSetKey:
     """The set of ``{aoi}/{year}``, blind rule applied to the whole set."""
     await check_blind(request, user.id, key, None)
     return key
 
 
-ParcelDecisions = Annotated[SetKey, Depends(parcel_decisions_query)]
-ParcelDecisionsPath = Annotated[SetKey, Depends(parcel_decisions_path)]
-SetDecisionsPath = Annotated[SetKey, Depends(set_decisions_path)]
+ParcelDecisions = Annotated[ParcelSetKey, Depends(parcel_decisions_query)]
+ParcelDecisionsPath = Annotated[ParcelSetKey, Depends(parcel_decisions_path)]
+SetDecisionsPath = Annotated[ParcelSetKey, Depends(set_decisions_path)]

@@ -29,10 +29,11 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from backend.accounts import User, verify_password
-from backend.api.params import AoiPath, AoiQuery, PtypeQuery, SetKey, YearPath, YearQuery
+from backend.api.params import AoiPath, AoiQuery, PtypeQuery, YearPath, YearQuery
 from backend.api.security import AuthState
 from backend.db import queries_accounts as q
 from backend.errors import AuthError, Forbidden
+from backend.parcels.sets import ParcelSetKey
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -143,22 +144,22 @@ AnalystUser = Annotated[User, Depends(require_role("analyst"))]
 AdminUser = Annotated[User, Depends(require_role("admin"))]
 
 
-def _readable_set(user: User, aoi: str, year: int, ptype: str) -> SetKey:
+def _readable_set(user: User, aoi: str, year: int, ptype: str) -> ParcelSetKey:
     require_aoi(user, aoi)
-    return SetKey(aoi, year, ptype)
+    return ParcelSetKey(aoi, year, ptype)
 
 
 async def readable_set_query(user: CurrentUser, aoi: AoiQuery, year: YearQuery,
-                             ptype: PtypeQuery = "") -> SetKey:
+                             ptype: PtypeQuery = "") -> ParcelSetKey:
     """The parcel set named by the ``aoi``, ``year``, ``ptype`` query parameters, grant checked."""
     return _readable_set(user, aoi, year, ptype)
 
 
 async def readable_set_path(user: CurrentUser, aoi: AoiPath, year: YearPath,
-                            ptype: PtypeQuery = "") -> SetKey:
+                            ptype: PtypeQuery = "") -> ParcelSetKey:
     """The parcel set named by ``{aoi}/{year}`` in the path (``ptype`` query), grant checked."""
     return _readable_set(user, aoi, year, ptype)
 
 
-ReadableSet = Annotated[SetKey, Depends(readable_set_query)]
-ReadableSetPath = Annotated[SetKey, Depends(readable_set_path)]
+ReadableSet = Annotated[ParcelSetKey, Depends(readable_set_query)]
+ReadableSetPath = Annotated[ParcelSetKey, Depends(readable_set_path)]

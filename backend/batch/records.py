@@ -20,7 +20,9 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from backend.accounts import User
 from backend.db import connect
+from backend.db import queries_api as qa
 from backend.db import queries_batch as q
 from backend.errors import NotFound
 from backend.settings import Settings
@@ -165,4 +167,26 @@ def get_run(settings: Settings, run_id: str) -> BatchRun:
         chunks = conn.execute(q.GET_CHUNKS, {"run_id": run_id}).fetchall()
     run = BatchRun(**row)
     run.chunks = [ChunkRecord(**{**c, "job_ids": list(c["job_ids"])}) for c in chunks]
+    return run
+
+
+MAX_VISIBLE_RUNS = 100
+
+
+def visible_runs(conn: psycopg.Connection[DictRow], user: User) -> list[dict[str, Any]]:
+    """The latest batch runs the user may see (runs for granted AOIs; admins see all)."""
+    return qa.batch_runs(conn, None if "*" in user.aois else sorted(user.aois), MAX_VISIBLE_RUNS)
+
+
+def visible_run(conn: psycopg.Connection[DictRow], user: User, run_id: str) -> dict[str, Any]:
+    """One batch run with its chunks.
+
+    Raises:
+        NotFound: no such run, or it belongs to an AOI the user may not read (same message).
+    """
+    run = qa.batch_run(conn, run_id)
+    aoi = (run or {}).get("parameters", {}).get("aoi")
+    if run is None or (aoi is not None and not user.can_read(str(aoi))) or (
+            aoi is None and "*" not in user.aois):
+        raise NotFound(f"no batch run {run_id!r} visible to you")
     return run

@@ -12,7 +12,7 @@ import typer
 from backend.cli.base import app, echo, settings
 
 if TYPE_CHECKING:
-    from backend.api.params import SetKey
+    from backend.parcels.sets import ParcelSetKey
 
 qa_app = typer.Typer(help="Annual quality assessment: sample decisions, inspect, measure, report.",
                      no_args_is_help=True)
@@ -23,10 +23,10 @@ Year = Annotated[int, typer.Option(help="Year of the parcel set.")]
 SampleId = Annotated[int, typer.Option("--sample", help="QA sample id (see `cbm qa list`).")]
 
 
-def _key(aoi: str, year: int) -> SetKey:
-    from backend.api.params import SetKey
+def _key(aoi: str, year: int) -> ParcelSetKey:
+    from backend.parcels.sets import ParcelSetKey
 
-    return SetKey(aoi, year)
+    return ParcelSetKey(aoi, year)
 
 
 @qa_app.command("sample")

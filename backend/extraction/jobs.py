@@ -17,13 +17,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow
 
 from backend.db import connect
+from backend.db import queries_api as qa
 from backend.db import queries_extraction as q
 from backend.errors import DatabaseError
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -180,3 +183,12 @@ def counts(conn: psycopg.Connection[DictRow], aoi: str, year: int) -> dict[str, 
     """Jobs per status for a parcel set."""
     rows = conn.execute(q.JOB_COUNTS, {"aoi": aoi, "year": year}).fetchall()
     return {r["status"]: int(r["n"]) for r in rows}
+
+
+MAX_FAILED_JOBS = 50
+
+
+def set_status(conn: psycopg.Connection[DictRow], key: ParcelSetKey) -> dict[str, Any]:
+    """Extraction-job counts of a set by status, rows written and its latest failures."""
+    return {"aoi": key.aoi, "year": key.year, "ptype": key.ptype,
+            **qa.jobs_status(conn, resolve_set(conn, key)["id"], MAX_FAILED_JOBS)}

@@ -23,11 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from backend.api.params import SetKey
-from backend.api.services.query import resolve_set, set_not_found
 from backend.db import queries_api as q
 from backend.db.signatures import HIST_DTYPE, N_SCL_CLASSES, N_STATS, unpack_stats
 from backend.errors import InvalidInput, LimitExceeded, ParcelNotFound
+from backend.parcels.sets import ParcelSetKey, resolve_set, set_not_found
 
 # JRC band names of each time-series type -> our stored asset names (images.bands).
 # Every S2 L2A band and S1 polarisation the catalogue may hold (an image has a subset: images.bands).
@@ -178,7 +177,7 @@ def plain(data: dict[str, Any]) -> dict[str, list[Any]]:
     return out
 
 
-def series(conn: q.Conn, key: SetKey, pid: str, tstype: str, band: str | None,
+def series(conn: q.Conn, key: ParcelSetKey, pid: str, tstype: str, band: str | None,
            dates: DateRange, *, filters: dict[str, str | None] | None = None,
            provenance: bool = False) -> dict[str, list[Any]]:
     """The time series of one parcel (empty columns when the parcel or its signatures are missing).
@@ -198,7 +197,7 @@ def series(conn: q.Conn, key: SetKey, pid: str, tstype: str, band: str | None,
     return plain(unpack(rows, tstype, band, provenance))
 
 
-async def series_async(pool: q.APool, key: SetKey, pid: str, tstype: str, band: str | None,
+async def series_async(pool: q.APool, key: ParcelSetKey, pid: str, tstype: str, band: str | None,
                        dates: DateRange, *, filters: dict[str, str | None] | None = None,
                        provenance: bool = False) -> dict[str, Any]:
     """:func:`series` on the async pool, with one SQL statement (set and signatures together).
@@ -228,7 +227,7 @@ def to_csv(data: dict[str, list[Any]]) -> str:
     return buf.getvalue()
 
 
-def to_geopackage(conn: q.Conn, key: SetKey, pid: str, tstype: str, band: str | None,
+def to_geopackage(conn: q.Conn, key: ParcelSetKey, pid: str, tstype: str, band: str | None,
                   dates: DateRange) -> bytes:
     """A GeoPackage with layer ``parcel`` (WGS84 geometry) and table ``timeseries``.
 

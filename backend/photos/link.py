@@ -9,11 +9,10 @@ from typing import Any
 
 from pyproj import Geod
 
-from backend.api.params import SetKey
-from backend.api.services.query import resolve_set
 from backend.db import queries_api as qa
 from backend.db import queries_photos as q
 from backend.errors import Forbidden, InvalidInput, NotFound, ParcelNotFound
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.photos.checks import Context
 from backend.photos.exif import PhotoMeta
 from backend.settings import Settings
@@ -51,7 +50,7 @@ def find_set(conn: q.Conn, target: Target, meta: PhotoMeta,
             raise _forbidden(target.aoi)
         if target.year is None:
             raise InvalidInput("give year with aoi (the parcel set is one AOI and year)")
-        key = SetKey(target.aoi, target.year, target.ptype)
+        key = ParcelSetKey(target.aoi, target.year, target.ptype)
         return {**resolve_set(conn, key), "aoi": key.aoi, "year": key.year, "ptype": key.ptype}
     if not meta.has_position:
         raise InvalidInput("the photo has no GPS position: give aoi, year and pid of its parcel")

@@ -11,12 +11,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from backend.api.params import SetKey
-from backend.api.services.query import resolve_set
 from backend.chips.signing import InvalidToken, sign, verify
 from backend.db import queries_api as qa
 from backend.db import queries_photos as q
 from backend.errors import AlreadyExists, ParcelNotFound
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.photos.checks import all_checks
 from backend.photos.exif import PhotoMeta, read_meta
 from backend.photos.image import SUFFIXES, Upload, open_photo, thumbnail
@@ -113,7 +112,7 @@ def public(settings: Settings, r: dict[str, Any], aoi: str, year: int, pid: str)
             "urls_expire_s": settings.photo_url_ttl_s}
 
 
-def list_photos(conn: q.Conn, settings: Settings, key: SetKey, pid: str | None, *, offset: int = 0,
+def list_photos(conn: q.Conn, settings: Settings, key: ParcelSetKey, pid: str | None, *, offset: int = 0,
                 limit: int = 1000) -> dict[str, Any]:
     """A parcel's photos (the set's without ``pid``) with checks and signed URLs, in the order taken, paged.
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from backend.api.params import SetKey
 from backend.db import queries_qa as q
 from backend.errors import InvalidInput, NotFound
+from backend.parcels.sets import ParcelSetKey
 from backend.qa.inspectors import require_inspector
 from backend.qa.samples import sample_of
 
@@ -67,7 +67,7 @@ def _public(unit: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def list_units(conn: q.Conn, key: SetKey, sample_id: int, pid: str | None = None) -> dict[str, Any]:
+def list_units(conn: q.Conn, key: ParcelSetKey, sample_id: int, pid: str | None = None) -> dict[str, Any]:
     """The sampled units, the system's decision shown only for units already inspected."""
     s = sample_of(conn, key, sample_id)
     rows = [_public(u) for u in q.units(conn, sample_id, pid)]
@@ -84,7 +84,7 @@ def _resolve(conn: q.Conn, sample_id: int, item: InspectionInput) -> dict[str, A
     return u
 
 
-def record(conn: q.Conn, key: SetKey, sample_id: int, item: InspectionInput, user: str, *,
+def record(conn: q.Conn, key: ParcelSetKey, sample_id: int, item: InspectionInput, user: str, *,
            user_id: int) -> dict[str, Any]:
     """Store an inspection by one of the sample's inspectors and reveal the system's decision of the unit.
 
@@ -123,7 +123,7 @@ def _parse_line(line: int, rec: dict[str, str]) -> InspectionInput:
         raise InvalidInput(f"line {line}: {exc}") from None
 
 
-def import_csv(conn: q.Conn, key: SetKey, sample_id: int, text: str, user: str) -> int:
+def import_csv(conn: q.Conn, key: ParcelSetKey, sample_id: int, text: str, user: str) -> int:
     """Import inspections from CSV (columns :data:`CSV_COLUMNS`), all or nothing; returns the count.
 
     Raises:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from backend.api.params import SetKey
 from backend.db import queries_qa as q
 from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.parcels.sets import ParcelSetKey
 from backend.qa.samples import sample_of
 
 
-def _user_ids(conn: q.Conn, key: SetKey, usernames: Sequence[str], *, check_grant: bool) -> list[int]:
+def _user_ids(conn: q.Conn, key: ParcelSetKey, usernames: Sequence[str], *, check_grant: bool) -> list[int]:
     ids, unknown, no_grant = [], [], []
     for name in usernames:
         row = q.user_for_assignment(conn, name)
@@ -34,7 +34,7 @@ def _user_ids(conn: q.Conn, key: SetKey, usernames: Sequence[str], *, check_gran
     return ids
 
 
-def assign(conn: q.Conn, key: SetKey, sample_id: int, usernames: Sequence[str], *,
+def assign(conn: q.Conn, key: ParcelSetKey, sample_id: int, usernames: Sequence[str], *,
            assigned_by: str | None = None, remove: bool = False) -> dict[str, Any]:
     """Add (or with ``remove`` take away) inspectors of a sample; all or nothing.
 
@@ -51,7 +51,7 @@ def assign(conn: q.Conn, key: SetKey, sample_id: int, usernames: Sequence[str], 
     return {"sample_id": sample_id, "changed": changed, "inspectors": q.inspectors(conn, sample_id)}
 
 
-def require_inspector(conn: q.Conn, sample_id: int, user_id: int, username: str, key: SetKey) -> None:
+def require_inspector(conn: q.Conn, sample_id: int, user_id: int, username: str, key: ParcelSetKey) -> None:
     """Refuse (403) a user who is not an inspector of the sample."""
     if not q.is_inspector(conn, sample_id, user_id):
         raise Forbidden(f"{username} is not an inspector of QA sample {sample_id}: an administrator "

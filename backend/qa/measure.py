@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.api.params import SetKey
 from backend.db import queries_qa as q
 from backend.errors import InvalidInput
+from backend.parcels.sets import ParcelSetKey
 from backend.qa.estimation import Unit, estimate_condition
 from backend.qa.samples import sample_of
 
@@ -19,7 +19,8 @@ def disagrees(colour: str, truth: str) -> bool:
     return expected is not None and colour != "yellow" and colour != expected
 
 
-def measure(conn: q.Conn, key: SetKey, sample_id: int, confidence: float | None = None) -> dict[str, Any]:
+def measure(conn: q.Conn, key: ParcelSetKey, sample_id: int,
+            confidence: float | None = None) -> dict[str, Any]:
     """Estimates of every condition of a sample from its latest inspections.
 
     Raises:

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from backend.api.params import SetKey
 from backend.db import queries_qa as q
 from backend.errors import NotFound
+from backend.parcels.sets import ParcelSetKey
 from backend.qa.estimation import COLOURS, METRICS, TRUTHS
 from backend.qa.measure import measure
 from backend.qa.samples import sample_of
@@ -99,7 +99,7 @@ def _design(s: dict[str, Any]) -> str:
                                 for k, v in d["versions"].items()]))
 
 
-def _disagreements(rows: list[dict[str, Any]], key: SetKey, dashboard_url: str) -> str:
+def _disagreements(rows: list[dict[str, Any]], key: ParcelSetKey, dashboard_url: str) -> str:
     if not rows:
         return "<p>No disagreement among the inspected units.</p>"
     out = []
@@ -112,7 +112,7 @@ def _disagreements(rows: list[dict[str, Any]], key: SetKey, dashboard_url: str) 
                    "comment"], out)
 
 
-def render(s: dict[str, Any], m: dict[str, Any], key: SetKey, dashboard_url: str) -> str:
+def render(s: dict[str, Any], m: dict[str, Any], key: ParcelSetKey, dashboard_url: str) -> str:
     """The report page of a sample ``s`` and its measurement ``m``."""
     title = f"Annual quality assessment — {key.aoi} {key.year}, sample {s['id']}"
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
@@ -132,7 +132,7 @@ def render(s: dict[str, Any], m: dict[str, Any], key: SetKey, dashboard_url: str
     return "".join(parts)
 
 
-def build(conn: q.Conn, key: SetKey, sample_id: int, *, dashboard_url: str = DEFAULT_DASHBOARD_URL,
+def build(conn: q.Conn, key: ParcelSetKey, sample_id: int, *, dashboard_url: str = DEFAULT_DASHBOARD_URL,
           created_by: str | None = None) -> dict[str, Any]:
     """Measure a sample, render and store its report (``id``, ``html``, ``sha256``, ``measurement``)."""
     s = sample_of(conn, key, sample_id)
@@ -145,7 +145,7 @@ def build(conn: q.Conn, key: SetKey, sample_id: int, *, dashboard_url: str = DEF
             "measurement": m}
 
 
-def stored(conn: q.Conn, key: SetKey, sample_id: int) -> dict[str, Any]:
+def stored(conn: q.Conn, key: ParcelSetKey, sample_id: int) -> dict[str, Any]:
     """The newest stored report of a sample.
 
     Raises:

@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from backend.api.params import SetKey
-from backend.api.services.query import resolve_set
 from backend.db import queries_qa as q
 from backend.errors import NotFound
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.qa.sampling import SampleSpec, condition_size, design_record, draw, stratum_labels
 from backend.reviews.service import run_of
 
@@ -28,14 +27,15 @@ def versions(conn: q.Conn, run_id: int) -> dict[str, Any]:
             "markers": params.get("versions"), "signatures_sha256": params.get("signatures_sha256")}
 
 
-def _check_conditions(counts: dict[str, int], wanted: tuple[str, ...], key: SetKey, run: int) -> None:
+def _check_conditions(counts: dict[str, int], wanted: tuple[str, ...], key: ParcelSetKey, run: int) -> None:
     unknown = [c for c in wanted if c not in counts]
     if unknown:
         raise NotFound(f"condition(s) {', '.join(map(repr, unknown))} have no decisions in {key.aoi} "
                        f"{key.year} (marker run {run}); known: {', '.join(counts) or 'none'}")
 
 
-def draw_sample(conn: q.Conn, key: SetKey, spec: SampleSpec, created_by: str | None = None) -> dict[str, Any]:
+def draw_sample(conn: q.Conn, key: ParcelSetKey, spec: SampleSpec,
+                created_by: str | None = None) -> dict[str, Any]:
     """Draw and store a new sample over the decisions of the set's latest marker run.
 
     Raises:
@@ -78,7 +78,7 @@ def _unpack(row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, int]
             {c: int(k) for c, k in zip(_COLOUR_NAMES, counts, strict=True) if k})
 
 
-def sample_of(conn: q.Conn, key: SetKey, sample_id: int) -> dict[str, Any]:
+def sample_of(conn: q.Conn, key: ParcelSetKey, sample_id: int) -> dict[str, Any]:
     """A sample of this set.
 
     Raises:
@@ -91,7 +91,7 @@ def sample_of(conn: q.Conn, key: SetKey, sample_id: int) -> dict[str, Any]:
     return row
 
 
-def list_samples(conn: q.Conn, key: SetKey) -> list[dict[str, Any]]:
+def list_samples(conn: q.Conn, key: ParcelSetKey) -> list[dict[str, Any]]:
     """Samples of a set, oldest first (id, run, conditions, seed, sizes, inspected count)."""
     set_id = int(resolve_set(conn, key)["id"])
     return [{"id": r["id"], "run_id": r["run_id"], "conditions": r["conditions"], "seed": r["seed"],

@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from backend.api.params import SetKey
 from backend.db import queries_api as qa
 from backend.db import queries_reviews as q
 from backend.errors import ParcelNotFound
+from backend.parcels.sets import ParcelSetKey
 from backend.reviews import service
 
 COLUMNS = ("pid", "cropcode", "cropname", "area_m2", "run_id", "condition", "decision_colour",
@@ -29,13 +29,13 @@ COLUMNS = ("pid", "cropcode", "cropname", "area_m2", "run_id", "condition", "dec
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def file_name(key: SetKey, pid: str | None, what: str, ext: str) -> str:
+def file_name(key: ParcelSetKey, pid: str | None, what: str, ext: str) -> str:
     """``<aoi>_<year>[_<pid>]_<what>.<ext>`` with the pid reduced to file-safe characters."""
     parts = [key.aoi, str(key.year)] + ([_SAFE.sub("-", pid)[:64]] if pid else []) + [what]
     return "_".join(parts) + "." + ext
 
 
-def _rows(conn: q.Conn, key: SetKey, pid: str | None, *, geometry: bool) -> list[dict[str, Any]]:
+def _rows(conn: q.Conn, key: ParcelSetKey, pid: str | None, *, geometry: bool) -> list[dict[str, Any]]:
     set_id, run = service.run_of(conn, key)
     if pid is not None:
         service.parcel_id_of(conn, set_id, key, pid)
@@ -46,7 +46,7 @@ def _text(v: Any) -> Any:
     return v.isoformat() if isinstance(v, datetime) else ("" if v is None else v)
 
 
-def to_csv(conn: q.Conn, key: SetKey, pid: str | None) -> str:
+def to_csv(conn: q.Conn, key: ParcelSetKey, pid: str | None) -> str:
     """CSV of the decisions (one parcel or the whole set) with their latest review."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -56,7 +56,7 @@ def to_csv(conn: q.Conn, key: SetKey, pid: str | None) -> str:
     return buf.getvalue()
 
 
-def to_geopackage(conn: q.Conn, key: SetKey, pid: str | None) -> bytes:
+def to_geopackage(conn: q.Conn, key: ParcelSetKey, pid: str | None) -> bytes:
     """GeoPackage layer ``decisions``: one WGS84 polygon row per decision with its latest review."""
     import geopandas as gpd
     import shapely
@@ -109,7 +109,7 @@ _HISTORY_COLS = ("reviewed_at", "reviewer", "condition", "verdict", "colour", "r
 _MARKER_COLS = ("marker", "start_date", "end_date", "value", "confidence")
 
 
-def evidence_sheet(conn: q.Conn, key: SetKey, pid: str) -> str:
+def evidence_sheet(conn: q.Conn, key: ParcelSetKey, pid: str) -> str:
     """A printable HTML case file of one parcel: outline, decisions, reviews history, markers."""
     set_id, run = service.run_of(conn, key)
     parcel = qa.parcel_row(conn, set_id, pid)

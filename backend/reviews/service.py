@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from backend.accounts import User
-from backend.api.params import SetKey
-from backend.api.services.query import resolve_set
 from backend.db import queries_api as qa
 from backend.db import queries_photos as qp
 from backend.db import queries_queue as qq
 from backend.db import queries_reviews as q
 from backend.errors import InvalidInput, NotFound, ParcelNotFound
+from backend.parcels.sets import ParcelSetKey, resolve_set
 
 Verdict = Literal["confirm", "override", "field_visit"]
 VERDICTS: tuple[str, ...] = ("confirm", "override", "field_visit")
@@ -76,7 +75,7 @@ class QueueQuery:
                 "reviewed": self.reviewed}
 
 
-def run_of(conn: q.Conn, key: SetKey) -> tuple[int, int]:
+def run_of(conn: q.Conn, key: ParcelSetKey) -> tuple[int, int]:
     """(set id, latest run with decisions) of a set.
 
     Raises:
@@ -90,7 +89,7 @@ def run_of(conn: q.Conn, key: SetKey) -> tuple[int, int]:
     return set_id, run
 
 
-def parcel_id_of(conn: q.Conn, set_id: int, key: SetKey, pid: str) -> int:
+def parcel_id_of(conn: q.Conn, set_id: int, key: ParcelSetKey, pid: str) -> int:
     """Internal id of a parcel; raises :class:`ParcelNotFound` when the set has no such pid."""
     row = qa.parcel_row(conn, set_id, pid)
     if row is None:
@@ -98,7 +97,7 @@ def parcel_id_of(conn: q.Conn, set_id: int, key: SetKey, pid: str) -> int:
     return int(row["id"])
 
 
-def check_photos(conn: q.Conn, set_id: int, parcel_id: int, key: SetKey, review: ReviewInput) -> None:
+def check_photos(conn: q.Conn, set_id: int, parcel_id: int, key: ParcelSetKey, review: ReviewInput) -> None:
     """Refuse cited photo ids that are not photos of the reviewed parcel.
 
     Raises:
@@ -118,7 +117,7 @@ def check_photos(conn: q.Conn, set_id: int, parcel_id: int, key: SetKey, review:
                            "cites only photos of its own parcel")
 
 
-def record(conn: q.Conn, key: SetKey, user: User, review: ReviewInput) -> dict[str, Any]:
+def record(conn: q.Conn, key: ParcelSetKey, user: User, review: ReviewInput) -> dict[str, Any]:
     """Store a verdict by ``user`` on the latest decision of a parcel and condition.
 
     Raises:
@@ -143,7 +142,7 @@ def record(conn: q.Conn, key: SetKey, user: User, review: ReviewInput) -> dict[s
             "reviewed_at": row["reviewed_at"], "photo_ids": list(review.photo_ids)}
 
 
-def history(conn: q.Conn, key: SetKey, pid: str) -> dict[str, Any]:
+def history(conn: q.Conn, key: ParcelSetKey, pid: str) -> dict[str, Any]:
     """A parcel's verdicts in the latest run, newest first, and the latest one per condition."""
     set_id, run = run_of(conn, key)
     rows = q.parcel_history(conn, run, set_id, parcel_id_of(conn, set_id, key, pid))
@@ -161,7 +160,7 @@ def _queue_row(r: dict[str, Any]) -> dict[str, Any]:
             "reviewed": r["reviewed"], "verdict": r["verdict"]}
 
 
-def queue(conn: q.Conn, key: SetKey, query: QueueQuery) -> dict[str, Any]:
+def queue(conn: q.Conn, key: ParcelSetKey, query: QueueQuery) -> dict[str, Any]:
     """One page of the review queue: one row per parcel with its worst colour and conditions."""
     set_id, run = run_of(conn, key)
     qq.ensure_built(conn, run, set_id)
@@ -175,7 +174,7 @@ def queue(conn: q.Conn, key: SetKey, query: QueueQuery) -> dict[str, Any]:
             "descending": query.descending, "rows": out}
 
 
-def neighbours(conn: q.Conn, key: SetKey, pid: str, query: QueueQuery) -> dict[str, Any]:
+def neighbours(conn: q.Conn, key: ParcelSetKey, pid: str, query: QueueQuery) -> dict[str, Any]:
     """The previous and next parcel of ``pid`` in the queue order with these filters (None at the ends).
 
     Raises:

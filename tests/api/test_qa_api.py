@@ -12,8 +12,8 @@ from datetime import date, timedelta
 import pytest
 from apitools import Server, get_json
 
-from backend.api.params import SetKey
 from backend.db import connect
+from backend.parcels.sets import ParcelSetKey
 from backend.qa import inspectors, report
 from backend.qa.samples import draw_sample
 from backend.qa.sampling import SampleSpec
@@ -25,8 +25,10 @@ BASE = "/sets/tt/2025/qa"
 def sample(api: Server) -> Iterator[int]:
     """A census sample of A and B inspected by consumer and analyst (assignments removed afterwards)."""
     with connect(api.settings) as conn:
-        r = draw_sample(conn, SetKey("tt", 2025), SampleSpec(("mown_once",), size=2, seed=1), created_by="t")
-        inspectors.assign(conn, SetKey("tt", 2025), int(r["id"]), ["consumer", "analyst"], assigned_by="t")
+        r = draw_sample(conn, ParcelSetKey("tt", 2025), SampleSpec(("mown_once",), size=2, seed=1),
+                        created_by="t")
+        inspectors.assign(conn, ParcelSetKey("tt", 2025), int(r["id"]), ["consumer", "analyst"],
+                          assigned_by="t")
     yield int(r["id"])
     with connect(api.settings) as conn:  # open units would hide decisions from them in other tests
         conn.execute("DELETE FROM qa_inspectors WHERE sample_id = %s", (r["id"],))
@@ -88,7 +90,7 @@ def test_estimates_and_stored_report(api: Server, sample: int) -> None:
     with api.client() as c:
         assert c.get(f"{BASE}/report.html", params={"sample": sample}).status_code == 404  # none stored yet
     with connect(api.settings) as conn:
-        stored = report.build(conn, SetKey("tt", 2025), sample, dashboard_url="http://dash/voila/render")
+        stored = report.build(conn, ParcelSetKey("tt", 2025), sample, dashboard_url="http://dash/voila/render")
     with api.client() as c:
         page = c.get(f"{BASE}/report.html", params={"sample": sample})
         pdf = c.get(f"{BASE}/report.pdf", params={"sample": sample})

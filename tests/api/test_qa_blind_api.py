@@ -14,14 +14,14 @@ import httpx
 import pytest
 from apitools import Server, get_json
 
-from backend.api.params import SetKey
 from backend.db import connect
 from backend.errors import InvalidInput, NotFound
+from backend.parcels.sets import ParcelSetKey
 from backend.qa import inspectors
 from backend.qa.samples import draw_sample
 from backend.qa.sampling import SampleSpec
 
-KEY = SetKey("tt", 2025)
+KEY = ParcelSetKey("tt", 2025)
 Q = {"aoi": "tt", "year": 2025}
 # routes about one parcel: (path, query without pid)
 PARCEL_ROUTES = [("/parcels/decisions", Q), ("/parcels/markers", Q), ("/parcels/evidence.html", Q),
@@ -112,7 +112,7 @@ def test_only_inspectors_record_and_assignments_are_checked(api: Server, sample:
         with pytest.raises(NotFound, match="no active user 'nobody'"):
             inspectors.assign(conn, KEY, sample, ["nobody"])
         with pytest.raises(NotFound, match="no QA sample"):
-            inspectors.assign(conn, SetKey("zz", 2025), sample, ["consumer"])
+            inspectors.assign(conn, ParcelSetKey("zz", 2025), sample, ["consumer"])
         added = inspectors.assign(conn, KEY, sample, ["admin", "consumer"])
         assert (added["changed"], added["inspectors"]) == (1, ["admin", "consumer"])
         assert inspectors.assign(conn, KEY, sample, ["admin"], remove=True)["inspectors"] == ["consumer"]

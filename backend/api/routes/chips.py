@@ -20,15 +20,15 @@ from backend import chips
 from backend.accounts import User
 from backend.api.deps import AnalystUser, Conn, CurrentUser, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
-from backend.api.params import SetKey, flag
+from backend.api.params import flag
 from backend.api.routes.chip_errors import RawChipRoute
-from backend.api.services.query import set_not_found
 from backend.chips.cache import resolve
 from backend.chips.gallery import gallery_html
 from backend.chips.parcel import ParcelFrame, parcel_png_chips
 from backend.chips.service import check_size
 from backend.db import queries_chips as q
 from backend.errors import Forbidden, InvalidInput, ParcelNotFound
+from backend.parcels.sets import ParcelSetKey, set_not_found
 from backend.settings import Settings
 
 router = APIRouter(tags=["JRC CbM compatible: chips"], responses=ERROR_RESPONSES)
@@ -163,7 +163,7 @@ def raw_chip_by_parcel_id(
                       plevel, onlylist, max_cloud)
 
 
-def parcel_or_404(conn: Conn, key: SetKey, pid: str) -> dict[str, Any]:
+def parcel_or_404(conn: Conn, key: ParcelSetKey, pid: str) -> dict[str, Any]:
     """Centroid and WGS84 geometry of a parcel of a readable set.
 
     Raises:

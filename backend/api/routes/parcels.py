@@ -11,9 +11,9 @@ from backend.api.deps import Conn, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.params import PidQuery
 from backend.api.routes.query import Band, DateQuery, TsType
-from backend.api.services import status
 from backend.extraction import timeseries
 from backend.extraction.timeseries import DateRange, stored_band
+from backend.markers import results
 
 router = APIRouter(prefix="/parcels", tags=["parcels"], responses=ERROR_RESPONSES)
 
@@ -26,13 +26,13 @@ def _download(content: bytes | str, media_type: str, name: str) -> Response:
 @router.get("/markers", summary="Marker results of a parcel with their evidence")
 def markers(key: ParcelDecisions, pid: PidQuery, conn: Conn) -> dict[str, Any]:
     """Markers of the latest marker run for this parcel (``markers: []`` when none); 404 if no parcel."""
-    return status.markers(conn, key, pid)
+    return results.markers(conn, key, pid)
 
 
 @router.get("/decisions", summary="Traffic-light decisions of a parcel with their evidence")
 def decisions(key: ParcelDecisions, pid: PidQuery, conn: Conn) -> dict[str, Any]:
     """Decisions of the latest run per condition and the worst ``colour``; empty when none."""
-    return status.decisions(conn, key, pid)
+    return results.decisions(conn, key, pid)
 
 
 @router.get("/timeseries.csv", summary="Time series as CSV", response_class=Response,

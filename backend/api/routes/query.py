@@ -15,11 +15,12 @@ from fastapi import APIRouter, Query
 from backend.api.deps import APool, Conn, CurrentUser, ReadableSet, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.api.fastroute import LeanRoute
-from backend.api.params import Flag, GeomOptions, PidQuery, flag
+from backend.api.params import Flag, PidQuery, flag
 from backend.api.responses import ColumnsResponse
-from backend.api.services import query
 from backend.extraction import timeseries
 from backend.extraction.timeseries import DateRange, stored_band
+from backend.parcels import query
+from backend.parcels.query import GeomOptions
 
 router = APIRouter(prefix="/query", tags=["JRC CbM compatible"], responses=ERROR_RESPONSES,
                    route_class=LeanRoute)

@@ -10,8 +10,12 @@ from backend import accounts
 from backend.api.blind import SetDecisionsPath
 from backend.api.deps import AdminUser, AnalystUser, Conn, CurrentUser, ReadableSetPath, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
-from backend.api.services import status
+from backend.batch import records
+from backend.catalogue.summary import catalogue_summary as summarise_catalogue
 from backend.db import queries_api as q
+from backend.extraction import jobs
+from backend.markers import results
+from backend.parcels import sets as parcel_sets
 from backend.qa import inspectors
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -36,19 +40,19 @@ def me(user: CurrentUser, conn: Conn) -> dict[str, Any]:
 @router.get("/sets", tags=["parcel sets"], summary="Parcel sets you may read")
 def sets(user: CurrentUser, conn: Conn) -> list[dict[str, Any]]:
     """AOI, year, variant, CRS and parcel count of each readable parcel set."""
-    return status.list_sets(conn, user)
+    return parcel_sets.list_sets(conn, user)
 
 
 @router.get("/sets/{aoi}/{year}", tags=["parcel sets"], summary="Summary of a parcel set")
 def set_summary(key: ReadableSetPath, conn: Conn) -> dict[str, Any]:
     """Parcels, crop counts, extraction progress, images done per kind, latest decision colours."""
-    return status.set_summary(conn, key)
+    return parcel_sets.set_summary(conn, key)
 
 
 @router.get("/sets/{aoi}/{year}/jobs", tags=["parcel sets"], summary="Extraction-job status (analyst)")
 def set_jobs(key: ReadableSetPath, user: AnalystUser, conn: Conn) -> dict[str, Any]:
     """Job counts by status, rows written, and the latest failures with their errors."""
-    return status.jobs(conn, key)
+    return jobs.set_status(conn, key)
 
 
 @router.get("/sets/{aoi}/{year}/decisions", tags=["parcel sets"],
@@ -61,26 +65,26 @@ def set_decisions(key: SetDecisionsPath, conn: Conn, settings: SettingsDep,
                   limit: Annotated[int, Query(ge=1, le=1000, description="Rows (≤ api_max_rows).")] = 20,
                   ) -> dict[str, Any]:
     """Counts per condition and colour, and a page of decisions (red first) with pid, crop and reason."""
-    return status.decision_page(conn, key, colour=colour, condition=condition, crop=crop, offset=offset,
-                                limit=min(limit, settings.api_max_rows))
+    return results.decision_page(conn, key, colour=colour, condition=condition, crop=crop, offset=offset,
+                                 limit=min(limit, settings.api_max_rows))
 
 
 @router.get("/catalogue/summary", tags=["catalogue"], summary="Image catalogue summary (analyst)")
 def catalogue_summary(user: AnalystUser, conn: Conn) -> list[dict[str, Any]]:
     """Images per collection and kind with date range and extraction-job counts."""
-    return status.catalogue_summary(conn)
+    return summarise_catalogue(conn)
 
 
 @router.get("/batch/runs", tags=["batch"], summary="Latest batch runs (analyst)")
 def batch_runs(user: AnalystUser, conn: Conn) -> list[dict[str, Any]]:
     """Runs for AOIs you may read (admins: all), newest first."""
-    return status.batch_runs(conn, user)
+    return records.visible_runs(conn, user)
 
 
 @router.get("/batch/runs/{run_id}", tags=["batch"], summary="One batch run with its chunks (analyst)")
 def batch_run(run_id: RunId, user: AnalystUser, conn: Conn) -> dict[str, Any]:
     """Run status, parameters, and per-chunk status, attempts, rows and errors."""
-    return status.batch_run(conn, user, run_id)
+    return records.visible_run(conn, user, run_id)
 
 
 @router.get("/admin/users", tags=["admin"], summary="User accounts (admin)")

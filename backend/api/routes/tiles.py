@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from backend.api.blind import SetDecisionsPath
 from backend.api.deps import Conn, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
-from backend.api.services import status
+from backend.parcels import tiles
 
 router = APIRouter(tags=["tiles"], responses=ERROR_RESPONSES)
 MVT = "application/vnd.mapbox-vector-tile"
@@ -23,5 +23,5 @@ def parcel_tile(key: SetDecisionsPath, conn: Conn, settings: SettingsDep,
                 x: Annotated[int, Path(ge=0, description="Tile column.")],
                 y: Annotated[int, Path(ge=0, description="Tile row (XYZ, origin top left).")]) -> Response:
     """Web-Mercator MVT; empty below zoom ``api_tiles_min_zoom``; colour = latest decision, worst first."""
-    body = status.tile(conn, key, z, x, y, settings.api_tiles_min_zoom)
+    body = tiles.tile(conn, key, z, x, y, settings.api_tiles_min_zoom)
     return Response(body, media_type=MVT, headers={"Cache-Control": "private, max-age=60"})
