@@ -47,6 +47,7 @@ from backend.parcels import import_parcels
 from backend.settings import Settings, load_settings
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "backend" / "markers" / "catalogues" / "demo_2025.yaml"
+COLOURS = ("green", "yellow", "red")
 TRUE_TYPES = {"mowing": ("mowing", "mowing"), "bare_soil start": ("bare_soil", "bare_soil_start"),
               "bare_soil end": ("bare_soil", "bare_soil_end"), "ploughing": ("ploughing", "ploughing"),
               "harvest": ("harvest", "harvest")}
@@ -128,7 +129,17 @@ def _bare_periods(p: dict[str, Any]) -> list[tuple[int, int]]:
 
 
 def compliant(cond: Any, p: dict[str, Any]) -> bool:
-    """Whether the parcel truly complies with the condition (from the ground truth)."""
+    """Whether the parcel truly complies with the condition: the ground truth's own flag.
+
+    Ground truth of generator version 3 on records it per parcel and condition; older builds
+    (and conditions it does not know) fall back to :func:`compliant_from_events`.
+    """
+    flags = p.get("compliance", {})
+    return bool(flags[cond.id]) if cond.id in flags else compliant_from_events(cond, p)
+
+
+def compliant_from_events(cond: Any, p: dict[str, Any]) -> bool:
+    """Compliance computed from the true events and the catalogue's condition (independent)."""
     if cond.rule == "crop_consistency":
         return not p["crop_wrong"]
     lo, hi = _doy(cond.window[0], 2025), _doy(cond.window[1], 2025)
@@ -140,22 +151,33 @@ def compliant(cond: Any, p: dict[str, Any]) -> bool:
 
 
 def score_decisions(decisions: list[dict[str, Any]], truth: dict[str, Any]) -> dict[str, str]:
-    """Wrong green / wrong red (share of the condition's decisions) and G/Y/R shares per condition."""
+    """Per condition: the truly non-compliant share, wrong green / wrong red (share of the
+    condition's decisions) and G/Y/R shares; per parcel its worst colour (what an agency sees);
+    and how often the truth's flags and the events disagree (must be 0)."""
     cat = load_catalogue(CATALOGUE)
     parcels = {p["pid"]: p for p in truth["parcels"]}
     by: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    worst: dict[str, int] = {}
+    disagree = 0
     for d in decisions:
         if d["pid"] in parcels:
-            ok = compliant(cat.condition(d["condition"]), parcels[d["pid"]])
+            cond, p = cat.condition(d["condition"]), parcels[d["pid"]]
+            ok = compliant(cond, p)
+            disagree += ok != compliant_from_events(cond, p)
             by[d["condition"]].append((d["colour"], ok))
+            worst[d["pid"]] = max(worst.get(d["pid"], 0), COLOURS.index(d["colour"]))
     out = {}
     for cond, rows in sorted(by.items()):
         n = len(rows)
-        share = {c: sum(x == c for x, _ in rows) / n for c in ("green", "yellow", "red")}
+        share = {c: sum(x == c for x, _ in rows) / n for c in COLOURS}
         wg = sum(c == "green" and not ok for c, ok in rows)
         wr = sum(c == "red" and ok for c, ok in rows)
+        out[f"{cond} non-compliant"] = f"{sum(not ok for _, ok in rows) / n:.1%}"
         out[f"{cond} wG/wR"] = f"{wg / n:.2%} / {wr / n:.2%}"
         out[f"{cond} G/Y/R"] = f"{share['green']:.0%}/{share['yellow']:.0%}/{share['red']:.0%}"
+    n = max(len(worst), 1)
+    out["parcels worst G/Y/R"] = "/".join(f"{sum(w == k for w in worst.values()) / n:.0%}" for k in range(3))
+    out["truth flags vs events"] = f"{disagree} differ"
     return out
 
 

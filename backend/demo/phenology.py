@@ -18,6 +18,13 @@ from backend.demo.params import N_DAYS
 T = np.arange(N_DAYS, dtype=np.float64)[None, :]
 BARE_COVER = 0.15
 DISTURBING = ("mowing", "ploughing", "sowing", "harvest")
+LEFT_BARE = 0.06
+"""Share of arable fields left bare after the main crop (no catch crop or next crop in time):
+the demo's GAEC 6-like soil-cover non-compliance; the others are covered within ~2-3 weeks."""
+NOT_MOWN = 0.04
+"""Share of meadows never mown (the eco-scheme's "mown at least once" non-compliance)."""
+LATE_ONLY = 0.12
+"""Share of once-mown meadows whose only cut comes late (August-September)."""
 Events = list[list[tuple[int, str]]]
 
 
@@ -58,6 +65,14 @@ def _events(n: int, *named: tuple[str, np.ndarray]) -> Events:
     return out
 
 
+def _cover_crop(rng: np.random.Generator, s: State, sow: np.ndarray) -> None:
+    """A catch crop or the next crop sown on day ``sow`` (inf: none), covering the soil ~10 days later."""
+    a = _after(sow)
+    g = rng.uniform(0.35, 0.5, len(sow))[:, None] * _logistic(sow + _u(rng, 11, 14, len(sow)), 3.0)
+    s.green = np.where(a, np.maximum(s.green, g), s.green)
+    s.bio = np.where(a, np.maximum(s.bio, 0.3 * g), s.bio)
+
+
 def _plough(s: State, p: np.ndarray, tau: float = 45.0) -> None:
     """Ploughing on day ``p``: all cover gone, rough soil that smooths out."""
     a = _after(p)
@@ -72,7 +87,9 @@ def winter_cereal(rng: np.random.Generator, n: int) -> State:
     h = sen + _u(rng, 22, 32, n)
     p = h + _u(rng, 7, 70, n)
     p[p > 340] = np.inf
-    sow = np.where(p < 290, p + _u(rng, 3, 14, n), np.inf)
+    bare = rng.random(n) < LEFT_BARE  # ploughed, the next crop sown only 6-10 weeks later
+    sow = p + np.where(bare, _u(rng, 45, 70, n), _u(rng, 2, 8, n))
+    sow[sow > 340] = np.inf
     cover = g0 + (peak - g0) * _logistic(_u(rng, 80, 100, n), 9.0)
     green = cover * (1 - _logistic(sen, 6.0))
     s = State(green, cover - green, np.zeros_like(cover), 0.9 * (green + 0.8 * (cover - green)), [])
@@ -81,9 +98,7 @@ def winter_cereal(rng: np.random.Generator, n: int) -> State:
     s.green = np.where(a, 0.1 * np.clip((T - h[:, None]) / 45.0, 0, 1), s.green)
     s.dry, s.bio = np.where(a, stubble, s.dry), np.where(a, 0.1 * stubble, s.bio)
     _plough(s, p)
-    a = _after(sow)
-    s.green = np.where(a, 0.35 * _logistic(sow + 30, 7.0), s.green)
-    s.bio = np.where(a, 0.3 * s.green, s.bio)
+    _cover_crop(rng, s, sow)
     s.events = _events(n, ("harvest", h), ("ploughing", p), ("sowing", sow))
     return s
 
@@ -114,9 +129,15 @@ def maize(rng: np.random.Generator, n: int) -> State:
     a = _after(h)
     s.green, s.dry = np.where(a, 0.02, s.green), np.where(a, 0.12, s.dry)
     s.bio, s.rough = np.where(a, 0.02, s.bio), np.where(a, 0.3, s.rough)
-    p2 = np.where(rng.random(n) < 0.5, h + _u(rng, 10, 45, n), np.inf)
+    way = rng.choice(3, size=n, p=[0.5, 0.5 - LEFT_BARE, LEFT_BARE])  # undersown, next crop, left bare
+    grass = 0.12 + 0.25 * np.clip((T - h[:, None]) / 25.0, 0, 1)  # grass sown under the maize
+    s.green = np.where(a & (way == 0)[:, None], grass, s.green)
+    p2 = np.where(way == 1, h + _u(rng, 2, 6, n), np.where(way == 2, h + _u(rng, 10, 45, n), np.inf))
     _plough(s, p2)
-    s.events = _events(n, ("ploughing", p), ("sowing", sow), ("harvest", h), ("ploughing", p2))
+    sow2 = np.where(way == 1, p2 + _u(rng, 1, 3, n), np.inf)
+    _cover_crop(rng, s, sow2)
+    s.events = _events(n, ("ploughing", p), ("sowing", sow), ("harvest", h), ("ploughing", p2),
+                       ("sowing", sow2))
     return s
 
 
@@ -137,7 +158,9 @@ def potato(rng: np.random.Generator, n: int) -> State:
     a = _after(h)
     s.green, s.dry, s.bio = (np.where(a, 0.0, x) for x in (s.green, s.dry, s.bio))
     s.rough = np.where(a, 0.8 * _decay(h, 60.0), s.rough)
-    s.events = _events(n, ("ploughing", p), ("sowing", sow), ("harvest", h))
+    sow2 = np.where(rng.random(n) < LEFT_BARE, np.inf, h + _u(rng, 3, 10, n))  # winter cereal after
+    _cover_crop(rng, s, sow2)
+    s.events = _events(n, ("ploughing", p), ("sowing", sow), ("harvest", h), ("sowing", sow2))
     return s
 
 
@@ -153,7 +176,9 @@ def sugar_beet(rng: np.random.Generator, n: int) -> State:
     s.green, s.dry, s.bio = (np.where(a, v, x) for v, x in ((0.0, s.green), (0.05, s.dry),
                                                             (0.0, s.bio)))
     s.rough = np.where(a, 0.6 * _decay(h, 60.0), s.rough)
-    s.events = _events(n, ("ploughing", p), ("sowing", sow), ("harvest", h))
+    sow2 = np.where((rng.random(n) < LEFT_BARE) | (h >= 300), np.inf, h + _u(rng, 2, 8, n))
+    _cover_crop(rng, s, sow2)
+    s.events = _events(n, ("ploughing", p), ("sowing", sow), ("harvest", h), ("sowing", sow2))
     return s
 
 
@@ -178,8 +203,9 @@ def grassland(rng: np.random.Generator, n: int) -> State:
     green = w0 + (peak - w0) * _logistic(_u(rng, 70, 90, n), 10.0)
     green = green - 0.15 * _logistic(np.full(n, 300.0), 15.0)
     s = State(green, 0.05 + 0 * green, np.zeros_like(green), 0.7 * green, [])
-    count = rng.choice(5, size=n, p=[0.08, 0.15, 0.30, 0.32, 0.15])
-    days = _u(rng, 125, 150, n)[:, None] + np.cumsum(
+    count = rng.choice(5, size=n, p=[NOT_MOWN, 0.23 - NOT_MOWN, 0.30, 0.32, 0.15])
+    first = np.where((count == 1) & (rng.random(n) < LATE_ONLY), _u(rng, 215, 250, n), _u(rng, 125, 150, n))
+    days = first[:, None] + np.cumsum(
         np.column_stack([np.zeros(n), rng.uniform(32, 50, (n, 3)).round()]), axis=1
     )
     days[np.arange(4)[None, :] >= count[:, None]] = np.inf

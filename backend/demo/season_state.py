@@ -111,20 +111,38 @@ def grassland_season(rng: np.random.Generator, n: int, r: FieldRules) -> State:
     return s
 
 
+def _resow(state: State, i: int, day: int, rng: np.random.Generator) -> None:
+    """The next crop sown on ``day`` on field ``i``, covering the soil ~10 days later."""
+    if day >= N_DAYS:
+        return
+    g = float(rng.uniform(0.35, 0.5)) * _logistic(np.array([day + 12.0]), 3.0)[0]
+    state.green[i, day:] = np.maximum(state.green[i, day:], g[day:])
+    state.bio[i, day:] = np.maximum(state.bio[i, day:], 0.3 * g[day:])
+    state.events[i].append((day, "sowing"))
+
+
 def _plough_after_lifting(state: State, rows: np.ndarray, rng: np.random.Generator,
                           r: FieldRules) -> None:
-    """Plough (or disc: less rough) a share of lifted root-crop fields; the surface stays bare."""
+    """Plough (or disc: less rough) a share of lifted root-crop fields.
+
+    A field with a next crop sown after the lifting is ploughed first and sown a few days later;
+    a field left bare is ploughed 5-40 days after the lifting and stays bare.
+    """
     for i in rows:
         harvest = [d for d, k in state.events[i] if k == "harvest"]
         if not harvest or rng.random() >= r.root_plough_share:
             continue
-        p = int(harvest[0] + rng.integers(5, 40))
+        sown = [d for d, k in state.events[i] if k == "sowing" and d > harvest[0]]
+        p = int(harvest[0] + (rng.integers(1, 4) if sown else rng.integers(5, 40)))
         if p >= N_DAYS:
             continue
         depth = 1.0 if rng.random() < 0.6 else 0.5  # ploughing or discing
         state.rough[i, p:] = np.maximum(state.rough[i, p:], depth * _decay(np.array([p]), 45.0)[0, p:])
         state.green[i, p:], state.dry[i, p:], state.bio[i, p:] = 0.0, 0.0, 0.0
+        state.events[i] = [(d, k) for d, k in state.events[i] if (k, d) not in {("sowing", x) for x in sown}]
         state.events[i].append((p, "ploughing"))
+        if sown:
+            _resow(state, i, p + int(rng.integers(1, 5)), rng)
 
 
 def _shift_cereals(state: State, rows: np.ndarray, rng: np.random.Generator, r: FieldRules) -> None:

@@ -86,8 +86,12 @@ SEASONS = {
     "validation": Season("validation", wet_spell_p=0.08, wet_db=(1.0, 2.5), cloudy_p=0.35, haze_p=0.2,
                          fields=FieldRules(grazed_share=0.3, partial_share=0.35, first_cut=(105, 150),
                                            cut_gap=(30, 50), cereal_shift=(-6, 10))),
+    "late": Season("late", wet_spell_p=0.12, wet_db=(1.5, 3.0), cloudy_p=0.5, haze_p=0.1,
+                   fields=FieldRules(grazed_share=0.25, partial_share=0.5, first_cut=(130, 180),
+                                     cut_gap=(25, 40), root_plough_share=0.7, cereal_shift=(0, 14))),
 }
-"""Named seasons: the bench reports on ``wet`` and ``cloudy``; ``validation`` is for calibration."""
+"""Named seasons: the bench reports on ``wet``, ``cloudy`` and ``late`` (later cuts and cereals,
+more partial cuts, more rain and cloud); ``validation`` is for calibration."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from backend.demo.crops import CROPS
 from backend.demo.params import CRS, GENERATOR_VERSION, YEAR, DemoParams
 from backend.demo.parcels import ParcelSet
 from backend.demo.phenology import State
+from backend.demo.rules import RULES, complies
 
 EVENT_TYPES = ("sowing", "mowing", "harvest", "ploughing", "bare_soil_start", "bare_soil_end")
 
@@ -44,7 +45,16 @@ def _parcel_record(ps: ParcelSet, state: State, i: int) -> dict[str, Any]:
         "area_overdeclared": bool(ps.overdeclared[i]),
         "n_mowings": sum(e["type"] == "mowing" for e in events),
         "events": events,
+        "compliance": {r.id: complies(r, state, f, true.code != decl.code) for r in RULES},
     }
+
+
+def _non_compliant(parcels: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Per rule the pids it applies to (by declared crop) that do not comply."""
+    group = {c.code: c.group for c in CROPS}
+    return {r.id: [p["pid"] for p in parcels
+                   if (not r.groups or group[p["declared_crop_code"]] in r.groups)
+                   and not p["compliance"][r.id]] for r in RULES}
 
 
 def ground_truth(
@@ -70,6 +80,8 @@ def ground_truth(
         "event_types": list(EVENT_TYPES),
         "wrong_crop_pids": [p["pid"] for p in parcels if p["crop_wrong"]],
         "overdeclared_area_pids": [p["pid"] for p in parcels if p["area_overdeclared"]],
+        "rules": [r.to_dict() for r in RULES],
+        "non_compliant_pids": _non_compliant(parcels),
         "broken_rows": [
             {"fid": fid, "pid": b.pid, "problem": b.problem, "description": b.description}
             for fid, b in sorted(zip(broken_fids, ps.broken_rows, strict=True))
@@ -105,8 +117,10 @@ Year {year}.
 - `parcels.gpkg`, layer `parcels`: `pid`, `crop_code`, `crop_name`, `farmer_id`,
   `declared_area_ha` and the geometry, as an agency would deliver it, **including
   deliberately broken rows** (listed in `ground_truth.json`).
-- `ground_truth.json`: per parcel the true and the declared crop and every true event; the
-  lists of wrong-crop pids, over-declared areas and broken rows.
+- `ground_truth.json`: per parcel the true and the declared crop, every true event and whether
+  it complies with each of the demo's rules (`compliance`; the rules in `rules`, the parcels
+  each applies to that break it in `non_compliant_pids`); the lists of wrong-crop pids,
+  over-declared areas and broken rows.
 - `events.csv`: the true events, one row each (`pid, true_group, event, date`).
 - `s2/<item>/<BAND>.tif`: Sentinel-2 L2A, B02 B03 B04 B08 at 10 m, B05 B11 SCL at 20 m;
   uint16 reflectance x 10000 (no offset), nodata 0.
@@ -127,8 +141,11 @@ As in real L2A data, haze on some dates and thin cloud edges are NOT flagged in 
 
 Each field has a daily state (green cover, dry residue, bare soil, roughness, biomass) from
 crop-specific double-logistic curves with management events drawn per field: ploughing, sowing,
-harvest, mowing (grassland 0-4 times, regrowth over 2-4 weeks), mulching of fallow. Bare-soil
-periods are derived from that state. Sentinel-2 reflectance mixes vegetation, residue, soil,
+harvest, mowing (grassland 0-4 times, regrowth over 2-4 weeks), mulching of fallow, and after
+the harvest a catch crop or the next crop (maize often undersown with grass). Non-compliance
+comes at realistic rates: 6 % of arable fields left bare after the harvest, 4 % of meadows never
+mown and a few mown only after 31 July, 4 % wrong crop declarations. Bare-soil periods are
+derived from that state. Sentinel-2 reflectance mixes vegetation, residue, soil,
 water and road spectra by fractional cover, with within-field heterogeneity, noisy pixels and
 mixed field borders, then applies clouds, displaced shadows, cirrus and unmarked haze.
 Sentinel-1 backscatter follows a water-cloud model (VH rises with biomass, drops at mowing,

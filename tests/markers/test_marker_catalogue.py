@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from backend.errors import InvalidInput
-from backend.markers.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from backend.markers.conditions import CatalogueError
+from backend.markers.conditions_yaml import load_catalogue, parse_catalogue
 
 DEMO = Path(__file__).resolve().parents[2] / "backend" / "markers" / "catalogues" / "demo_2025.yaml"
 
@@ -27,7 +28,7 @@ conditions:
 
 def test_demo_catalogue_loads() -> None:
     cat = load_catalogue(DEMO)
-    assert (cat.year, cat.version) == (2025, "2025.4")
+    assert (cat.year, cat.version) == (2025, "2025.5")
     assert [c.id for c in cat.conditions] == ["grassland_mown", "no_long_bare_soil", "crop_consistent"]
     mown = cat.condition("grassland_mown")
     assert mown.applies("265") and not mown.applies("233")
