@@ -21,7 +21,7 @@ from backend.db import connect
 from backend.db import queries_analysis as qa
 from backend.db import queries_markers as qm
 from backend.errors import InvalidInput, ParcelSetNotFound
-from backend.markers.catalogue import Catalogue, Condition
+from backend.markers.conditions import Catalogue, Condition
 from backend.markers.decisions import decide
 from backend.markers.pipeline import MarkerParams, Markers, compute_markers
 from backend.markers.scoring import EventScore, score_events

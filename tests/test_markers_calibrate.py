@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.markers.calibrate import calibrate
-from backend.markers.catalogue import load_catalogue
+from backend.markers.conditions_yaml import load_catalogue
 from backend.markers.pipeline import compute_markers
 
 sys.path.insert(0, str(Path(__file__).parent / "markers"))

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.markers.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from backend.markers.conditions import CatalogueError
+from backend.markers.conditions_yaml import load_catalogue, parse_catalogue
 from backend.markers.pipeline import compute_markers
 from backend.markers.seasonal import restrict_events
 

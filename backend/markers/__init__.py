@@ -8,7 +8,8 @@ Entry points: :func:`run_markers` (signatures -> markers -> decisions, stored as
 :func:`decide` (pure, for notebooks), :func:`replay` (a decision from its evidence).
 """
 
-from backend.markers.catalogue import Catalogue, CatalogueError, Condition, load_catalogue, parse_catalogue
+from backend.markers.conditions import Catalogue, CatalogueError, Condition
+from backend.markers.conditions_yaml import load_catalogue, parse_catalogue
 from backend.markers.decisions import Decision, decide, replay
 from backend.markers.explain import explain
 from backend.markers.pipeline import MarkerParams, Markers, compute_markers

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from backend.markers.catalogue import Catalogue, Condition
+from backend.markers.conditions import Catalogue, Condition
 from backend.markers.decisions import decide
 from backend.markers.pipeline import Markers
 

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from backend.markers.catalogue import Catalogue, Condition
 from backend.markers.clean import REASONS
+from backend.markers.conditions import Catalogue, Condition
 from backend.markers.mowing import s1_hint_days
 from backend.markers.pipeline import VERSIONS, Markers
 from backend.markers.rules import consistency_features, event_features, judge, period_features, window_days

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.markers.catalogue import Condition
+from backend.markers.conditions import Condition
 from backend.markers.events import Event, r3
 
 GREEN, YELLOW, RED = "green", "yellow", "red"

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from backend.markers.catalogue import Catalogue, EventRule
+from backend.markers.conditions import Catalogue, EventRule
 from backend.markers.events import Event
 from backend.markers.pipeline import Markers
 

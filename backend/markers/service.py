@@ -14,7 +14,8 @@ import numpy as np
 from backend.db import connect
 from backend.db import queries_markers as q
 from backend.errors import InvalidInput, ParcelSetNotFound
-from backend.markers.catalogue import Catalogue, load_catalogue
+from backend.markers.conditions import Catalogue
+from backend.markers.conditions_yaml import load_catalogue
 from backend.markers.decisions import RULE_VERSION, Decision, decide
 from backend.markers.events import r3
 from backend.markers.pipeline import EVENT_MARKERS, VERSIONS, MarkerParams, Markers, compute_markers

@@ -3,7 +3,7 @@
 Wet soil and wet vegetation raise the backscatter for a day or two after significant rain, a
 frozen surface lowers it: a change between two S1 dates, one of them wet or frozen, may be the
 weather and not a cut, a ploughing or a harvest. The catalogue's ``weather`` section
-(:class:`~backend.markers.catalogue.WeatherRule`) sets the thresholds and the factors; each
+(:class:`~backend.markers.conditions.WeatherRule`) sets the thresholds and the factors; each
 flagged event keeps its confidence before the weather and says why in plain words
 (``"rain 12 mm on 13-14 May"``, ``"frost (-2.5 °C) on 3 Mar"``).
 """
@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from backend.db import queries_ancillary as qa
-from backend.markers.catalogue import WeatherRule
+from backend.markers.conditions import WeatherRule
 from backend.markers.events import Event, r3
 from backend.markers.pipeline import Markers
 

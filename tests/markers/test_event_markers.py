@@ -117,7 +117,7 @@ def test_stubble_until_ploughing_is_not_bare_soil() -> None:
 
 
 def test_unconfirmed_s1_cut_is_a_hint_and_keeps_the_light_yellow() -> None:
-    from backend.markers.catalogue import load_catalogue
+    from backend.markers.conditions_yaml import load_catalogue
     from backend.markers.decisions import replay
     from backend.markers.mowing import s1_hint_days
     from backend.markers.rules import event_features, judge

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from backend.errors import InvalidInput
-from backend.markers.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from backend.markers.conditions import CatalogueError
+from backend.markers.conditions_yaml import load_catalogue, parse_catalogue
 
 DEMO = Path(__file__).resolve().parents[2] / "backend" / "markers" / "catalogues" / "demo_2025.yaml"
 

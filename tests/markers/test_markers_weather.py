@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from backend.markers.catalogue import CatalogueError, WeatherRule, parse_catalogue
+from backend.markers.conditions import CatalogueError, WeatherRule
+from backend.markers.conditions_yaml import parse_catalogue
 from backend.markers.events import Event
 from backend.markers.pipeline import Markers
 from backend.markers.weather import ParcelWeather, flag_weather, load_weather

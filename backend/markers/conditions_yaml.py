@@ -1,13 +1,21 @@
-"""Content validation of a condition catalogue (the node walk behind ``parse_catalogue``)."""
+"""Reading a condition catalogue from YAML: :func:`load_catalogue`, :func:`parse_catalogue`.
+
+The YAML node tree is walked with the line of every key and value at hand, so each refusal
+(:class:`~backend.markers.conditions.CatalogueError`) names the file, the line and the reason.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node, ScalarNode
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from backend.markers.catalogue import (
+from backend.markers.conditions import (
     _ID,
     COND_KEYS,
     EVENT_KEYS,
@@ -16,12 +24,63 @@ from backend.markers.catalogue import (
     TOP_KEYS,
     WEATHER_KEYS,
     Catalogue,
+    CatalogueError,
     Condition,
     EventRule,
     WeatherRule,
-    _Reader,
 )
 from backend.parcels.crops import GROUPS
+
+
+class _Reader:
+    """Walks the YAML node tree, converting values and raising errors with line numbers."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._cons = SafeConstructor()
+
+    def fail(self, node: Node, reason: str) -> CatalogueError:
+        return CatalogueError(f"{self.source}, line {node.start_mark.line + 1}: {reason}")
+
+    def value(self, node: Node) -> Any:
+        if isinstance(node, ScalarNode) and node.tag.endswith(":timestamp"):
+            return node.value  # dates stay text; the window parser checks them
+        try:
+            return self._cons.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise self.fail(node, f"invalid value {getattr(node, 'value', '')!r}: {exc}") from None
+
+    def mapping(self, node: Node, what: str, allowed: set[str]) -> dict[str, tuple[Node, Node]]:
+        if not isinstance(node, MappingNode):
+            raise self.fail(node, f"{what} must be a mapping")
+        out: dict[str, tuple[Node, Node]] = {}
+        for k, v in node.value:
+            key = self.value(k)
+            if key in out:
+                raise self.fail(k, f"duplicate key '{key}' in {what}")
+            if key not in allowed:
+                raise self.fail(k, f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})")
+            out[str(key)] = (k, v)
+        return out
+
+    def typed(self, node: Node, kind: type, what: str) -> Any:
+        v = self.value(node)
+        ok = isinstance(v, kind) and not (kind in (int, float) and isinstance(v, bool))
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            v, ok = float(v), True
+        if not ok:
+            raise self.fail(node, f"{what} must be {kind.__name__}, not {type(v).__name__} ({v!r})")
+        return v
+
+    def sequence(self, node: Node, what: str) -> list[Node]:
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, f"{what} must be a list")
+        return list(node.value)
+
+    def scalar_str(self, node: Node, what: str) -> str:
+        if not isinstance(node, ScalarNode):
+            raise self.fail(node, f"{what} must be a text value")
+        return str(node.value)
 
 
 def _window(r: _Reader, node: Node, year: int) -> tuple[date, date]:
@@ -164,3 +223,31 @@ def _weather_rule(r: _Reader, node: Node) -> WeatherRule:
     if not (0 <= rule.s1_factor <= 1 and 0 <= rule.s2_factor <= 1):
         raise r.fail(node, "weather.s1_factor and weather.s2_factor must be within 0..1")
     return rule
+
+
+def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
+    """Parse and validate a catalogue from YAML text.
+
+    Raises:
+        CatalogueError: invalid YAML or content; the message names the line and the reason.
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f", line {mark.line + 1}" if mark else ""
+        raise CatalogueError(f"{source}{line}: invalid YAML: {exc.problem or exc.context}") from None
+    if root is None:
+        raise CatalogueError(f"{source}: the catalogue is empty")
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return read_catalogue(_Reader(source), root, sha)
+
+
+def load_catalogue(path: str | Path) -> Catalogue:
+    """Read and validate a catalogue file (see :func:`parse_catalogue`)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogueError(f"cannot read condition catalogue {p}: {exc.strerror}") from None
+    return parse_catalogue(text, str(p))

@@ -1,4 +1,4 @@
-"""Condition catalogues: versioned YAML per scheme and year, validated with line numbers.
+"""Condition catalogues: the conditions of an aid scheme and year, from versioned YAML.
 
     catalogue: demo-eco            # name
     scheme: eco-demo               # the aid scheme
@@ -21,23 +21,19 @@
         window: [2025-04-01, 2025-10-31]   # ...and inside the window (omit = all year)
     A marker without any events rule is kept on every crop all year.
 
-An invalid catalogue is refused with :class:`CatalogueError`, whose message names the file,
-line and reason (the YAML node marks give the line of the offending key or value).
+This module holds the catalogue's model; :mod:`backend.markers.conditions_yaml` reads and
+validates the YAML (:func:`~backend.markers.conditions_yaml.load_catalogue`). An invalid
+catalogue is refused with :class:`CatalogueError`, whose message names the file, line and
+reason (the YAML node marks give the line of the offending key or value).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 from typing import Any
-
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from backend.errors import InvalidInput
 
@@ -197,84 +193,3 @@ class Catalogue:
             if c.id == cid:
                 return c
         raise KeyError(cid)
-
-
-class _Reader:
-    """Walks the YAML node tree, converting values and raising errors with line numbers."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self._cons = SafeConstructor()
-
-    def fail(self, node: Node, reason: str) -> CatalogueError:
-        return CatalogueError(f"{self.source}, line {node.start_mark.line + 1}: {reason}")
-
-    def value(self, node: Node) -> Any:
-        if isinstance(node, ScalarNode) and node.tag.endswith(":timestamp"):
-            return node.value  # dates stay text; the window parser checks them
-        try:
-            return self._cons.construct_object(node, deep=True)
-        except (ValueError, yaml.YAMLError) as exc:
-            raise self.fail(node, f"invalid value {getattr(node, 'value', '')!r}: {exc}") from None
-
-    def mapping(self, node: Node, what: str, allowed: set[str]) -> dict[str, tuple[Node, Node]]:
-        if not isinstance(node, MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        out: dict[str, tuple[Node, Node]] = {}
-        for k, v in node.value:
-            key = self.value(k)
-            if key in out:
-                raise self.fail(k, f"duplicate key '{key}' in {what}")
-            if key not in allowed:
-                raise self.fail(k, f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})")
-            out[str(key)] = (k, v)
-        return out
-
-    def typed(self, node: Node, kind: type, what: str) -> Any:
-        v = self.value(node)
-        ok = isinstance(v, kind) and not (kind in (int, float) and isinstance(v, bool))
-        if kind is float and isinstance(v, int) and not isinstance(v, bool):
-            v, ok = float(v), True
-        if not ok:
-            raise self.fail(node, f"{what} must be {kind.__name__}, not {type(v).__name__} ({v!r})")
-        return v
-
-    def sequence(self, node: Node, what: str) -> list[Node]:
-        if not isinstance(node, SequenceNode):
-            raise self.fail(node, f"{what} must be a list")
-        return list(node.value)
-
-    def scalar_str(self, node: Node, what: str) -> str:
-        if not isinstance(node, ScalarNode):
-            raise self.fail(node, f"{what} must be a text value")
-        return str(node.value)
-
-
-def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
-    """Parse and validate a catalogue from YAML text.
-
-    Raises:
-        CatalogueError: invalid YAML or content; the message names the line and the reason.
-    """
-    from backend.markers.catalogue_rules import read_catalogue
-
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f", line {mark.line + 1}" if mark else ""
-        raise CatalogueError(f"{source}{line}: invalid YAML: {exc.problem or exc.context}") from None
-    if root is None:
-        raise CatalogueError(f"{source}: the catalogue is empty")
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    return read_catalogue(_Reader(source), root, sha)
-
-
-def load_catalogue(path: str | Path) -> Catalogue:
-    """Read and validate a catalogue file (see :func:`parse_catalogue`)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogueError(f"cannot read condition catalogue {p}: {exc.strerror}") from None
-    return parse_catalogue(text, str(p))
