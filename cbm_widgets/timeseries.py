@@ -1,6 +1,7 @@
 """``TimeSeriesChart``: a parcel's bands and indices over time (bqplot), with S1 on a second axis.
 
-Clear S2 observations are filled dots joined by a line; cloud-masked ones (low valid fraction
+A weather panel under the chart (:class:`~cbm_widgets.weather.WeatherPanel`, shown when the set
+has weather) shares its date axis. Clear S2 observations are filled dots joined by a line; cloud-masked ones (low valid fraction
 from the SCL histogram) are hollow grey dots. Marker events and the decision window are shaded
 spans; the selected date is a vertical rule. Click a dot to select its date; "Pan / zoom" then
 drag and wheel to zoom, "Reset zoom" to see the whole year.
@@ -19,7 +20,15 @@ from cbm_widgets import series as ts
 from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import CbmApiError
-from cbm_widgets.timeseries_marks import cloud_marks, date_tick_format, event_spans, rule_marks, series_marks
+from cbm_widgets.timeseries_marks import (
+    MarkPool,
+    cloud_marks,
+    date_tick_format,
+    event_spans,
+    rule_marks,
+    series_marks,
+)
+from cbm_widgets.weather import WeatherPanel
 
 DEFAULT_SERIES = ("NDVI", "VH")
 
@@ -51,6 +60,8 @@ class TimeSeriesChart(CbmWidget):
         self.y = bq.LinearScale(min=-0.2, max=1.0)
         self.y2 = bq.LinearScale(min=-30.0, max=0.0)
         self.span_scale = bq.LinearScale(min=0.0, max=1.0)
+        self.pool = MarkPool()  # the marks are reused from one parcel to the next
+        self._rule = rule_marks(self.x, self.span_scale)
         self.x_axis = bq.Axis(scale=self.x, label="date", tick_format="%b", grid_lines="dashed")
         axes = [self.x_axis,
                 bq.Axis(scale=self.y, orientation="vertical", label="index / reflectance",
@@ -73,7 +84,9 @@ class TimeSeriesChart(CbmWidget):
         self.reset = w.Button(description="Reset zoom", tooltip="Show the whole year",
                               _dom_classes=["cbm-reset"])
         self.caption = w.HTML("", _dom_classes=["cbm-caption"])
-        self.children = [self.picker, w.HBox([self.zoom, self.reset, self.caption]), self.figure, self.status]
+        self.weather = WeatherPanel(client, self.x)  # same date scale: days line up, zoom follows
+        self.children = [self.picker, w.HBox([self.zoom, self.reset, self.caption]), self.figure,
+                         self.weather, self.status]
         # ---- wiring
         self.reset.on_click(lambda _: self._reset_zoom())
         self.x.observe(self._update_ticks, names=["min", "max"])
@@ -107,6 +120,7 @@ class TimeSeriesChart(CbmWidget):
             with self.guard(f"loading the time series of {self.parcel_id}"):
                 self._load_tables()
             self._load_events()
+        self.weather.load(self.aoi, self.year, self.parcel_id if self._ready() else None)
         s2 = self.tables.get("s2", pd.DataFrame())
         self.n_observations = len(s2)
         self.n_cloudy = int(s2["cloudy"].sum()) if "cloudy" in s2 else 0
@@ -143,22 +157,20 @@ class TimeSeriesChart(CbmWidget):
                 self.tables["c6"] = ts.coherence_table(
                     self.client.time_series(self.aoi, self.year, self.parcel_id, "c6"))
         scales = {"left": self.y, "right": self.y2, "coh": self.y}
-        marks = event_spans(self.events, self.x, self.span_scale)
+        self.pool.start()
+        marks = event_spans(self.events, self.x, self.span_scale, self.pool)
         if any(ts.SERIES[name][1] == "left" for name in self.series):
-            marks += cloud_marks(self.tables, self.x, self.y)
+            marks += cloud_marks(self.tables, self.x, self.y, self.pool)
         for name in self.series:
-            marks += series_marks(name, self.tables, self.x, scales[ts.SERIES[name][1]])
-        for mark in marks:
+            marks += series_marks(name, self.tables, self.x, scales[ts.SERIES[name][1]], self.pool)
+        for mark in self.pool.created:  # a reused mark has its click handler already
             if isinstance(mark, bq.Scatter):
                 mark.on_element_click(self._clicked)
-        self._rule = rule_marks(self.x, self.span_scale)
         self.figure.marks = [*marks, self._rule]
         self._update_rule()
 
     def _update_rule(self, _change: dict[str, Any] | None = None) -> None:
-        rule = getattr(self, "_rule", None)
-        if rule is None:
-            return
+        rule = self._rule
         if self.date:
             day = pd.Timestamp(self.date).to_datetime64()
             rule.x, rule.visible = [day, day], True
