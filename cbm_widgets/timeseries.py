@@ -1,10 +1,10 @@
 """``TimeSeriesChart``: a parcel's bands and indices over time (bqplot), with S1 on a second axis.
 
-A weather panel under the chart (:class:`~cbm_widgets.weather.WeatherPanel`, shown when the set
-has weather) shares its date axis. Clear S2 observations are filled dots joined by a line; cloud-masked ones (low valid fraction
+Clear S2 observations are filled dots joined by a line; cloud-masked ones (low valid fraction
 from the SCL histogram) are hollow grey dots. Marker events and the decision window are shaded
 spans; the selected date is a vertical rule. Click a dot to select its date; "Pan / zoom" then
-drag and wheel to zoom, "Reset zoom" to see the whole year.
+drag and wheel to zoom, "Reset zoom" to see the whole year. A weather panel under the chart
+(:class:`~cbm_widgets.weather.WeatherPanel`, shown when the set has weather) shares its date axis.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ class WeatherPanel(w.VBox):
 
     def _draw(self, pid: str | None) -> None:
         t = self.table
-        if t.empty or "precipitation" not in t and "tmean" not in t:
+        if t.empty or ("precipitation" not in t and "tmean" not in t):
             self.layout.display = "none"
             self.bars.x, self.bars.y, self.line.x, self.line.y = [], [], [], []
             self.caption.value = ""

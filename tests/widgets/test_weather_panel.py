@@ -29,7 +29,8 @@ def tt_weather(widget_api: Server, tmp_path):
     values = {"Precipitation_Flux": np.repeat(np.repeat(rain[:, None, None], 2, 1), 2, 2),
               "Temperature_Air_2m_Mean_24h": np.repeat(np.repeat(kelvin[:, None, None], 2, 1), 2, 2)}
     path = write_grid(tmp_path / "tt.nc", values, units=UNITS, days=days,
-                      lons=np.mean(lons) + np.array([-0.05, 0.05]), lats=np.mean(lats) + np.array([0.05, -0.05]))
+                      lons=np.mean(lons) + np.array([-0.05, 0.05]),
+                      lats=np.mean(lats) + np.array([0.05, -0.05]))
     import_weather(widget_api.settings, path, aoi="tt", year=2025)
     yield days, rain, (kelvin.astype(np.float64) - 273.15).astype(np.float32)
     with connect(widget_api.settings) as c:
