@@ -81,12 +81,23 @@ def check_safe(safe: Path) -> GrdFiles:
 
 
 def _check_tiff(tiff: Path, name: str) -> None:
+    """Every block of the TIFF lies inside the file (a cut download ends mid-block)."""
+    size = tiff.stat().st_size
     try:
         with rasterio.open(tiff) as src:
-            src.read(1, window=((src.height - 1, src.height), (0, src.width)))
-    except RasterioError as exc:
-        raise InvalidInput(f"{name}: measurement {tiff.name} cannot be read to its last row "
-                           f"(truncated?): {exc}") from None
+            bh, bw = src.block_shapes[0]
+            end = 0
+            for row in range(0, src.height, bh):
+                for col in range(0, src.width, bw):
+                    key = f"{col // bw}_{row // bh}"
+                    offset = int(src.get_tag_item(f"BLOCK_OFFSET_{key}", "TIFF", bidx=1) or 0)
+                    if offset:
+                        end = max(end, offset + int(src.get_tag_item(f"BLOCK_SIZE_{key}", "TIFF", bidx=1)))
+    except (RasterioError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"{name}: measurement {tiff.name} cannot be read (truncated?): {exc}") from None
+    if end > size:
+        raise InvalidInput(f"{name}: measurement {tiff.name} is truncated: {size} bytes, its blocks "
+                           f"need {end} (download the product again)")
 
 
 @contextlib.contextmanager

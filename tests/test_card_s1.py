@@ -1,0 +1,200 @@
+"""`cbm card s1`: CARD-BS from a real GRD subset (the sarsen sdist), checked against sarsen itself.
+
+Geometry, orbit, annotation and calibration are the real product's; the measurement DN are
+synthetic (the sdist ships DN 0): they are written so that sigma nought is -12 dB east of a
+meridian and DN 0 (no measurement) west of it, see ``tests/s1card.py``. One product is made
+per module on a small 20 m grid (the time is in sarsen's parsing of the annotation XML).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from rasterio.warp import Resampling, reproject, transform
+from s1card import GRD, ellipsoidal_dem, sarsen_data, with_dn
+from shapely.geometry import box
+
+from backend.ard import CardSpec, card_s1
+from backend.ard.card import COLLECTION
+from backend.db import connect
+from backend.errors import InvalidInput
+from backend.extraction.service import extract
+from backend.parcels import import_parcels
+from backend.settings import Settings
+
+BBOX = (12.47, 41.97, 12.50, 42.0)
+EAST_OF = 12.485  # DN written east of this longitude only
+SPEC = CardSpec("EPSG:32633", 20, BBOX)
+AOI = "s1card"
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> dict:
+    tmp = tmp_path_factory.mktemp("card")
+    data = sarsen_data()
+    dem = ellipsoidal_dem(data, tmp / "dem.tif")
+    safe = with_dn(data, tmp, BBOX, -12.0, east_of=EAST_OF)
+    s = settings.model_copy(update={"dem": str(dem)})
+    with connect(s) as c:
+        c.execute("DELETE FROM images WHERE collection = %s", (COLLECTION,))
+        c.commit()
+    result = card_s1(s, str(safe), tmp / "out", SPEC)
+    return {"tmp": tmp, "safe": safe, "dem": dem, "settings": s, "result": result}
+
+
+def _read(path: Path) -> tuple[np.ndarray, rasterio.Affine]:
+    with rasterio.open(path) as src:
+        return src.read(1), src.transform
+
+
+def test_gamma0_equals_sarsen_rtc_command(scene: dict) -> None:
+    from sarsen import __main__ as sarsen_cli
+
+    r = scene["result"]
+    rows, cols = r.grid.shape
+    dem_utm = np.zeros((rows, cols), np.float32)
+    with rasterio.open(scene["dem"]) as src:  # the same DEM onto the same grid, by rasterio alone
+        reproject(rasterio.band(src, 1), dem_utm, dst_transform=r.grid.transform, dst_crs=r.grid.crs,
+                  resampling=Resampling.bilinear)
+    dem_path = scene["tmp"] / "dem_utm_ref.tif"
+    with rasterio.open(dem_path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32",
+                       crs=r.grid.crs, transform=r.grid.transform) as dst:
+        dst.write(dem_utm, 1)
+    ref_path = scene["tmp"] / "sarsen_rtc.tif"
+    sarsen_cli.rtc(str(scene["safe"]), "IW/VV", str(dem_path), output_urlpath=str(ref_path))
+    ref, ref_t = _read(ref_path)
+    if ref_t.e > 0:  # sarsen writes the grid south-up
+        ref = ref[::-1]
+    ours, t = _read(r.assets["VV"])
+    assert t == r.grid.transform and ours.dtype == np.float32 and ours.shape == ref.shape
+    measured = ref > 0
+    assert 0.3 < measured.mean() < 0.7  # DN east of EAST_OF only
+    np.testing.assert_allclose(ours[measured], ref[measured], rtol=1e-6)
+    assert np.isnan(ours[~measured]).all()
+
+
+def test_values_plausible_and_nodata_where_no_measurement(scene: dict) -> None:
+    r = scene["result"]
+    vv, t = _read(r.assets["VV"])
+    rows, cols = np.mgrid[0:vv.shape[0], 0:vv.shape[1]]
+    x, y = rasterio.transform.xy(t, rows.ravel(), cols.ravel())
+    lon = np.array(transform(r.grid.crs, "EPSG:4326", x, y)[0]).reshape(vv.shape)
+    east, west = lon > EAST_OF + 0.004, lon < EAST_OF - 0.004  # 330 m either side of the DN edge
+    assert np.isfinite(vv[east]).all() and np.isnan(vv[west]).all()
+    db = 10 * np.log10(vv[east])
+    lo, med, hi = np.percentile(db, [5, 50, 95])
+    # sigma0 -12 dB flattened with the real terrain north of Rome: gamma0 around it
+    assert -20 < lo < med < hi < -5 and -13.5 < med < -10.5, (lo, med, hi)
+
+
+def test_stac_item_complete(scene: dict) -> None:
+    r = scene["result"]
+    item = json.loads(r.item_path.read_text())
+    p = item["properties"]
+    assert item["id"] == f"{GRD[:-5]}_CARD-BS_GAMMA0_32633_20m" and item["collection"] == COLLECTION
+    assert (p["platform"], p["sat:orbit_state"], p["sat:relative_orbit"], p["sat:absolute_orbit"]) == (
+        "sentinel-1b", "descending", 22, 30148)
+    assert p["datetime"].startswith("2021-12-23T05:11:22") and p["sar:polarizations"] == ["VV"]
+    assert p["proj:code"] == "EPSG:32633" if "proj:code" in p else p["proj:epsg"] == 32633
+    rows, cols = r.grid.shape
+    assert p["proj:shape"] == [rows, cols] and p["proj:transform"][:6] == list(r.grid.transform)[:6]
+    assert p["s1:thermal_noise_removed"] is False and p["s1:radiometry"] == "gamma0"
+    assert p["cbm:processing_version"].startswith("card-bs-1 sarsen-0.9")
+    assert item["assets"]["VV"]["href"] == "VV.tif" and (r.folder / "VV.tif").is_file()
+    with connect(scene["settings"]) as c:
+        img = c.execute("SELECT kind, bands, orbit_state, relative_orbit, platform FROM images "
+                        "WHERE item_id = %s", (r.item_id,)).fetchone()
+    assert img is not None and r.catalogued == 1
+    assert (img["kind"], list(img["bands"]), img["orbit_state"], img["relative_orbit"]) == (
+        "bs", ["VV"], "descending", 22)
+
+
+def test_extraction_over_the_product(scene: dict) -> None:
+    r, s = scene["result"], scene["settings"]
+    vv, t = _read(r.assets["VV"])
+    # three parcels of whole pixels inside the measured (east) part, pixel offsets from the corner
+    cells = {"p1": (100, 20, 110, 30), "p2": (112, 60, 124, 66), "p3": (105, 140, 115, 150)}
+    geoms = []
+    for c0, r0, c1, r1 in cells.values():
+        (x0, y1), (x1, y0) = (rasterio.transform.xy(t, r0, c0, offset="ul"),
+                              rasterio.transform.xy(t, r1, c1, offset="ul"))
+        geoms.append(box(x0, y0, x1, y1))
+    gdf = gpd.GeoDataFrame({"pid": list(cells), "crop_code": ["1"] * 3}, geometry=geoms, crs=r.grid.crs)
+    gdf.to_file(scene["tmp"] / "parcels.gpkg")
+    import_parcels(s, scene["tmp"] / "parcels.gpkg", aoi=AOI, year=2021, replace=True)
+    report = extract(s, aoi=AOI, year=2021)
+    assert report.failed == 0 and report.done >= 1
+    with connect(s) as c:
+        rows = c.execute(
+            "SELECT p.pid, cbm_stats(s.stats) AS stats FROM signatures s JOIN parcels p ON "
+            "p.set_id = s.set_id AND p.id = s.parcel_id JOIN images i ON i.id = s.image_id "
+            "WHERE i.item_id = %s ORDER BY p.pid", (r.item_id,)).fetchall()
+    assert [row["pid"] for row in rows] == list(cells)
+    for row, (c0, r0, c1, r1) in zip(rows, cells.values(), strict=True):
+        px = vv[r0:r1, c0:c1].astype(np.float64)
+        assert np.isfinite(px).all()
+        got = np.array(row["stats"][0])
+        np.testing.assert_allclose(got[:5], [px.size, px.mean(), px.std(), px.min(), px.max()], rtol=1e-5)
+
+
+# --- bad input: each refused with exit 65, nothing written, nothing catalogued -------------------
+
+def _refused(scene: dict, source: Path | str, spec: CardSpec = SPEC, dem: str | None = None) -> str:
+    s = scene["settings"] if dem is None else scene["settings"].model_copy(update={"dem": dem})
+    out = scene["tmp"] / "bad-out"
+    with connect(s) as c:
+        before = c.execute("SELECT count(*) AS n FROM images").fetchone()["n"]
+    with pytest.raises(InvalidInput) as err:
+        card_s1(s, str(source), out, spec)
+    assert err.value.exit_code == 65
+    with connect(s) as c:
+        assert c.execute("SELECT count(*) AS n FROM images").fetchone()["n"] == before
+    assert not out.exists() or not any(out.iterdir())
+    return str(err.value)
+
+
+def _copy(scene: dict, name: str) -> Path:
+    return Path(shutil.copytree(scene["safe"], scene["tmp"] / name / GRD))
+
+
+def test_truncated_measurement_refused(scene: dict) -> None:
+    safe = _copy(scene, "trunc")
+    tiff = next((safe / "measurement").glob("*.tiff"))
+    tiff.write_bytes(tiff.read_bytes()[: tiff.stat().st_size // 3])
+    assert "truncated" in _refused(scene, safe)
+
+
+def test_missing_calibration_refused(scene: dict) -> None:
+    safe = _copy(scene, "nocal")
+    next((safe / "annotation" / "calibration").glob("calibration-*.xml")).unlink()
+    assert "cannot be calibrated" in _refused(scene, safe)
+
+
+def test_slc_refused_on_the_grd_path(scene: dict) -> None:
+    slc = sarsen_data() / "S1A_IW_SLC__1SDV_20220104T170557_20220104T170624_041314_04E951_F1F1.SAFE"
+    assert "SLC product, not GRD" in _refused(scene, slc)
+
+
+def test_dem_not_covering_refused(scene: dict) -> None:
+    east = CardSpec("EPSG:32633", 20, (12.60, 41.97, 12.63, 42.0))  # in the swath, east of the DEM
+    assert "does not cover" in _refused(scene, scene["safe"], east)
+
+
+def test_dem_with_geoid_refused_when_proj_cannot_apply_it(scene: dict) -> None:
+    from pyproj import Transformer
+
+    from backend.ard.grid import _check_vertical
+
+    dem = sarsen_data() / "Rome-30m-DEM.tif"  # EPSG:9707: heights above EGM96
+    ballpark = "ballpark" in Transformer.from_crs("EPSG:9707", "EPSG:4979").description.lower()
+    if ballpark:  # this PROJ has no EGM96 grid (the case here and in CI)
+        assert "geoid" in _refused(scene, scene["safe"], dem=str(dem))
+    else:  # with the grid the DEM is accepted and keeps its vertical datum on the UTM grid
+        with rasterio.open(dem) as src:
+            assert "EGM96" in _check_vertical(src, str(dem), scene["result"].grid).to_wkt()
