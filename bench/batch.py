@@ -31,8 +31,7 @@ from backend.batch.report import JobTimer
 from backend.batch.runner import run_batch
 from backend.catalogue import add_source
 from backend.db import cluster, connect, temporary_database
-from backend.extraction import jobs
-from backend.extraction.service import extract
+from backend.extraction import extract, reset_jobs
 from backend.parcels import import_parcels
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -69,7 +68,7 @@ def load_scene(s: Settings, cfg: Config, n_images: int) -> None:
 
 def reset(s: Settings) -> list[int]:
     with connect(s) as conn:
-        jobs.reset_for_force(conn, "bench", 2025)
+        reset_jobs(conn, "bench", 2025)
         return [r["id"] for r in conn.execute("SELECT id FROM extraction_jobs ORDER BY id")]
 
 

@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.extraction import jobs
+from backend.extraction import worker_id
 
 
 def batch_worker_id(run_id: str | None, chunk: int | None) -> str | None:
     """The extraction worker id of a batch chunk (``None`` outside a batch run)."""
     if run_id is None:
         return None
-    return f"batch:{run_id}:{chunk if chunk is not None else 0}:{jobs.worker_id()}"
+    return f"batch:{run_id}:{chunk if chunk is not None else 0}:{worker_id()}"
 
 
 @dataclass

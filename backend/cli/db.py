@@ -72,6 +72,6 @@ def db_cluster_signatures(
     Locks the set's signatures while it runs (API reads and extraction of that set wait):
     run it when an extraction campaign is finished.
     """
-    from backend.extraction.maintenance import cluster_signatures
+    from backend.extraction import cluster_signatures
 
     echo(cluster_signatures(settings(), aoi, year, ptype))

@@ -163,7 +163,7 @@ def extract_cmd(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Extract parcel signatures: claim pending jobs (image x parcel set) until none is left."""
-    from backend.extraction.service import extract
+    from backend.extraction import extract
 
     r = extract(settings(), aoi=aoi, year=year, limit=limit, force=force, progress=progress)
     echo(f"{r.done} images done, {r.retried} to retry, {r.failed} failed, {r.rows} band-rows "
