@@ -47,6 +47,7 @@ class TillageParams:
     harvest_after: float = 0.45
     harvest_vh_drop_db: float = 1.5
     harvest_from_day: int = 150
+    harvest_lag_days: int = 40
 
 
 def bare_mask(s2: Sensor, v: np.ndarray, p: TillageParams) -> np.ndarray:
