@@ -7,6 +7,7 @@ caught by :meth:`CbmWidget.guard`, logged, and shown as one short sentence in ``
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable, Iterator
@@ -94,6 +95,19 @@ class CbmWidget(w.VBox):
         finally:
             self.busy = False
 
+    def later(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` on the kernel's next event-loop turn, at once outside a kernel.
+
+        For work that the user does not wait for (peers, photos, chips): the updates of the
+        current selection that they wait for (card, chart) reach the browser first, and a click
+        in between is handled before it.
+        """
+        loop = serving_loop()
+        if loop is None:
+            callback()
+        else:
+            loop.call_soon(callback)
+
     def when_rendered(self, callback: Callable[[], Any]) -> None:
         """Call ``callback()`` once the widget is on screen (here: at once; maps wait for the browser)."""
         callback()
@@ -101,3 +115,16 @@ class CbmWidget(w.VBox):
     def _ready(self) -> bool:
         """True when a parcel set and a parcel are chosen."""
         return bool(self.aoi and self.year and self.parcel_id)
+
+
+def serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running this code in a task (a kernel's), else None.
+
+    A loop merely set as running is not enough: Playwright's sync API leaves its loop visible to
+    ``get_running_loop`` in the main thread, and callbacks queued there would never run.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return loop if asyncio.current_task(loop) is not None else None

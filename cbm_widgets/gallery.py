@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections.abc import Callable
 from datetime import date as Date
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
-from cbm_widgets.base import CbmWidget
+from cbm_widgets.base import CbmWidget, serving_loop
 from cbm_widgets.client import CbmClient
 from cbm_widgets.decisions import WORST_FIRST
 from cbm_widgets.errors import CbmApiError, human
@@ -77,7 +78,9 @@ class ChipGallery(CbmWidget):
         self.strip_chips: list[Chip] = []
         self.window: tuple[str, str] | None = None
         self._images: dict[str, bytes] = {}
-        self._pending: list[tuple[w.VBox, Chip]] = []
+        self._pending: list[tuple[_ChipCard, Chip]] = []
+        self._grid_pool: list[_ChipCard] = []  # chip cards, reused from one parcel to the next
+        self._strip_pool: list[_ChipCard] = []
         self._pumping = False
         self._opening = False
         auto = w.Layout(width="auto")
@@ -185,7 +188,7 @@ class ChipGallery(CbmWidget):
             self.strip_chips = self.client.parcel_chips(self.aoi, year, self.parcel_id, Date(year, 1, 1),
                                                         Date(year, 12, 31), style=self.style, size=self.size,
                                                         slots=self.slots)
-        self.strip.children = (self.band, *(self._strip_card(chip) for chip in self.strip_chips))
+        self.strip.children = (self.band, *self._cards(self._strip_pool, self.strip_chips, strip=True))
         self.n_strip = len(self.strip_chips)
         self._place_strip()
         self._load_images(self.strip.children[1:], self.strip_chips)
@@ -204,7 +207,7 @@ class ChipGallery(CbmWidget):
                                                   style=self.style, size=self.size)
             if not self.chips:
                 self.error = "No images in this period; try Previous / Next."
-        self.grid.children = tuple(self._card(chip) for chip in self.chips)
+        self.grid.children = self._cards(self._grid_pool, self.chips, strip=False)
         self.n_chips = len(self.chips)
         self._load_images(self.grid.children, self.chips)
         self._highlight()
@@ -228,33 +231,27 @@ class ChipGallery(CbmWidget):
             self.band.layout.display = "block" if hi > lo else "none"
 
     # ------------------------------------------------------------------ pieces
-    def _card(self, chip: Chip) -> w.VBox:
-        image = w.Image(value=self._images.get(chip.url, PLACEHOLDER), format="png",
-                        layout=w.Layout(width="100%", height="auto"), _dom_classes=["cbm-chip-img"])
-        button = w.Button(description=chip.date.isoformat(), tooltip=f"Select {chip.date}",
-                          layout=w.Layout(width="100%"), _dom_classes=["cbm-chip-date"])
-        iso = chip.date.isoformat()
-        button.on_click(lambda _: self.select_date(iso))
-        caption = w.HTML(f'<span class="cbm-cloud">{html.escape(chip.cloud_text)}</span>')
-        return w.VBox([image, button, caption], _dom_classes=["cbm-chip"])
+    def _cards(self, pool: list[_ChipCard], chips: list[Chip], strip: bool) -> tuple[_ChipCard, ...]:
+        """Cards showing ``chips``, reusing the pool's (a new parcel changes their values, not the widgets).
 
-    def _strip_card(self, chip: Chip) -> w.VBox:
-        image = w.Image(value=self._images.get(chip.url, PLACEHOLDER), format="png",
-                        _dom_classes=["cbm-chip-img"])
-        iso = chip.date.isoformat()
-        button = w.Button(description=f"{chip.date:%d %b}", _dom_classes=["cbm-chip-date"],
-                          tooltip=f"{chip.date:%d %B %Y}: {chip.cloud_text}")
-        button.on_click(lambda _: self.select_date(iso))
-        return w.VBox([image, button], _dom_classes=["cbm-strip-chip", "cbm-chip"])
+        Built anew, every selection would send the browser some 200 new widgets (and leave the
+        old ones alive on both sides).
+        """
+        while len(pool) < len(chips):
+            pool.append(_ChipCard(self.select_date, strip))
+        for card, chip in zip(pool, chips, strict=False):
+            card.show(chip, self._images.get(chip.url, PLACEHOLDER))
+        return tuple(pool[:len(chips)])
 
-    def _load_images(self, cards: tuple[w.Widget, ...], chips: list[Chip]) -> None:
+    def _load_images(self, cards: tuple[_ChipCard, ...], chips: list[Chip]) -> None:
         """Queue the PNGs of these cards; they are fetched one per event-loop turn (see :meth:`_pump`)."""
         shown = {id(c) for c in (*self.grid.children, *self.strip.children)}
-        self._pending = [(card, chip) for card, chip in self._pending if id(card) in shown]
+        self._pending = [(card, chip) for card, chip in self._pending
+                         if id(card) in shown and card.chip is chip]
         self._pending += [(card, chip) for card, chip in zip(cards, chips, strict=True)]
         self.progress.max, self.progress.value = max(len(self._pending), 1), 0
         self.progress.layout.visibility = "visible" if self._pending else "hidden"
-        loop = _serving_loop()
+        loop = serving_loop()
         if loop is None:  # no event loop running this code (a script, a test): fetch them now
             while self._pending:
                 self._pump(again=False)
@@ -278,7 +275,8 @@ class ChipGallery(CbmWidget):
             except Exception:
                 log.exception("unexpected error while loading chip %s", chip.url)
                 self.error = human(RuntimeError())
-        card.children[0].value = self._images.get(chip.url, PLACEHOLDER)
+        if card.chip is chip:  # not reused for another chip meanwhile
+            card.image.value = self._images.get(chip.url, PLACEHOLDER)
         self.progress.value += 1
         if again:
             asyncio.get_running_loop().call_soon(self._pump)
@@ -296,6 +294,33 @@ class ChipGallery(CbmWidget):
                 card.remove_class("cbm-chip-selected")
 
 
+class _ChipCard(w.VBox):
+    """A chip: its image, a button selecting its date, and (in the window) its cloud words."""
+
+    def __init__(self, select: Callable[[str], Any], strip: bool) -> None:
+        self.strip, self.iso = strip, ""
+        self.chip: Chip | None = None
+        self.image = w.Image(value=PLACEHOLDER, format="png", _dom_classes=["cbm-chip-img"],
+                             **({} if strip else {"layout": w.Layout(width="100%", height="auto")}))
+        self.button = w.Button(_dom_classes=["cbm-chip-date"],
+                               **({} if strip else {"layout": w.Layout(width="100%")}))
+        self.button.on_click(lambda _: select(self.iso))
+        self.caption = w.HTML("")
+        parts = [self.image, self.button] if strip else [self.image, self.button, self.caption]
+        super().__init__(parts, _dom_classes=["cbm-strip-chip", "cbm-chip"] if strip else ["cbm-chip"])
+
+    def show(self, chip: Chip, image: bytes) -> None:
+        """Show ``chip`` (with ``image``, a placeholder until its PNG is loaded)."""
+        self.iso, self.chip = chip.date.isoformat(), chip
+        self.image.value = image
+        if self.strip:
+            self.button.description = f"{chip.date:%d %b}"
+            self.button.tooltip = f"{chip.date:%d %B %Y}: {chip.cloud_text}"
+        else:
+            self.button.description, self.button.tooltip = self.iso, f"Select {chip.date}"
+            self.caption.value = f'<span class="cbm-cloud">{html.escape(chip.cloud_text)}</span>'
+
+
 def _rank(colour: Any) -> int:
     return WORST_FIRST.index(colour) if colour in WORST_FIRST else len(WORST_FIRST)
 
@@ -305,17 +330,3 @@ def _iso(value: Any) -> str:
     if isinstance(value, datetime | Date):
         return value.isoformat()[:10]
     return str(value)[:10]
-
-
-def _serving_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop running this code in a task (a kernel's), else None.
-
-    A loop merely set as running is not enough: Playwright's sync API leaves its loop visible to
-    ``get_running_loop`` in the main thread, and callbacks queued there would never run.
-    """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-    return loop if asyncio.current_task(loop) is not None else None
-

@@ -159,8 +159,8 @@ class ParcelMap(CbmWidget):
                 self.parcel = self.client.parcel(self.aoi, self.year, self.parcel_id)
             self.selected_layer.data = ml.collection([self.parcel.feature()])
             self._bring_into_view(self.parcel)
-            self._update_peers()
-            self._update_photos()
+            self.later(self._update_peers)  # after the card and chart: the user waits for those
+            self.later(self._update_photos)
         self._update_overlay()
 
     def _bring_into_view(self, parcel: Parcel) -> None:
@@ -192,7 +192,8 @@ class ParcelMap(CbmWidget):
 
     def _update_peers(self) -> None:
         """Peers within 1 km, drawn dimmed; a failure here never hides the selected parcel."""
-        assert self.parcel is not None and self.parcel.geometry is not None
+        if self.parcel is None or self.parcel.geometry is None:  # unselected meanwhile
+            return
         try:
             found = self.client.peers(self.aoi, self.year, self.parcel.pid, distance=1000)
             self.peers = [p.pid for p in found]
@@ -212,6 +213,8 @@ class ParcelMap(CbmWidget):
 
     def _update_photos(self) -> None:
         """The selected parcel's photos as points with direction wedges; a failure hides only them."""
+        if not self._ready():  # unselected meanwhile (without a pid the API lists the set's photos)
+            return
         try:
             found = self.client.photos(self.aoi, self.year, self.parcel_id, limit=MAX_PHOTOS)
         except CbmApiError as exc:
