@@ -3,13 +3,14 @@
 :class:`Navigation` sits under the title of every app. It names the parcel set shown, links to
 the other dashboards with the current ``aoi``, ``year``, ``parcel_id`` and ``date``, and keeps the
 page's own URL in step with them (``history.replaceState``), so the address bar can be copied and
-shared at any time. :func:`set_index` is the landing page: the sets the user may read.
+shared at any time. :func:`set_index` is the landing page: the sets the user may read, and for a
+QA inspector the samples to inspect.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -95,8 +96,24 @@ class Navigation(CbmWidget):
             self.sync.value = url_script(query)
 
 
-def index_html(info: Mapping[str, Any]) -> str:
-    """The landing page's list: one line per readable set and year, with a link to each dashboard."""
+def qa_links(inspections: Sequence[Mapping[str, Any]], aoi: str, year: int) -> list[str]:
+    """Links to the QA inspection dashboard for the samples of a set the user inspects."""
+    links = []
+    for s in inspections:
+        if (s.get("aoi"), s.get("year")) == (aoi, year):
+            query = html.escape(urlencode({"aoi": aoi, "year": year, "sample": s["sample_id"]}))
+            links.append(f'<a class="cbm-index-qa" href="qa_inspection.ipynb?{query}">QA inspection '
+                         f"(sample {int(s['sample_id'])}: {int(s['n_open'])} of {int(s['n_units'])} "
+                         "to inspect)</a>")
+    return links
+
+
+def index_html(info: Mapping[str, Any], inspections: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The landing page's list: one line per readable set and year, with a link to each dashboard.
+
+    ``inspections`` (``/me``'s ``qa_inspections``) adds, to the sets concerned, a link to the QA
+    inspection dashboard for each sample the user inspects.
+    """
     aois = dict(info.get("aois", {}))
     if not aois:
         return ('<p class="cbm-muted">You may not read any parcel set yet: ask an administrator '
@@ -105,16 +122,20 @@ def index_html(info: Mapping[str, Any]) -> str:
     for aoi in sorted(aois):
         for year in sorted(aois[aoi].get("years", []), reverse=True):
             query = html.escape(urlencode({"aoi": aoi, "year": year}))
-            links = " · ".join(f'<a href="{name}.ipynb?{query}">{html.escape(title)}</a>'
-                               for name, title in APPS)
+            links = " · ".join([f'<a href="{name}.ipynb?{query}">{html.escape(title)}</a>'
+                                for name, title in APPS] + qa_links(inspections, aoi, year))
             lines.append(f'<li class="cbm-set"><b>{html.escape(aoi)} {year}</b>: {links}</li>')
     return f'<ul class="cbm-sets">{"".join(lines)}</ul>'
 
 
 def set_index(client: CbmClient) -> w.HTML:
-    """The sets the user may read, each with links to the dashboards (one short message on error)."""
+    """The sets the user may read, each with links to the dashboards (one short message on error).
+
+    A QA inspector also gets a link to the inspection dashboard of each sample to inspect.
+    """
     try:
-        return w.HTML(index_html(client.info()), _dom_classes=["cbm-index"])
+        inspections = client.get_json("/me").get("qa_inspections", [])
+        return w.HTML(index_html(client.info(), inspections), _dom_classes=["cbm-index"])
     except CbmApiError as exc:
         return w.HTML(f'<div class="cbm-error" role="alert">{html.escape(human(exc))}</div>',
                       _dom_classes=["cbm-index"])

@@ -18,6 +18,7 @@ from traitlets import Int, Unicode
 
 from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import CbmApiError
+from cbm_widgets.photos import PhotoStrip
 
 TRUTHS = (("compliant", "compliant"), ("not compliant", "not_compliant"), ("cannot tell", "cannot_tell"))
 METHODS = (("field visit", "field_visit"), ("VHR image", "vhr_image"), ("geotagged photo", "photo"))
@@ -40,6 +41,7 @@ class QaInspection(w.VBox):
         self.units = w.Select(options=[], rows=14, layout=w.Layout(width="22em"),
                               _dom_classes=["cbm-qa-units"])
         self.case = w.HTML(_dom_classes=["cbm-qa-case"])
+        self.photos = PhotoStrip(client)  # the parcel's geotagged photos with their checks (issue 26)
         self.truth = w.ToggleButtons(options=TRUTHS, value=None, _dom_classes=["cbm-qa-truth"])
         self.method = w.Dropdown(options=METHODS, value="field_visit", description="Method")
         self.inspector = w.Text(description="Inspector", placeholder="your name (default: login)")
@@ -47,12 +49,14 @@ class QaInspection(w.VBox):
         self.comment = w.Textarea(description="Comment", layout=w.Layout(width="95%"))
         self.save = w.Button(description="Save verdict", button_style="primary", _dom_classes=["cbm-qa-save"])
         self.result = w.HTML(_dom_classes=["cbm-qa-result"])
-        form = w.VBox([self.case, self.truth, self.method, self.inspector, self.when, self.comment, self.save,
-                       self.result])
-        self.children = [self.banner, w.HBox([self.units, form])]
+        self.next = w.Button(description="Next unit to inspect", icon="forward", _dom_classes=["cbm-qa-next"])
+        form = w.VBox([self.case, self.truth, self.method, self.inspector, self.when, self.comment,
+                       w.HBox([self.save, self.next]), self.result])
+        self.children = [self.banner, w.HBox([self.units, form]), self.photos]
         self.units.observe(lambda ch: setattr(self, "unit", ch["new"] or ""), "value")
         self.observe(lambda _: self._update_case(), "unit")
         self.save.on_click(lambda _: self.submit())
+        self.next.on_click(lambda _: self.next_unit())
         for k, v in kwargs.items():
             setattr(self, k, v)
 
@@ -83,9 +87,24 @@ class QaInspection(w.VBox):
                              f"{data['inspected']} of {data['total']} units inspected")
         self.units.options = [((" ✓ " if u["inspected"] else "   ") + f"{u['pid']} · {u['condition']}", k)
                               for k, u in self._units.items()]
+        if self.unit not in self._units:
+            self.next_unit()
+
+    def next_unit(self) -> str:
+        """Select the next unit not inspected yet (after the selected one, wrapping); ``""`` if none."""
+        keys = list(self._units)
+        start = keys.index(self.unit) + 1 if self.unit in self._units else 0
+        for k in keys[start:] + keys[:start]:
+            if not self._units[k]["inspected"]:
+                self.units.value = k
+                return k
+        if keys:
+            self.result.value = "<b>Every unit of this sample is inspected.</b>"
+        return ""
 
     def _update_case(self) -> None:
         u = self._units.get(self.unit)
+        self._show_photos(u)
         if u is None:
             self.case.value, self.result.value = "", ""
             return
@@ -93,8 +112,16 @@ class QaInspection(w.VBox):
         self.case.value = (f"<h3 class='cbm-pid'>{html.escape(u['pid'])}</h3><p>Condition "
                            f"<b>{html.escape(u['condition'])}</b>; declared crop {crop}, "
                            f"{float(u['area_m2']) / 10_000:.2f} ha</p>")
-        self.result.value = self._decision_text(u.get("colour"), u.get("truth")) if u["inspected"] else (
-            "<i>The system's decision is shown once your verdict is saved.</i>")
+        if u["inspected"]:
+            self.result.value = self._decision_text(u.get("colour"), u.get("truth"))
+            return
+        self.truth.value, self.comment.value = None, ""  # a new unit starts without a verdict
+        self.result.value = "<i>The system's decision is shown once your verdict is saved.</i>"
+
+    def _show_photos(self, unit: dict[str, Any] | None) -> None:
+        """The unit's parcel's photos (thumbnails with checks; no decision in them)."""
+        self.photos.aoi, self.photos.year = self.aoi, self.year
+        self.photos.parcel_id = unit["pid"] if unit else ""
 
     @staticmethod
     def _decision_text(colour: str | None, truth: str | None) -> str:

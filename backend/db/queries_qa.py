@@ -81,6 +81,13 @@ def sample(conn: Conn, sample_id: int) -> dict[str, Any] | None:
                         "JOIN parcel_sets ps ON ps.id = s.set_id WHERE s.id = %s", (sample_id,)).fetchone()
 
 
+def sample_by(conn: Conn, set_id: int, run_id: int, created_by: str) -> dict[str, Any] | None:
+    """The newest sample of a set's marker run drawn by ``created_by``, or None."""
+    return conn.execute("SELECT id, created_at FROM qa_samples WHERE set_id = %s AND run_id = %s "
+                        "AND created_by = %s ORDER BY id DESC LIMIT 1",
+                        (set_id, run_id, created_by)).fetchone()
+
+
 _LATEST = """SELECT DISTINCT ON (parcel_id, condition) parcel_id, condition, truth, method, inspector,
        inspected_on, comment, recorded_by, recorded_at
   FROM qa_inspections WHERE sample_id = %(s)s
@@ -136,7 +143,7 @@ def insert_report(conn: Conn, sample_id: int, versions: dict[str, Any], estimate
 
 def latest_report(conn: Conn, sample_id: int) -> dict[str, Any] | None:
     """The newest stored report of a sample, or None."""
-    return conn.execute("SELECT id, sample_id, versions, html, sha256, created_by, created_at "
+    return conn.execute("SELECT id, sample_id, versions, estimates, html, sha256, created_by, created_at "
                         "FROM qa_reports "
                         "WHERE sample_id = %s ORDER BY id DESC LIMIT 1", (sample_id,)).fetchone()
 

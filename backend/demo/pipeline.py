@@ -41,6 +41,7 @@ def run_demo(settings: Settings, *, progress: bool | Any = True) -> Iterator[str
     yield _catalogue(settings, manifest)
     yield _extract(settings, year, progress)
     yield _markers(settings, year)
+    yield _quality_assessment(settings, manifest, year)
     yield from _connect_hints(settings)
 
 
@@ -152,6 +153,18 @@ def _markers(settings: Settings, year: int) -> str:
     colours = "; ".join(f"{cond}: " + ", ".join(f"{n} {c}" for c, n in counts.items())
                         for cond, counts in r.colours.items())
     return f"markers: run {r.run_id}, {r.n_parcels} parcels in {r.seconds:.0f} s ({colours})"
+
+
+def _quality_assessment(settings: Settings, manifest: Any, year: int) -> str:
+    """A QA sample of the SYNTHETIC season inspected by the ground truth, measured and reported."""
+    from backend.markers import load_catalogue
+    from backend.parcels.sets import ParcelSetKey
+    from backend.qa.demo import run_demo_qa
+
+    with connect(settings) as conn:
+        return run_demo_qa(conn, ParcelSetKey(DEMO_AOI, year), load_catalogue(DEMO_CATALOGUE),
+                           manifest.ground_truth_path, settings.var_dir / "demo-qa-report.html",
+                           seed=DEMO_SEED)
 
 
 def _connect_hints(settings: Settings) -> Iterator[str]:

@@ -124,6 +124,8 @@ def test_inspection_widget_hides_the_decision_until_saved(api: Server, sample: i
     panel.units.value = "A|mown_once"  # still blind for the other unit
     assert "System decision" not in panel.case.value + panel.result.value
     assert "once your verdict is saved" in panel.result.value
+    panel.units.value = "B|mown_once"
+    assert panel.next_unit() == "A|mown_once" and panel.truth.value is None  # the open one, no verdict yet
 
 
 def test_inspection_app_runs_from_its_url(api: Server, sample: int, monkeypatch: pytest.MonkeyPatch) -> None:

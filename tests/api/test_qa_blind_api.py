@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from apitools import Server, get_json
+from apitools import PASSWORDS, Server, get_json
 
 from backend.db import connect
 from backend.errors import InvalidInput, NotFound
@@ -117,3 +117,13 @@ def test_only_inspectors_record_and_assignments_are_checked(api: Server, sample:
         assert (added["changed"], added["inspectors"]) == (1, ["admin", "consumer"])
         assert inspectors.assign(conn, KEY, sample, ["admin"], remove=True)["inspectors"] == ["consumer"]
     assert get_json(api, "/sets/tt/2025/qa/units", sample=sample)["inspected"] == 0  # nothing stored
+
+
+def test_landing_page_links_the_inspector_to_the_sample(api: Server, sample: int) -> None:
+    from cbm_widgets.client import CbmClient
+    from cbm_widgets.nav import set_index
+
+    page = set_index(CbmClient(api.url, "consumer", PASSWORDS["consumer"])).value
+    assert f'href="qa_inspection.ipynb?aoi=tt&amp;year=2025&amp;sample={sample}"' in page
+    assert f"QA inspection (sample {sample}: 2 of 2 to inspect)" in page
+    assert "qa_inspection" not in set_index(CbmClient(api.url, "analyst", PASSWORDS["analyst"])).value
