@@ -61,10 +61,12 @@ from pyproj import Transformer
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from procs import free_port, running
 
 from backend.db import connect, database_url
 from backend.db.signatures import COLUMNS, encode_signatures
-from backend.procs import free_port, running
 from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 
 DB = "cbm_bench_api"

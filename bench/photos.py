@@ -16,6 +16,7 @@ import hashlib
 import io
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -35,8 +36,10 @@ from backend.api.serving import UVICORN_OPTIONS
 from backend.db import connect, temporary_database
 from backend.photos.exif import read_meta
 from backend.photos.image import open_photo, thumbnail
-from backend.procs import free_port
 from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from procs import free_port
 
 CRS = "EPSG:32631"
 X0, Y0 = 650_000.0, 5_800_000.0

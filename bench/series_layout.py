@@ -26,11 +26,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from procs import free_port
 
 from backend.db import cluster, connect, queries_parcels
 from backend.db.migrate import migrate
 from backend.db.signatures import COLUMNS, encode_signatures
-from backend.procs import free_port
 from backend.settings import PROJECT_ROOT, load_settings
 
 BANDS = ["B02", "B03", "B04", "B05", "B08", "B11"]

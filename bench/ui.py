@@ -43,13 +43,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "apps"))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import psutil  # noqa: E402
 import serve  # noqa: E402
 import ui_queue  # noqa: E402
+from procs import free_port, running  # noqa: E402
 
 from backend.db import connect  # noqa: E402
-from backend.procs import free_port, running  # noqa: E402
 from backend.settings import DEMO_ADMIN_PASSWORD, load_settings  # noqa: E402
 from cbm_widgets.map_layers import SELECTED as SELECTED_STROKE  # noqa: E402
 

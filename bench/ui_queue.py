@@ -29,10 +29,12 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from procs import free_port, running  # noqa: E402
 
 from backend.accounts import add_user  # noqa: E402
 from backend.db import connect, temporary_database  # noqa: E402
-from backend.procs import free_port, running  # noqa: E402
 from backend.settings import load_settings  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-queue-password"

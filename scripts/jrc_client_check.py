@@ -31,6 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 CALLS = ROOT / "scripts" / "jrc_client_calls.py"
 CLIENT_PACKAGES = ("cbm==0.0.18", "setuptools<81", "pandas<2", "numpy<2", "ipywidgets<9")
 DEFAULT_VENV = Path(tempfile.gettempdir()) / "cbm-jrc-venv"
@@ -109,8 +110,9 @@ def main() -> int:
     ap.add_argument("--start", default="2025-06-01")
     ap.add_argument("--end", default="2025-06-30")
     a = ap.parse_args()
+    from procs import free_port, running
+
     from backend.db import connect, database_url
-    from backend.procs import free_port, running
     from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 
     url = database_url(load_settings(demo_mode=True), a.db)

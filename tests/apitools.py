@@ -21,12 +21,12 @@ import httpx
 import numpy as np
 import uvicorn
 from gridtools import CRS, rect, write_cog
+from procs import free_port
 from pyproj import Transformer
 
 from backend.api.app import create_app
 from backend.api.serving import UVICORN_OPTIONS
 from backend.db import connect, temporary_database
-from backend.procs import free_port
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
 # pid -> (col0, row0, col1, row1) in 10 m pixels; A, B, C share crop 1 (A and B touch), D is crop 2

@@ -13,9 +13,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from procs import free_port
 
 from backend.db import cluster, connect, temporary_database
-from backend.procs import free_port
 from backend.settings import Settings, load_settings
 
 CHROMIUM = "/usr/bin/chromium"

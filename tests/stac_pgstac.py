@@ -23,12 +23,12 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+from procs import free_port, running
 from pypgstac.db import PgstacDB
 from pypgstac.load import Loader, Methods
 from pypgstac.migrate import Migrate
 
 from backend.db import connect, database_url
-from backend.procs import free_port, running
 from backend.settings import Settings
 
 EXTENSIONS = ("postgis", "btree_gist", "unaccent")

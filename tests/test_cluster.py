@@ -10,10 +10,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from procs import free_port
 
 from backend.db import cluster
 from backend.errors import ClusterError
-from backend.procs import free_port
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
 

@@ -1,4 +1,4 @@
-"""backend.procs with real child processes on loopback: wait_http, stop, running."""
+"""tests/procs.py with real child processes on loopback: wait_http, stop, running."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from backend.procs import free_port, running, stop, wait_http
+from procs import free_port, running, stop, wait_http
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
 # Ignores SIGTERM; says so on stdout once the handler is in place.

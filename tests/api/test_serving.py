@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from apitools import PASSWORDS, Server
+from procs import free_port, running
 
-from backend.procs import free_port, running
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings
 
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import procs
 import pytest
 import requests
 
-from backend import procs
 from backend.accounts import hash_password
 from backend.db import connect, database_url
 from backend.db import queries_accounts as q

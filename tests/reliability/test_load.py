@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 from apitools import PASSWORDS, Server, lonlat
+from procs import free_port, running
 from relscene import record
 
 from backend.extraction.service import extract
-from backend.procs import free_port, running
 
 CLIENTS = int(os.environ.get("CBM_REL_LOAD_CLIENTS", "16"))
 SECONDS = float(os.environ.get("CBM_REL_LOAD_SECONDS", "20"))

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps"))
 
 import serve
 from apitools import Server, running_api
+from procs import free_port, running
 
 from backend.db import connect
-from backend.procs import free_port, running
 from backend.settings import DEMO_ADMIN_PASSWORD, Settings, load_settings
 
 
