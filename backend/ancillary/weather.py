@@ -37,6 +37,7 @@ class WeatherImport:
     n_cells: int  # cells (or stations) linked to parcels
     n_links: int
     seconds: float
+    phases: dict[str, float] | None = None  # seconds: read (the file), link (parcels to cells), store
 
 
 def read_weather(path: Path) -> WeatherData:
@@ -90,6 +91,7 @@ def import_weather(settings: Settings, path: str | Path, *, aoi: str, year: int,
     t0 = time.perf_counter()
     path = Path(path)
     data = read_weather(path)
+    phases = {"read": time.perf_counter() - t0}
     with connect(settings) as conn, conn.transaction():
         pset = parcel_set(conn, aoi, year, ptype)
         if pset is None:
@@ -105,6 +107,7 @@ def import_weather(settings: Settings, path: str | Path, *, aoi: str, year: int,
         points = data.kind == "stations"
         rows = ((i, *(float(v) for v in c), *(float(v) for v in c)) if points
                 else (i, *(float(v) for v in c)) for i, c in enumerate(data.cells))
+        t1 = time.perf_counter()
         q.load_cells(conn, rows, srid=_epsg(data), set_srid=int(pset["srid"]), points=points)
         (q.link_nearest if points else q.link_grid)(conn, src, set_id)
         n_out, pids = q.uncovered(conn, src, set_id)
@@ -112,12 +115,14 @@ def import_weather(settings: Settings, path: str | Path, *, aoi: str, year: int,
             raise InvalidInput(f"{path.name}: the grid does not cover {n_out} parcel(s) of {aoi} {year} "
                                f"(e.g. {', '.join(pids)}): give a file whose grid covers the parcel set")
         cells = q.linked_cells(conn, src)
+        phases["link"] = time.perf_counter() - t1
         _check_values(data, cells)
         q.copy_series(conn, ((src, c, name, np.ascontiguousarray(v[:, c], dtype="<f4").tobytes())
                              for name, v in data.values.items() for c in cells))
         n_links = conn.execute("SELECT count(*) AS n FROM weather_links WHERE source_id = %s",
                                (src,)).fetchone()["n"]  # type: ignore[index]
+    phases["store"] = time.perf_counter() - t0 - phases["read"] - phases["link"]
     result = WeatherImport(set_id, data.kind, data.first_day.isoformat(), data.n_days, dict(data.units),
-                           len(cells), int(n_links), time.perf_counter() - t0)
+                           len(cells), int(n_links), time.perf_counter() - t0, phases)
     log.info("weather %s -> %s %s: %s", path, aoi, year, result)
     return result
