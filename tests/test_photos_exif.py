@@ -122,6 +122,14 @@ def test_thumbnail_is_small_upright_and_without_exif() -> None:
     assert not thumb.getexif() and "exif" not in thumb.info
 
 
+def test_thumbnail_keeps_the_stored_size_and_never_enlarges() -> None:
+    big = open_photo(S, jpeg(size=(1200, 900), seed=3))
+    thumb = Image.open(io.BytesIO(thumbnail(big, 128)))
+    assert thumb.size == (128, 96) and big.size == (1200, 900)  # the draft decode left the size alone
+    small = Image.open(io.BytesIO(thumbnail(open_photo(S, jpeg(size=(96, 64), seed=4)), 128)))
+    assert small.size == (96, 64)
+
+
 def _ctx(**kw: object) -> Context:
     base: dict = {"pid": "A", "year": 2025, "near_m": 20.0, "view_m": 150.0}
     return Context(**{**base, **kw})  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from backend.errors import InvalidInput, LimitExceeded
 from backend.settings import Settings
@@ -47,11 +47,7 @@ class Upload:
     image: Image.Image
     sha256: str
     media_type: str
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """Width and height in pixels (as stored, before EXIF orientation)."""
-        return self.image.size
+    size: tuple[int, int]  # width and height as stored (before EXIF orientation), read before any draft
 
 
 def open_photo(settings: Settings, data: bytes) -> Upload:
@@ -81,7 +77,7 @@ def open_photo(settings: Settings, data: bytes) -> Upload:
     if w * h > settings.photo_max_pixels:
         raise PhotoTooLarge(f"the photo has {w} x {h} pixels, more than the limit of "
                             f"{settings.photo_max_pixels} (CBM_PHOTO_MAX_PIXELS)")
-    return Upload(data, img, hashlib.sha256(data).hexdigest(), MEDIA_TYPES[img.format])
+    return Upload(data, img, hashlib.sha256(data).hexdigest(), MEDIA_TYPES[img.format], (w, h))
 
 
 def _jpeg_truncated(data: bytes) -> bool:
@@ -119,9 +115,12 @@ def thumbnail(upload: Upload, size: int) -> bytes:
         # DCT scaling (a 12 MP photo decodes at 1/4 for 512 px); the entropy decoding of the
         # whole file remains: it is most of the cost of an upload (bench/photos.py)
         if img.format == "JPEG":
-            img.draft("RGB", (size, size))
-        small = ImageOps.exif_transpose(img.convert("RGB"))
-        small.thumbnail((size, size))
+            img.draft("RGB", (size, size))  # the image's own size becomes the reduced one
+        rgb = img.convert("RGB") if img.mode != "RGB" else img  # no copy of an RGB photo
+        if img.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+            rgb = ImageOps.exif_transpose(rgb)  # upright; a copy only when it has to turn
+        small = (ImageOps.contain(rgb, (size, size), method=Image.Resampling.LANCZOS)  # a new image
+                 if max(rgb.size) > size else rgb)  # never enlarged
         out = io.BytesIO()
         small.save(out, "JPEG", quality=85, optimize=False)  # no exif=, no icc_profile=: nothing kept
     except (OSError, SyntaxError, ValueError, RuntimeError) as exc:
