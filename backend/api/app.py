@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from backend.accounts import ensure_admin
 from backend.api import docs, errors
-from backend.api.body_limit import BodyLimitMiddleware
+from backend.api.body_limit import BodyLimitMiddleware, parts_in_memory
 from backend.api.middleware import RequestContextMiddleware, install_log_record_factory
 from backend.api.routes import HOT_ROUTER, ROUTERS
 from backend.api.security import AuthState
@@ -90,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     docs.install(app, swagger_ui_parameters={"persistAuthorization": True})
     app.add_middleware(BodyLimitMiddleware, settings=settings)  # inside the request id and access log
+    parts_in_memory(settings)  # bodies are bounded by the middleware: no temporary files for uploads
     app.add_middleware(RequestContextMiddleware, timeout_s=settings.api_request_timeout_s)
     return app
 

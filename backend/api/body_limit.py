@@ -11,13 +11,17 @@ password check would run only after that. This pure-ASGI middleware runs before 
   the limit plus one chunk is ever held.
 
 The limit is ``photo_max_bytes`` plus room for the multipart envelope on ``POST /photos`` and
-``api_max_body_bytes`` on every other route.
+``api_max_body_bytes`` on every other route. With every body bounded so, :func:`parts_in_memory`
+lets Starlette keep uploaded parts in memory instead of spooling those above 1 MB to a temporary
+file and reading them back (bench/photos.py: 11 of the 17 ms of server CPU that receiving a 5 MB
+photo costs, and the disk writes).
 """
 
 from __future__ import annotations
 
 import json
 
+from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.settings import Settings
@@ -31,6 +35,15 @@ def limit_for(settings: Settings, path: str) -> tuple[int, str]:
     if path.rstrip("/") == "/photos":
         return settings.photo_max_bytes + MULTIPART_SLACK, "CBM_PHOTO_MAX_BYTES"
     return settings.api_max_body_bytes, "CBM_API_MAX_BODY_BYTES"
+
+
+def parts_in_memory(settings: Settings) -> None:
+    """Keep multipart file parts up to the largest allowed body in memory (process-wide).
+
+    Only sound behind :class:`BodyLimitMiddleware`, which bounds every body (and so every part).
+    """
+    largest = max(settings.photo_max_bytes + MULTIPART_SLACK, settings.api_max_body_bytes)
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, largest)
 
 
 def _declared_length(scope: Scope) -> int | None:
