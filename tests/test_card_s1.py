@@ -198,3 +198,17 @@ def test_dem_with_geoid_refused_when_proj_cannot_apply_it(scene: dict) -> None:
     else:  # with the grid the DEM is accepted and keeps its vertical datum on the UTM grid
         with rasterio.open(dem) as src:
             assert "EGM96" in _check_vertical(src, str(dem), scene["result"].grid).to_wkt()
+
+
+def test_cli_exit_65_with_message(scene: dict, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from backend import cli
+    from backend.cli import card
+
+    monkeypatch.setattr(card, "settings", lambda: scene["settings"])
+    slc = sarsen_data() / "S1A_IW_SLC__1SDV_20220104T170557_20220104T170624_041314_04E951_F1F1.SAFE"
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["card", "s1", str(slc), "--crs", "EPSG:32633", "--out", str(scene["tmp"] / "cli")])
+    assert exit_.value.code == 65
+    assert "is a SLC product, not GRD" in capsys.readouterr().err
+    assert not (scene["tmp"] / "cli").exists()

@@ -7,6 +7,7 @@ import logging
 import warnings
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import xarray as xr
 
@@ -27,20 +28,34 @@ def versions() -> dict[str, str]:
     return {"sarsen": sarsen.__version__, "xarray-sentinel": xarray_sentinel.__version__}
 
 
+_NS = {"safe": "http://www.esa.int/safe/sentinel-1.0", "gml": "http://www.opengis.net/gml",
+       "s1": "http://www.esa.int/safe/sentinel-1.0/sentinel-1",
+       "s1sarl1": "http://www.esa.int/safe/sentinel-1.0/sentinel-1/sar/level-1"}
+
+
 def metadata(files: GrdFiles) -> dict[str, Any]:
-    """Product attributes from the first polarisation's geolocation grid (xarray-sentinel)."""
-    group = f"{files.mode}/{files.polarisations[0]}/gcp"
+    """Product attributes from ``manifest.safe``: type, pass, orbits, times, footprint (WKT).
+
+    The manifest is read directly (plain XML, milliseconds); xarray-sentinel's annotation
+    reading costs about a second per group and sarsen does it anyway for the physics.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = xr.open_dataset(files.safe, engine="sentinel-1", group=group)
-    except Exception as exc:  # xarray-sentinel raises bare exceptions on bad XML
-        raise InvalidInput(f"{files.safe.name}: its annotation cannot be read ({type(exc).__name__}: "
-                           f"{exc})") from None
-    attrs = dict(ds.attrs)
-    if attrs.get("product_type") != "GRD":
-        raise InvalidInput(f"{files.safe.name}: the manifest says {attrs.get('product_type')}, not GRD")
-    return attrs
+        root = ElementTree.parse(files.safe / "manifest.safe").getroot()
+        text = {k: root.findtext(path, namespaces=_NS) for k, path in {
+            "product_type": ".//s1sarl1:productType", "pass": ".//s1:pass",
+            "relative_orbit_number": ".//safe:relativeOrbitNumber[@type='start']",
+            "orbit_number": ".//safe:orbitNumber[@type='start']", "start_time": ".//safe:startTime",
+            "stop_time": ".//safe:stopTime", "coordinates": ".//gml:coordinates"}.items()}
+        latlon = [tuple(float(v) for v in p.split(",")) for p in (text["coordinates"] or "").split()]
+    except (ElementTree.ParseError, OSError, ValueError) as exc:
+        raise InvalidInput(f"{files.safe.name}: manifest.safe cannot be read: {exc}") from None
+    missing = [k for k, v in text.items() if not v]
+    if missing or len(latlon) < 3:
+        raise InvalidInput(f"{files.safe.name}: manifest.safe lacks {', '.join(missing) or 'a footprint'}")
+    if text["product_type"] != "GRD":
+        raise InvalidInput(f"{files.safe.name}: the manifest says {text['product_type']}, not GRD")
+    ring = ", ".join(f"{lon} {lat}" for lat, lon in [*latlon, latlon[0]])
+    return {**text, "geospatial_bounds": f"POLYGON(({ring}))"}
 
 
 def _product(files: GrdFiles, pol: str, radiometry: str) -> Any:
