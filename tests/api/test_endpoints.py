@@ -87,7 +87,8 @@ def test_status_endpoints(api: Server) -> None:
 
 
 def test_account_endpoints(api: Server) -> None:
-    assert get_json(api, "/me", "analyst") == {"username": "analyst", "role": "analyst", "aois": ["tt"]}
+    assert get_json(api, "/me", "analyst") == {"username": "analyst", "role": "analyst", "aois": ["tt"],
+                                               "qa_inspections": []}  # the QA samples they inspect
     listed = {u["username"]: u for u in get_json(api, "/admin/users", "admin")}
     assert listed["outsider"]["aois"] == ["zz"] and "password_hash" not in listed["admin"]
     assert get_json(api, "/health", None) == {"status": "ok"}
