@@ -23,6 +23,7 @@ from backend.markers.indices import INDEX_VERSION
 from backend.markers.mowing import MOWING_VERSION, MowingParams, detect_mowing
 from backend.markers.radar import S1_VERSION, Radar, radar_features, window_max
 from backend.markers.series import SeriesSet
+from backend.markers.stubble import split_dry_cover
 from backend.markers.tillage import TILLAGE_VERSION, TillageParams, detect_bare, detect_ploughing
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,15 @@ def compute_markers(series: SeriesSet, crops: np.ndarray, params: MarkerParams |
     s1_change = window_max(radar.days, np.abs(radar.vh_drop), s2.days, -7, 3) >= p.clean.s1_quiet_db
     cl = clean_s2(s2, s1_change, p.clean)
     v = cl.ndvi
+    ploughing = detect_ploughing(s2, v, radar, p.tillage)
+    harvest = detect_harvest(s2.days, v, radar, p.tillage)
+    bare = split_dry_cover(detect_bare(s2, v, radar, p.tillage), s2.days, v, radar, ploughing + harvest,
+                           p.tillage)
     events = {
         "mowing": _by_row(detect_mowing(s2.days, v, radar, p.mowing)),
-        "bare_soil": _by_row(detect_bare(s2, v, radar, p.tillage)),
-        "ploughing": _by_row(detect_ploughing(s2, v, radar, p.tillage)),
-        "harvest": _by_row(detect_harvest(s2.days, v, radar, p.tillage)),
+        "bare_soil": _by_row(bare),
+        "ploughing": _by_row(ploughing),
+        "harvest": _by_row(harvest),
     }
     prof = profiles(s2.days, v, radar, p.consistency.min_clear)
     cons = crop_consistency(series.parcel_ids, crops, prof, p.consistency)

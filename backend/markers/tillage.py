@@ -22,8 +22,10 @@ from backend.markers.indices import bsi
 from backend.markers.radar import Radar, coherence_dip
 from backend.markers.series import Sensor
 
-TILLAGE_VERSION = "tillage-3"
-"""3: a smaller VV rise is a ploughing when the coherence dropped to half (bare soil ploughed, discing)."""
+TILLAGE_VERSION = "tillage-4"
+"""3: a smaller VV rise is a ploughing when the coherence dropped to half (bare soil ploughed, discing).
+4: dry cover after a ripening (stubble, dead haulm) is not bare soil until the surface is disturbed
+(backend.markers.stubble)."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class TillageParams:
     """Thresholds of the bare-soil, ploughing and harvest markers."""
 
     bare_ndvi: float = 0.36
-    soil_rank: int = 2
+    soil_rank: int = 0
+    end_soil_rank: int = 2
     soil_margin: float = 0.05
     end_margin: float = 0.12
     bare_bsi: float = 0.05
@@ -48,6 +51,8 @@ class TillageParams:
     harvest_vh_drop_db: float = 1.5
     harvest_from_day: int = 150
     harvest_lag_days: int = 40
+    dry_cover_after_days: int = 20
+    dry_cover_margin: float = 0.03
 
 
 def bare_mask(s2: Sensor, v: np.ndarray, p: TillageParams) -> np.ndarray:
@@ -58,10 +63,10 @@ def bare_mask(s2: Sensor, v: np.ndarray, p: TillageParams) -> np.ndarray:
     return np.where(np.isfinite(v), bare.astype(float), np.nan)
 
 
-def bare_threshold(v: np.ndarray, p: TillageParams) -> np.ndarray:
+def bare_threshold(v: np.ndarray, p: TillageParams, rank: int | None = None) -> np.ndarray:
     """(P, 1) NDVI below which a parcel's soil is bare: its own soil level plus a margin, capped."""
     s = np.sort(np.where(np.isfinite(v), v, np.inf), axis=1)
-    k = min(p.soil_rank, v.shape[1] - 1) if v.shape[1] else 0
+    k = min(p.soil_rank if rank is None else rank, v.shape[1] - 1) if v.shape[1] else 0
     soil = s[:, k:k + 1] if v.shape[1] else np.full((v.shape[0], 1), np.inf)
     return np.minimum(p.bare_ndvi, np.where(np.isfinite(soil), soil + p.soil_margin, p.bare_ndvi))
 
@@ -158,13 +163,14 @@ def detect_bare(s2: Sensor, v: np.ndarray, radar: Radar, params: TillageParams |
     p = params or TillageParams()
     mask = bare_mask(s2, v, p)
     thr = bare_threshold(v, p)[:, 0]
+    end = bare_threshold(v, p, p.end_soil_rank)[:, 0]  # the end from a steadier soil level
     out = []
     for row in np.flatnonzero(np.nansum(mask, axis=1) > 0):
         cols = np.flatnonzero(np.isfinite(mask[row]))
         flags = _hysteresis(mask[row, cols] == 1, v[row, cols], p)
         edges = np.diff(np.concatenate([[0], flags.astype(int), [0]]))
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True):
-            pr = replace(p, bare_ndvi=float(thr[row]))
+            pr = replace(p, bare_ndvi=float(thr[row]), end_margin=p.end_margin + float(end[row] - thr[row]))
             out.append(_period(int(row), s2.days, v[row], cols, (int(a), int(b)), radar, pr))
     return out
 
