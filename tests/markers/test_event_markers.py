@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from series_factory import regrow, s1_sensors, s2_sensor, series
 
-from backend.markers.pipeline import compute_markers
+from backend.markers.pipeline import MarkerParams, compute_markers
+from backend.markers.tillage import TillageParams
 
 
 def _run(s2, s1):
@@ -108,10 +110,17 @@ def test_stubble_until_ploughing_is_not_bare_soil() -> None:
         grow = 0.22 + 0.6 / (1 + np.exp(-(d - 240) / 3.0))
         return np.where(d < 190, 0.8, np.where(d < 219, 0.30, grow))
 
-    m = _run(s2_sensor(ndvi, cloudy=lambda d: (d > 210) & (d < 220)),
-             s1_sensors(lambda d: np.full(d.size, -20.0), _vv_rise(218), _disturbed(218)))
-    (b,) = m.of("bare_soil", 0)
-    # S1 dates 212 and 218 bracket the ploughing; the stubble observations before it are not bare
+    s2 = s2_sensor(ndvi, cloudy=lambda d: (d > 210) & (d < 220))
+    s1 = s1_sensors(lambda d: np.full(d.size, -20.0), _vv_rise(218), _disturbed(218))
+    (b,) = _run(s2, s1).of("bare_soil", 0)
+    # S1 dates 212 and 218 bracket the ploughing; the stubble observations before it are not bare:
+    # their NDVI (0.30) is above the parcel's lowest (0.22) + soil_margin (0.05), and so is day 233's
+    assert b.start == 215 and b.evidence["s2_days"] == [223, 228]
+    # with the soil level of the 3rd-lowest observation the stubble is taken for soil, but the
+    # ploughing inside the run still moves the start
+    tillage = replace(TillageParams(), soil_rank=2)
+    (b,) = compute_markers(series(s2, s1), np.array(["265"], object), MarkerParams(tillage=tillage)).of(
+        "bare_soil", 0)
     assert b.start == 215 and b.evidence["stubble_or_cover_until"] == 215
     assert b.evidence["s2_days"] == [223, 228, 233]
 
