@@ -7,9 +7,10 @@ Usage::
 
 then open ``http://127.0.0.1:8866/voila/render/parcel_lookup.ipynb?aoi=demo&year=2025&parcel_id=P000001``.
 
-It prepares the ``cbm`` Voilà template (Voilà's ``lab`` template without CDN links) and copies
-Font Awesome from the ``fontawesomefree`` package into ``var/voila`` so the template serves it
-locally, then runs ``voila`` with the template, loopback-only, tracebacks hidden, and one
+It installs the ``cbm-offline`` Voilà template (Voilà's ``lab`` template without CDN links, see
+``apps/share/jupyter/voila/templates/cbm-offline/README.md``) with Font Awesome from the
+``fontawesomefree`` package into ``var/voila`` (:func:`install_template`, which the hub uses
+too), then runs ``voila`` with the template, loopback-only, tracebacks hidden, and one
 preheated kernel per app (``--preheat_kernel``): each app's first cell (imports, widgets,
 layout) has already run when a page is requested, and its second cell reads the request's query
 string with ``voila.utils.get_query_string()`` (see :func:`cbm_widgets.app.request_query_string`).
@@ -28,27 +29,37 @@ from pathlib import Path
 
 APPS = Path(__file__).resolve().parent
 ROOT = APPS.parent
-TEMPLATE = "cbm"
+TEMPLATE = "cbm-offline"
+TEMPLATE_DIR = APPS / "share" / "jupyter" / "voila" / "templates" / TEMPLATE
 XSRF_COOKIE = "cbm_widgets.voila_xsrf.PasswordIdentityProviderWithXsrfCookie"  # page close shuts its kernel
 DENYLIST = '["@jupyter-notebook/lab-extension"]'  # silences a harmless RUNTIME-012 console error
 
 
-def prepare(var_dir: Path) -> Path:
-    """Copy Font Awesome into ``var_dir/voila`` (once); returns the Jupyter data root holding it."""
-    root = var_dir / "voila" / "share" / "jupyter"
-    target = root / "voila" / "templates" / TEMPLATE / "static" / "fontawesome"
-    if not (target / "css" / "all.min.css").exists():
+def install_template(root: Path) -> Path:
+    """Copy the template and Font Awesome (once) into the Jupyter data dir ``root``; returns ``root``.
+
+    Copied, not linked: Tornado does not serve static files through symlinks that leave the
+    template directory. Everything is made world-readable (the hub's single-user servers run as
+    other users).
+    """
+    dest = root / "voila" / "templates" / TEMPLATE
+    shutil.copytree(TEMPLATE_DIR, dest, dirs_exist_ok=True)
+    fonts = dest / "static" / "fontawesome"
+    if not (fonts / "css" / "all.min.css").exists():
         source = resources.files("fontawesomefree") / "static" / "fontawesomefree"
         with resources.as_file(source) as src:
             for part in ("css", "webfonts"):
-                shutil.copytree(src / part, target / part, dirs_exist_ok=True)
+                shutil.copytree(src / part, fonts / part, dirs_exist_ok=True)
+            shutil.copy2(src / "LICENSE.txt", fonts / "LICENSE.txt")
+    for path in [root, *root.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return root
 
 
 def environment(var_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of the Voilà process: ``JUPYTER_PATH`` with our template and its static files."""
     env = dict(os.environ if base is None else base)
-    paths = [str(APPS / "share" / "jupyter"), str(prepare(var_dir))]
+    paths = [str(install_template(var_dir / "voila" / "share" / "jupyter"))]
     if env.get("JUPYTER_PATH"):
         paths.append(env["JUPYTER_PATH"])
     env["JUPYTER_PATH"] = os.pathsep.join(paths)

@@ -27,11 +27,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-import offline_template  # noqa: E402
 from cbm_auth import CbmAuthenticator, oidc_authenticator, roles_from_store  # noqa: E402
 from cbm_spawner import ensure_system_user, is_consumer, running_as_root, spawner_config  # noqa: E402
 from hub_settings import VENV_BIN, get_backend_settings, get_hub_settings  # noqa: E402
 from jupyterhub.utils import url_path_join  # noqa: E402
+
+from apps.serve import install_template  # noqa: E402
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821
 hs = get_hub_settings()
@@ -89,7 +90,7 @@ c.JupyterHub.load_roles = [
 ]
 
 # ------------------------------------------------------------------ services
-offline_template.build(hs.share_dir)
+install_template(hs.share_dir)  # the dashboards' Voilà template, offline (apps/serve.py)
 env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "JUPYTER_PATH": str(hs.share_dir)}
 dashboards = {
     "name": DASHBOARDS,
