@@ -49,7 +49,7 @@ class HubSettings(BaseSettings):
     apps_dir: Path = Field(PROJECT_ROOT / "apps", description="Voilà dashboards served to consumers.")
     notebooks_dir: Path = Field(PROJECT_ROOT / "notebooks", description="Copied into analysts' homes.")
     voila_template: str = Field(
-        "cbm-offline", description="Voilà template (offline: no CDN), see apps/share/jupyter/voila/templates/.")
+        "cbm-offline", description="Voilà template (offline: no CDN): apps/share/jupyter/voila/templates.")
     share_dir: Path = Field(
         PROJECT_ROOT / "var" / "hub-share",
         description="World-readable Jupyter data dir holding the offline Voilà template (built at start).")
