@@ -54,3 +54,24 @@ def test_demo_chain_writes_and_imports_weather_and_dem(clean_db, tmp_path):
     assert [x.split(":")[0] for x in _ancillary(clean_db, manifest, 2025)] == ["weather", "terrain"]
     assert "already" in " ".join(_ancillary(clean_db, manifest, 2025))
     np.testing.assert_array_equal(nc["Precipitation_Flux"].values, demo_weather(PARAMS).precipitation)
+
+
+def test_rain_season_wets_s1_exactly_where_its_weather_file_says():
+    import shapely
+
+    from backend.demo.params import ORIGIN_X, ORIGIN_Y
+    from backend.demo.rain import WET_MM, showers, wet_db
+
+    g = showers(PARAMS, rng_for(1, 2))
+    fields = np.array([shapely.box(ORIGIN_X + x, ORIGIN_Y - 900, ORIGIN_X + x + 50, ORIGIN_Y - 850)
+                       for x in (20.0, 480.0, 900.0)])
+    wet = wet_db(g, fields, rng_for(1, 3))
+    to_ll = Transformer.from_crs(CRS, 4326, always_xy=True)
+    for k, f in enumerate(fields):
+        lon, lat = to_ll.transform(f.centroid.x, f.centroid.y)
+        i, j = int(np.abs(g.lats - lat).argmin()), int(np.abs(g.lons - lon).argmin())
+        rain = g.precipitation[:, i, j].astype(np.float64)
+        two = rain + np.concatenate([[0.0], rain[:-1]])
+        assert ((wet[k] > 0) == (two >= WET_MM)).all() and (wet[k][two >= WET_MM] >= 1.2).all()
+    share = (g.precipitation >= WET_MM).mean(axis=(1, 2))
+    assert 0 < (share > 0).mean() < 0.6 and share.max() < 0.6  # local showers, never the whole area
