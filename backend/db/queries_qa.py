@@ -185,18 +185,24 @@ def is_inspector(conn: Conn, sample_id: int, user_id: int) -> bool:
 
 
 # A unit is open while it has no inspection: its decision is hidden from the sample's inspectors.
+# Open units = units - inspected units (inspections only reference sampled units); the one pid is
+# looked up through parcels (set_id, pid) and the units' primary key, never the whole sample.
 _OPEN_UNITS = """
-SELECT a.sample_id, count(*) AS n_open,
-       coalesce(bool_or(p.pid = %(pid)s), false) AS parcel_open
-  FROM qa_inspectors a
-  JOIN qa_samples s ON s.id = a.sample_id
-  JOIN parcel_sets ps ON ps.id = s.set_id
-  JOIN qa_units u ON u.sample_id = a.sample_id
-  JOIN parcels p ON p.set_id = u.set_id AND p.id = u.parcel_id
- WHERE a.user_id = %(user)s AND ps.aoi = %(aoi)s AND ps.year = %(year)s AND ps.ptype = %(ptype)s
-   AND NOT EXISTS (SELECT 1 FROM qa_inspections i WHERE i.sample_id = u.sample_id
-                   AND i.parcel_id = u.parcel_id AND i.condition = u.condition)
- GROUP BY a.sample_id ORDER BY a.sample_id"""
+SELECT * FROM (
+  SELECT a.sample_id,
+         (SELECT count(*) FROM qa_units u WHERE u.sample_id = a.sample_id)
+         - (SELECT count(*) FROM (SELECT DISTINCT parcel_id, condition FROM qa_inspections i
+                                   WHERE i.sample_id = a.sample_id) d) AS n_open,
+         EXISTS (SELECT 1 FROM parcels p JOIN qa_units u ON u.sample_id = a.sample_id AND u.parcel_id = p.id
+                  WHERE p.set_id = s.set_id AND p.pid = %(pid)s
+                    AND NOT EXISTS (SELECT 1 FROM qa_inspections i WHERE i.sample_id = u.sample_id
+                                    AND i.parcel_id = u.parcel_id AND i.condition = u.condition))
+           AS parcel_open
+    FROM qa_inspectors a
+    JOIN qa_samples s ON s.id = a.sample_id
+    JOIN parcel_sets ps ON ps.id = s.set_id
+   WHERE a.user_id = %(user)s AND ps.aoi = %(aoi)s AND ps.year = %(year)s AND ps.ptype = %(ptype)s
+) o WHERE n_open > 0 ORDER BY sample_id"""
 
 
 async def open_units(pool: APool, user_id: int, aoi: str, year: int, ptype: str,
