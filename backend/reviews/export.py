@@ -21,7 +21,9 @@ from backend.db import queries_api as qa
 from backend.db import queries_reviews as q
 from backend.errors import ParcelNotFound
 from backend.parcels.sets import ParcelSetKey
+from backend.photos.sheet import photos_section
 from backend.reviews import service
+from backend.settings import Settings
 
 COLUMNS = ("pid", "cropcode", "cropname", "area_m2", "run_id", "condition", "decision_colour",
            "decision_reason", "rule_version", "decided_at", "verdict", "override_colour", "review_reason",
@@ -105,12 +107,13 @@ def _table(rows: list[dict[str, Any]], cols: tuple[str, ...], colour_col: str | 
 
 _DECISION_COLS = ("condition", "decision_colour", "decision_reason", "verdict", "override_colour",
                   "review_reason", "reviewer", "reviewed_at", "final_colour")
-_HISTORY_COLS = ("reviewed_at", "reviewer", "condition", "verdict", "colour", "reason", "comment")
+_HISTORY_COLS = ("reviewed_at", "reviewer", "condition", "verdict", "colour", "reason", "comment",
+                 "photo_ids")
 _MARKER_COLS = ("marker", "start_date", "end_date", "value", "confidence")
 
 
-def evidence_sheet(conn: q.Conn, key: ParcelSetKey, pid: str) -> str:
-    """A printable HTML case file of one parcel: outline, decisions, reviews history, markers."""
+def evidence_sheet(conn: q.Conn, key: ParcelSetKey, pid: str, settings: Settings) -> str:
+    """A printable HTML case file of one parcel: outline, decisions, reviews history, markers, photos."""
     set_id, run = service.run_of(conn, key)
     parcel = qa.parcel_row(conn, set_id, pid)
     if parcel is None:
@@ -129,4 +132,5 @@ def evidence_sheet(conn: q.Conn, key: ParcelSetKey, pid: str) -> str:
         "<h2>Decisions</h2>", _table(decisions, _DECISION_COLS, "final_colour"),
         "<h2>Review history</h2>", _table(hist, _HISTORY_COLS) if hist else "<p>Not reviewed yet.</p>",
         "<h2>Markers</h2>", _table(markers, _MARKER_COLS) if markers else "<p>No marker found.</p>",
+        photos_section(conn, settings, set_id, int(parcel["id"]), hist),
         f"<p><small>Generated {datetime.now().isoformat(timespec='seconds')}.</small></p></body></html>"])

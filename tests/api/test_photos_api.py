@@ -314,3 +314,24 @@ def test_review_cites_photos_of_its_parcel_only(papi: Server) -> None:
     assert _reviews_of(papi.settings, "C") == [*before, [in_c["id"]]]  # refusals stored nothing
     assert saved.status_code == 201 and saved.json()["photo_ids"] == [in_c["id"]]
     assert history[0]["id"] == saved.json()["id"] and history[0]["photo_ids"] == [in_c["id"]]
+
+
+def test_evidence_sheet_shows_the_parcels_photos_with_checks_and_citations(papi: Server) -> None:
+    import base64
+
+    _, photo = post(papi, jpeg(lonlat=wgs84(C.centroid.x - 4, C.centroid.y + 4), bearing=180, seed=32))
+    with papi.client("consumer") as c:
+        body = {"pid": "C", "condition": "mown_june", "verdict": "field_visit", "photo_ids": [photo["id"]]}
+        review = c.post("/sets/tt/2025/reviews", json=body).json()
+        sheet = c.get("/parcels/evidence.html", params={"aoi": "tt", "year": 2025, "pid": "C"}).text
+        empty = c.get("/parcels/evidence.html", params={"aoi": "tt", "year": 2025, "pid": "B"}).text
+        thumb = c.get(photo["thumbnail_url"]).content
+        listed = c.get("/sets/tt/2025/photos", params={"pid": "C"}).json()["photos"]
+    block = sheet.split(f'<div class="photo-block" id="photo-{photo["id"]}">', 1)[1].split("</div>", 1)[0]
+    assert base64.b64encode(thumb).decode() in block  # the stored EXIF-free thumbnail, embedded
+    assert "bearing 180°T" in block and "inside the parcel" in block
+    for check in photo["checks"]:
+        assert f"<td>{check['check']}</td><td>{check['status']}</td>" in block
+    assert f"Cited by: field_visit on mown_june by consumer, {review['reviewed_at'][:10]}" in block
+    assert sheet.count('<div class="photo-block"') == len(listed)  # every photo of C, no other parcel's
+    assert "<h2>Photos</h2><p>No photo of this parcel.</p>" in empty

@@ -108,9 +108,10 @@ def decisions_gpkg(key: ParcelDecisionsPath, conn: Conn, pid: OptionalPid = None
 
 @router.get("/parcels/evidence.html", summary="Printable evidence sheet of a parcel",
             response_class=HTMLResponse)
-def evidence_sheet(key: ParcelDecisions, pid: PidQuery, conn: Conn, download: bool = False) -> Response:
-    """HTML case file: outline, decisions with their reviews, review history, markers."""
-    page = export.evidence_sheet(conn, key, pid)
+def evidence_sheet(key: ParcelDecisions, pid: PidQuery, conn: Conn, settings: SettingsDep,
+                   download: bool = False) -> Response:
+    """HTML case file: outline, decisions with their reviews, review history, markers, photos."""
+    page = export.evidence_sheet(conn, key, pid, settings)
     if download:
         return _download(page, "text/html", export.file_name(key, pid, "evidence", "html"))
     return HTMLResponse(page)
