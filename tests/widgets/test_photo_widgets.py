@@ -16,9 +16,15 @@ from phototools import jpeg, wgs84
 from PIL import Image
 from pyproj import Geod
 
+from backend.db import connect
+from backend.parcels.sets import ParcelSetKey
+from backend.qa import inspectors
+from backend.qa.samples import draw_sample
+from backend.qa.sampling import SampleSpec
 from cbm_widgets import CbmClient, ParcelCard, ParcelMap
 from cbm_widgets import map_layers as ml
 from cbm_widgets.errors import InvalidRequest
+from cbm_widgets.qa import QaInspection
 
 A, B = rect(*PARCELS["A"]), rect(*PARCELS["B"])
 
@@ -114,3 +120,23 @@ def test_photo_features_without_bearing_or_position() -> None:
               {"id": 2, "lon": None, "lat": None, "bearing": 10.0, "failed": ["gps"]}]
     found = ml.photo_features(photos)
     assert [(f["properties"]["photo"], f["geometry"]["type"]) for f in found] == [(1, "Point")]
+
+
+def test_qa_inspection_shows_the_sampled_parcels_photos(widget_api: Server, client: CbmClient,
+                                                        uploaded: dict[str, Any]) -> None:
+    key = ParcelSetKey("tt", 2025)
+    with connect(widget_api.settings) as conn:
+        sample = int(draw_sample(conn, key, SampleSpec(("mown_once",), size=2, seed=7), created_by="t")["id"])
+        inspectors.assign(conn, key, sample, ["consumer"], assigned_by="t")
+    try:
+        panel = QaInspection(client, aoi="tt", year=2025, sample_id=sample)
+        panel.load()
+        panel.units.value = "A|mown_once"
+        assert [p["id"] for p in panel.photos.photos] == [uploaded["inside"]["id"], uploaded["west"]["id"]]
+        shown = "".join(box.children[1].value for box in panel.photos.thumbs.children)
+        assert "✗ direction" in shown and "red" not in shown + panel.photos.heading.value  # still blind
+        panel.units.value = "B|mown_once"
+        assert [p["id"] for p in panel.photos.photos] == [uploaded["b"]["id"]]
+    finally:  # an open unit would hide A's and B's decisions from the consumer in other tests
+        with connect(widget_api.settings) as conn:
+            conn.execute("DELETE FROM qa_inspectors WHERE sample_id = %s", (sample,))
