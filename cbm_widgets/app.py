@@ -29,8 +29,10 @@ from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import CbmApiError, human
 
-SHARED = ("aoi", "year", "parcel_id", "date", "highlight")  # highlight: the queue's parcels on the map
+# highlight: the queue's parcels on the map; condition: the queue's / explorer's filter, the chips' window
+SHARED = ("aoi", "year", "parcel_id", "date", "condition", "highlight")
 SYNTHETIC_AOIS = frozenset({"demo"})
+URL_PARAMETERS = frozenset({"aoi", "year", "parcel_id", "pid", "date", "condition"})
 _request: dict[str, str] = {}  # the query string of this kernel's page request, once known
 
 
@@ -70,12 +72,12 @@ def request_query_string() -> str:
 
 
 def query_params(query_string: str | None = None) -> dict[str, str]:
-    """``aoi``, ``year``, ``parcel_id`` (or ``pid``) and ``date`` from a URL query string.
+    """``aoi``, ``year``, ``parcel_id`` (or ``pid``), ``date`` and ``condition`` from a URL query string.
 
     By default the string is the page request's (:func:`request_query_string`).
     """
     raw = parse_qs(request_query_string() if query_string is None else query_string)
-    out = {k: v[0].strip() for k, v in raw.items() if v and k in {"aoi", "year", "parcel_id", "pid", "date"}}
+    out = {k: v[0].strip() for k, v in raw.items() if v and k in URL_PARAMETERS}
     if "pid" in out and "parcel_id" not in out:
         out["parcel_id"] = out.pop("pid")
     out.pop("pid", None)
@@ -85,14 +87,16 @@ def query_params(query_string: str | None = None) -> dict[str, str]:
 def deep_link(client: CbmClient, query_string: str | None = None) -> dict[str, Any]:
     """The initial state of an app: the URL's values, else the first parcel set the user may read.
 
-    Returns a dict with ``aoi``, ``year`` (int), ``parcel_id``, ``date`` and ``error`` (one short
-    message when the URL names a set or parcel the user cannot see, or the API is unreachable;
-    the unknown part is then left out, so every widget does not repeat the message).
+    Returns a dict with ``aoi``, ``year`` (int), ``parcel_id``, ``date``, ``condition`` and
+    ``error`` (one short message when the URL names a set, parcel or condition the user cannot
+    see, or the API is unreachable; the unknown part is then left out, so every widget does not
+    repeat the message).
     """
     params = query_params(query_string)
     state: dict[str, Any] = {"aoi": params.get("aoi", ""), "year": 0,
                              "parcel_id": params.get("parcel_id", ""),
-                             "date": params.get("date", "")[:10], "error": ""}
+                             "date": params.get("date", "")[:10], "condition": params.get("condition", ""),
+                             "error": ""}
     try:
         state["year"] = int(params.get("year", "0") or 0)
     except ValueError:
@@ -113,7 +117,23 @@ def deep_link(client: CbmClient, query_string: str | None = None) -> dict[str, A
         state["error"] = f"No {aoi} parcel set for {state['year']} (years: {', '.join(map(str, years))})."
         state["year"], state["parcel_id"] = 0, ""
     state["aoi"], state["year"] = aoi, state["year"] or (max(years) if years else 0)
+    if state["condition"] and state["year"] and not state["error"]:
+        _check_condition(client, state)
     return state
+
+
+def _check_condition(client: CbmClient, state: dict[str, Any]) -> None:
+    """Leave out a condition the set has no decision for, with one message naming the set's."""
+    try:
+        known = sorted(client.decision_page(state["aoi"], state["year"], limit=1).counts)
+    except CbmApiError as exc:
+        state["error"], state["condition"] = human(exc), ""
+        return
+    if state["condition"] not in known:
+        names = ", ".join(known) or "none yet"
+        state["error"] = (f"No condition {state['condition']!r} in {state['aoi']} {state['year']} "
+                          f"(conditions: {names}).")
+        state["condition"] = ""
 
 
 def start(hub: CbmWidget, state: Mapping[str, Any]) -> None:
@@ -123,6 +143,8 @@ def start(hub: CbmWidget, state: Mapping[str, Any]) -> None:
 
 def _apply(hub: CbmWidget, state: Mapping[str, Any]) -> None:
     error = str(state.get("error") or "")
+    if state.get("condition") and "condition" in hub.trait_names():
+        hub.set_trait("condition", state["condition"])  # before the set: the queue loads once
     pid = str(state.get("parcel_id") or "")
     if pid and state.get("aoi") and state.get("year"):
         try:  # an unknown parcel: one message on the hub, instead of one per widget

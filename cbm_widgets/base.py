@@ -117,6 +117,26 @@ class CbmWidget(w.VBox):
         return bool(self.aoi and self.year and self.parcel_id)
 
 
+def link_choice(picker: w.Dropdown, widget: w.Widget, name: str, label: Any = str) -> None:
+    """Tie a dropdown to a trait both ways, like ``link``, for values the dropdown may not list yet.
+
+    A value set on the trait first (e.g. a condition from the URL, before the set's conditions
+    are loaded) is added as an option named ``label(value)`` instead of failing.
+    """
+
+    def to_trait(change: dict[str, Any]) -> None:
+        setattr(widget, name, change["new"] or "")
+
+    def to_picker(change: dict[str, Any]) -> None:
+        value = change["new"]
+        if value not in [v for _, v in picker.options]:
+            picker.options = [*picker.options, (label(value), value)]
+        picker.value = value
+
+    picker.observe(to_trait, names="value")
+    widget.observe(to_picker, names=name)
+
+
 def serving_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop running this code in a task (a kernel's), else None.
 

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
-from cbm_widgets.base import CbmWidget
+from cbm_widgets.base import CbmWidget, link_choice
 from cbm_widgets.client import CbmClient
 from cbm_widgets.map_layers import DECISION_COLOURS
 
@@ -69,7 +69,7 @@ class MarkerExplorer(CbmWidget):
                          w.HBox([self.prev, self.page_label, self.next])]
         # ---- wiring
         w.link((self.colour_picker, "value"), (self, "colour"))
-        w.link((self.condition_picker, "value"), (self, "condition"))
+        link_choice(self.condition_picker, self, "condition")
         w.link((self.crop_box, "value"), (self, "crop"))
         self.prev.on_click(lambda _: self.set_trait("page", max(self.page - 1, 0)))
         self.next.on_click(lambda _: self.set_trait("page", self.page + 1) if self._has_next() else None)

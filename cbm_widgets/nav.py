@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import ipywidgets as w
+import traitlets as t
 
 from cbm_widgets.app import request_query_string
 from cbm_widgets.base import CbmWidget
@@ -27,8 +28,8 @@ KEPT = ("theme",)  # other query parameters a link keeps
 
 
 def state_query(state: Mapping[str, Any], extra: str = "") -> str:
-    """The query string of a state (``aoi year parcel_id date``) plus kept parameters of ``extra``."""
-    params = {k: str(state[k]) for k in ("aoi", "year", "parcel_id", "date") if state.get(k)}
+    """The query string of a state (``aoi year parcel_id date condition``) and ``extra``'s kept parameters."""
+    params = {k: str(state[k]) for k in ("aoi", "year", "parcel_id", "date", "condition") if state.get(k)}
     params.update({k: v for k, v in parse_qsl(extra) if k in KEPT})
     return urlencode(params)
 
@@ -66,6 +67,7 @@ class Navigation(CbmWidget):
             request's, read when the state first changes (after the page request arrived).
     """
 
+    condition = t.Unicode("")
     css_class = "cbm-nav"
 
     def __init__(self, client: CbmClient, app: str = "", extra: str | None = None, **kwargs: Any) -> None:
@@ -75,13 +77,14 @@ class Navigation(CbmWidget):
         self.links = w.HTML("", _dom_classes=["cbm-nav-links"])
         self.sync = w.HTML("", _dom_classes=["cbm-nav-sync"])
         self.children = [w.HBox([self.title, self.links], _dom_classes=["cbm-nav-bar"]), self.sync]
-        self.observe(self._update, names=["aoi", "year", "parcel_id", "date"])
+        self.observe(self._update, names=["aoi", "year", "parcel_id", "date", "condition"])
         for name, value in kwargs.items():
             setattr(self, name, value)
 
     def query(self) -> str:
         """The query string of the current state."""
-        state = {"aoi": self.aoi, "year": self.year, "parcel_id": self.parcel_id, "date": self.date}
+        state = {"aoi": self.aoi, "year": self.year, "parcel_id": self.parcel_id, "date": self.date,
+                 "condition": self.condition}
         if self.extra is None:
             self.extra = request_query_string()
         return state_query(state, self.extra)

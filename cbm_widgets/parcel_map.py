@@ -49,6 +49,8 @@ class ParcelMap(CbmWidget):
         colour_by_decision: fill the parcels in view with their worst decision colour.
         peers: pids of the selected parcel's peers drawn on the map.
         photos: the selected parcel's geotagged photos (drawn as points with direction wedges).
+        condition: the condition chosen on the page (queue filter, chips' window): held here so
+            that the linked widgets and the URL share it.
         parcel: the selected :class:`~cbm_widgets.models.Parcel` (None when none).
     """
 
@@ -57,6 +59,7 @@ class ParcelMap(CbmWidget):
     colour_by_decision = t.Bool(False)
     highlight: t.List[dict[str, Any]] = t.List()
     photos: t.List[dict[str, Any]] = t.List()
+    condition = t.Unicode("")
     css_class = "cbm-map"
 
     def __init__(self, client: CbmClient, **kwargs: Any) -> None:

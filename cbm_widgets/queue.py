@@ -16,7 +16,7 @@ import ipywidgets as w
 import traitlets as t
 from ipyevents import Event
 
-from cbm_widgets.base import CbmWidget
+from cbm_widgets.base import CbmWidget, link_choice
 from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import NotFound
 from cbm_widgets.map_layers import DECISION_COLOURS
@@ -73,6 +73,7 @@ class ReviewQueue(CbmWidget):
     def __init__(self, client: CbmClient, **kwargs: Any) -> None:
         super().__init__(client)
         self.rows: list[dict[str, Any]] = []
+        self._conditions_of: tuple[str, int] | None = None  # the set whose conditions the picker lists
         self._build_controls()
         self._wire()
         for name, value in kwargs.items():
@@ -109,9 +110,10 @@ class ReviewQueue(CbmWidget):
         self.children = [filters, self.status, self.keyboard_area]
 
     def _wire(self) -> None:
-        for control, name in ((self.condition_picker, "condition"), (self.colour_picker, "colour"),
-                              (self.crop_box, "crop"), (self.reviewed_picker, "reviewed"),
-                              (self.sort_picker, "sort"), (self.order, "descending")):
+        link_choice(self.condition_picker, self, "condition", condition_name)
+        for control, name in ((self.colour_picker, "colour"), (self.crop_box, "crop"),
+                              (self.reviewed_picker, "reviewed"), (self.sort_picker, "sort"),
+                              (self.order, "descending")):
             w.link((control, "value"), (self, name))
         self.prev_page.on_click(lambda _: self.set_trait("page", max(self.page - 1, 0)))
         self.next_page.on_click(lambda _: self.set_trait("page", self.page + 1) if self._has_next() else None)
@@ -166,11 +168,14 @@ class ReviewQueue(CbmWidget):
         self._mark_current()
 
     def _update_conditions(self) -> None:
-        if len(self.condition_picker.options) > 1:
+        if self._conditions_of == (self.aoi, self.year):
             return
         counts = self.client.decision_page(self.aoi, self.year, limit=1).counts
         names = [(condition_name(c), c) for c in sorted(counts)]
+        chosen = self.condition
         self.condition_picker.options = [("any condition", ""), *names]
+        self.condition_picker.value = chosen if chosen in counts else ""
+        self._conditions_of = (self.aoi, self.year)
 
     def _row(self, row: dict[str, Any]) -> w.HBox:
         pid = str(row["pid"])

@@ -83,3 +83,19 @@ def test_one_selection_asks_for_the_parcel_and_its_decisions_once(widget_api: Se
     for _ in range(3):
         assert fresh.decisions("tt", 2025, "A")["colour"] == "red"
     assert asked["/parcels/decisions"] == 3
+
+
+def test_condition_from_the_link_filters_the_queue_and_follows_into_the_url(client: CbmClient) -> None:
+    from cbm_widgets import ReviewQueue, deep_link, start
+    from cbm_widgets.nav import Navigation
+
+    m, queue, gallery = ParcelMap(client), ReviewQueue(client), ChipGallery(client)
+    nav = Navigation(client, "review", extra="")
+    link(m, queue, gallery, nav)
+    start(m, deep_link(client, "aoi=tt&year=2025&condition=mown_once"))
+    m.map.set_trait("bounds", ((0.0, 0.0), (0.0, 0.0)))  # the browser drew the map
+    assert queue.condition == gallery.condition == "mown_once" and queue.condition_picker.value == "mown_once"
+    assert queue.total == len({r["pid"] for r in queue.rows}) > 0 and not queue.error
+    assert "condition=mown_once" in nav.query()
+    queue.condition_picker.value = ""  # the user clears the filter: the URL follows
+    assert "condition" not in nav.query()

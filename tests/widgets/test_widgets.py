@@ -209,8 +209,13 @@ def test_deep_link(client: CbmClient) -> None:
     assert query_params("aoi=tt&year=2025&pid=A&date=2025-06-11&token=x") == {
         "aoi": "tt", "year": "2025", "parcel_id": "A", "date": "2025-06-11"}
     assert deep_link(client, "parcel_id=B") == {"aoi": "tt", "year": 2025, "parcel_id": "B", "date": "",
-                                                  "error": ""}
+                                                  "condition": "", "error": ""}
     assert deep_link(client, "aoi=tt&year=x")["error"].startswith("The year in the link")
+    # a condition of the set is kept; an unknown one is left out with one message naming the set's
+    assert deep_link(client, "aoi=tt&year=2025&condition=mown_once")["condition"] == "mown_once"
+    wrong = deep_link(client, "aoi=tt&year=2025&parcel_id=A&condition=no_such")
+    assert (wrong["condition"], wrong["parcel_id"]) == ("", "A")
+    assert wrong["error"] == "No condition 'no_such' in tt 2025 (conditions: mown_once)."
 
 
 def test_season_strip_places_chips_on_the_chart_axis(client: CbmClient) -> None:
