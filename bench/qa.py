@@ -5,7 +5,10 @@ colours 80 % green / 10 % yellow / 10 % red, three crop groups), then times side
 
 * ``draw_sample`` (SRS and stratified by colour and crop group, stored with its units) against
   the bare SQL ``ORDER BY random() LIMIT n`` over the same decisions (nothing stored);
-* 1 000 inspections stored, ``measure`` + the stored HTML report, and the PDF.
+* 1 000 inspections stored, ``measure`` + the stored HTML report, and the PDF;
+* the blind check every decision route runs (``queries_qa._OPEN_UNITS``, ``backend/api/blind.py``)
+  for a user without assignment, for the inspector of the stratified sample with every unit open,
+  and once all are inspected, beside a bare ``SELECT 1`` round trip (p50 of 200).
 
     .venv/bin/python bench/qa.py [--parcels 500000] [--size 1000]
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import time
 from datetime import date
 
@@ -69,6 +73,39 @@ def inspect_all(conn, sample_id: int) -> None:
     queries_qa.insert_inspections(conn, sample_id, rows)
 
 
+def blind_check(conn, sample_id: int, pid: str) -> dict[str, float]:
+    """p50 ms of the blind check: no assignment, ``pid`` open, another pid (every unit open)."""
+    def p50(sql: str, params: dict) -> float:
+        xs = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            conn.execute(sql, params).fetchall()
+            xs.append(time.perf_counter() - t0)
+        return statistics.median(xs) * 1e3
+
+    uid = conn.execute("INSERT INTO users (username, password_hash, role) VALUES ('bench-inspector', "
+                       "'-', 'consumer') RETURNING id").fetchone()["id"]
+    queries_qa.assign(conn, sample_id, [uid], "bench")
+    conn.commit()
+    args = {"aoi": "bq", "year": 2025, "ptype": ""}
+    return {"SELECT 1": p50("SELECT 1", {}),
+            "no assignment": p50(queries_qa._OPEN_UNITS, {**args, "user": uid + 1, "pid": pid}),
+            "sampled pid, all open": p50(queries_qa._OPEN_UNITS, {**args, "user": uid, "pid": pid}),
+            "other pid, all open": p50(queries_qa._OPEN_UNITS, {**args, "user": uid, "pid": "none"})}
+
+
+def blind_check_after(conn, pid: str) -> float:
+    """p50 ms of the inspector's blind check once every unit is inspected (nothing open)."""
+    uid = conn.execute("SELECT id FROM users WHERE username = 'bench-inspector'").fetchone()["id"]
+    xs = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        conn.execute(queries_qa._OPEN_UNITS, {"aoi": "bq", "year": 2025, "ptype": "", "user": uid,
+                                              "pid": pid}).fetchall()
+        xs.append(time.perf_counter() - t0)
+    return statistics.median(xs) * 1e3
+
+
 def main() -> None:
     """Run the benchmark and print the timings with their ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,7 +125,10 @@ def main() -> None:
         t_str, strat = timed(f"draw_sample colour x crop group n={args.size}", lambda: draw_sample(
             conn, key, SampleSpec(("mown",), size=args.size, strata=("colour", "crop_group"), seed=1)))
         conn.commit()
+        pid = queries_qa.units(conn, strat["id"])[0]["pid"]
+        blind = blind_check(conn, strat["id"], pid)
         timed(f"{args.size} inspections stored", lambda: inspect_all(conn, strat["id"]))
+        blind["all inspected"] = blind_check_after(conn, pid)
         t_rep, built = timed(f"measure + HTML report of {args.size} inspected (stored)",
                              lambda: report.build(conn, key, strat["id"]))
         t_pdf, _ = timed("PDF of the report", lambda: report.to_pdf(built["html"]))
@@ -96,6 +136,8 @@ def main() -> None:
           f"stratified {t_str:.2f} s = {t_str / t_sql:.1f}x; target 5 s: {t_str / 5:.2f} of it")
     print(f"report of {args.size} inspected: HTML {t_rep:.2f} s, + PDF {t_pdf:.2f} s; "
           f"target 30 s: {(t_rep + t_pdf) / 30:.2f} of it (build took {t_build:.0f} s)")
+    print("blind check per decision-route request (p50): " + ", ".join(
+        f"{k} {v:.2f} ms ({v / blind['SELECT 1']:.1f}x SELECT 1)" for k, v in blind.items()))
 
 
 if __name__ == "__main__":
