@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from itertools import combinations
@@ -110,10 +111,23 @@ def test_cli_exit_code_65_when_refused(clean_db, tmp_path: Path) -> None:
     env = {**os.environ, "CBM_DEMO_MODE": "true", "CBM_DATABASE_URL": database_url(clean_db)}
     cmd = [sys.executable, "-m", "backend", "import", "parcels", str(_file(tmp_path)), "--aoi", "ov",
            "--year", "2025"]
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env | {"CBM_MAX_OVERLAP_SHARE": "0.9"},
-                         timeout=120, check=False)
+
+    def run(*flags: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cmd, *flags], capture_output=True, text=True, env=env | extra,
+                              timeout=120, check=False)
+
+    def n_sets() -> int:
+        with connect(clean_db) as conn:
+            return conn.execute("SELECT count(*) AS n FROM parcel_sets").fetchone()["n"]
+
+    res = run(CBM_MAX_OVERLAP_SHARE="0.9")  # the p0/p1 twins share 100 %
     assert res.returncode == 65, res.stderr
-    assert "CBM_MAX_OVERLAP_SHARE" in res.stderr
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert "CBM_MAX_OVERLAP_SHARE" in res.stderr and n_sets() == 0
+    res = run("--max-overlap-share", "0.5")  # the flag alone: 2 pairs above 50 %, as the setting
+    assert res.returncode == 65, res.stderr
+    assert re.search(r"2 pair\(s\).*more than 50%.*--max-overlap-share", res.stderr) and n_sets() == 0
+    res = run("--max-overlap-share", "1", CBM_MAX_OVERLAP_SHARE="0.9")  # the flag wins
     assert res.returncode == 0, res.stderr
     assert "3 pairs of parcels overlap" in res.stderr
+    with connect(clean_db) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM parcels").fetchone()["n"] == 7

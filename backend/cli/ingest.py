@@ -53,11 +53,15 @@ def import_parcels_cmd(
     replace: Annotated[bool, typer.Option(help="Replace an existing set of the same AOI and year.")] = False,
     report: Annotated[Path | None, typer.Option(help="Write the validation report here "
                                                      "(.csv or .json).")] = None,
+    max_overlap_share: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Refuse the import (exit 65, nothing imported) when two parcels "
+                               "overlap by more than this share of the smaller one; overrides "
+                               "CBM_MAX_OVERLAP_SHARE (default 1: every overlap imported).")] = None,
 ) -> None:
     """Import a parcel set (all or nothing), with a per-row report of repairs and rejections.
 
     Exit 0 when every row was imported, 4 when --skip-invalid left rows out, 65 when the
-    import was refused (nothing imported).
+    import was refused (nothing imported), e.g. overlaps above --max-overlap-share.
     """
     from backend.parcels import ColumnMapping, import_parcels, load_mapping
 
@@ -66,7 +70,10 @@ def import_parcels_cmd(
     cols = (load_mapping(mapping) if mapping else ColumnMapping()).override(
         pid=tuple(id_col) if id_col else None, id_from_row=id_from_row, cropcode=crop_code_col,
         cropname=crop_name_col, layer=layer)
-    r = import_parcels(settings(), file, aoi=aoi, year=year, ptype=ptype, mapping=cols,
+    cfg = settings()
+    if max_overlap_share is not None:  # the flag wins over CBM_MAX_OVERLAP_SHARE
+        cfg = cfg.model_copy(update={"max_overlap_share": max_overlap_share})
+    r = import_parcels(cfg, file, aoi=aoi, year=year, ptype=ptype, mapping=cols,
                        crs=force_crs or crs, force_crs=bool(force_crs), skip_invalid=skip_invalid,
                        replace=replace, report_path=report, aoi_extent=_parse_extent(extent),
                        progress=True)
@@ -78,7 +85,7 @@ def import_parcels_cmd(
         typer.echo(f"warning: {warning}", err=True)
     if n_overlap := sum(1 for row in r.report if row.code == "overlap"):
         typer.echo(f"warning: {n_overlap} pairs of parcels overlap (each keeps all its own pixels in "
-                   "extraction; CBM_MAX_OVERLAP_SHARE refuses them): see the report", err=True)
+                   "extraction; --max-overlap-share refuses them): see the report", err=True)
     echo(f"report: {r.report_path}")
     if r.n_rejected:
         typer.echo(f"{r.n_rejected} rows skipped (--skip-invalid): see the report", err=True)
@@ -158,6 +165,7 @@ def catalogue_list(
 def extract_cmd(
     aoi: Annotated[str, typer.Option(help="AOI code of the parcel set, e.g. nl.")],
     year: Annotated[int, typer.Option(help="Year of the parcel set.")],
+    ptype: Annotated[str, typer.Option(help="Parcel-set variant (empty: the main set).")] = "",
     limit: Annotated[int | None, typer.Option(min=1, help="Process at most this many jobs.")] = None,
     force: Annotated[bool, typer.Option(help="Re-extract finished and failed jobs (replaces rows).")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -165,7 +173,7 @@ def extract_cmd(
     """Extract parcel signatures: claim pending jobs (image x parcel set) until none is left."""
     from backend.extraction import extract
 
-    r = extract(settings(), aoi=aoi, year=year, limit=limit, force=force, progress=progress)
+    r = extract(settings(), aoi=aoi, year=year, ptype=ptype, limit=limit, force=force, progress=progress)
     echo(f"{r.done} images done, {r.retried} to retry, {r.failed} failed, {r.rows} band-rows "
          f"for {r.parcels} parcel-images in {r.seconds:.1f} s")
     for job_id, message in r.errors:

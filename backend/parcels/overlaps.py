@@ -2,8 +2,8 @@
 
 Declarations do overlap (slivers, double declarations, features inside fields). Extraction
 gives every parcel all of its own pixels whatever overlaps it, so overlaps are imported by
-default and reported; ``CBM_MAX_OVERLAP_SHARE`` refuses an import in which some parcel has
-more than that share of its area under another parcel.
+default and reported; ``CBM_MAX_OVERLAP_SHARE`` (or ``--max-overlap-share``) refuses an
+import in which some parcel has more than that share of its area under another parcel.
 
 Only overlaps with a positive area count: parcels that share an edge or a corner do not
 overlap. Intersections below :data:`MIN_OVERLAP_M2` are digitising noise and are ignored.
@@ -106,9 +106,9 @@ def refuse_overlaps(overlaps: Overlaps, max_share: float, pids: np.ndarray, repo
     i, j = int(overlaps.first[k]), int(overlaps.second[k])
     raise InvalidInput(
         f"{above.size} pair(s) of parcels overlap by more than {max_share:.0%} of the smaller "
-        f"parcel (CBM_MAX_OVERLAP_SHARE); the largest: rows {i + 1} and {j + 1} (pids "
-        f"{_pid(pids[i])}, {_pid(pids[j])}) share {overlaps.share[k]:.0%}. Fix the parcels or "
-        f"raise CBM_MAX_OVERLAP_SHARE (1 imports every overlap); pairs in {report_path}")
+        f"parcel (--max-overlap-share or CBM_MAX_OVERLAP_SHARE); the largest: rows {i + 1} and "
+        f"{j + 1} (pids {_pid(pids[i])}, {_pid(pids[j])}) share {overlaps.share[k]:.0%}. Fix the parcels or "
+        f"raise the share (1 imports every overlap); pairs in {report_path}")
 
 
 def _pid(value: object) -> str | None:
