@@ -51,7 +51,10 @@ TOP_KEYS = {"catalogue": str, "scheme": str, "year": int, "version": str, "condi
 EVENT_KEYS = {"marker", "crops", "groups", "window", "description"}
 EVENT_RULE_MARKERS = ("mowing", "harvest", "ploughing", "bare_soil")
 COND_KEYS = {"id", "title", "rule", "marker", "applies_to", "window", "min_count", "max_days",
-             "green", "red", "description"}
+             "green", "red", "description", "dry_cover"}
+DRY_COVER = ("cover", "bare")
+"""max_period on bare soil: whether stubble, a ripe crop or dead haulm before the soil is disturbed
+counts as cover (GAEC 6: ``cover``, the default) or as bare soil (``bare``)."""
 log = logging.getLogger(__name__)
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 
@@ -76,6 +79,7 @@ class Condition:
     red: dict[str, Any]
     line: int
     groups: tuple[str, ...] = ()  # crop groups, resolved into ``crops`` by Catalogue.with_crop_groups
+    dry_cover: str = "cover"  # max_period: see DRY_COVER
 
     def applies(self, cropcode: str) -> bool:
         """True when a parcel declared with ``cropcode`` is subject to the condition."""
@@ -88,6 +92,7 @@ class Condition:
                 **({"groups": list(self.groups)} if self.groups else {}),
                 "window": [d.isoformat() for d in self.window] if self.window else None,
                 "min_count": self.min_count, "max_days": self.max_days,
+                **({"dry_cover": self.dry_cover} if self.rule == "max_period" else {}),
                 "green": dict(sorted(self.green.items())), "red": dict(sorted(self.red.items()))}
 
 

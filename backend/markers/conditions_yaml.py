@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from backend.markers.conditions import (
     _ID,
     COND_KEYS,
+    DRY_COVER,
     EVENT_KEYS,
     EVENT_RULE_MARKERS,
     RULES,
@@ -165,12 +166,25 @@ def _condition(r: _Reader, node: Node, year: int) -> Condition:
     if "min_count" in keys and count < 1:
         raise r.fail(keys["min_count"][1], "min_count must be at least 1")
     crops, groups = _crops(r, get("applies_to"))
+    dry = _dry_cover(r, get("dry_cover"), rule)
     return Condition(
         id=cid, title=r.typed(keys["title"][1], str, "title") if "title" in keys else cid,
         rule=rule, marker=marker, crops=crops, groups=groups,
         window=_window(r, keys["window"][1], year) if "window" in keys else None,
         min_count=count, max_days=max_days, green=_thresholds(r, get("green"), rule, "green"),
-        red=_thresholds(r, get("red"), rule, "red"), line=node.start_mark.line + 1)
+        red=_thresholds(r, get("red"), rule, "red"), line=node.start_mark.line + 1, dry_cover=dry)
+
+
+def _dry_cover(r: _Reader, node: Node | None, rule: str) -> str:
+    """``dry_cover`` of a max_period condition (``cover`` when absent)."""
+    if node is None:
+        return "cover"
+    value = r.typed(node, str, "dry_cover")
+    if rule != "max_period":
+        raise r.fail(node, "dry_cover applies to rule max_period only")
+    if value not in DRY_COVER:
+        raise r.fail(node, f"dry_cover must be {' or '.join(DRY_COVER)}, not '{value}'")
+    return value
 
 
 def _event_rule(r: _Reader, node: Node, year: int) -> EventRule:

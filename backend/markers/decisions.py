@@ -44,7 +44,7 @@ def condition_from_json(doc: dict[str, Any]) -> Condition:
                      crops=tuple(doc["crops"]) if doc["crops"] is not None else None,
                      window=(date.fromisoformat(win[0]), date.fromisoformat(win[1])) if win else None,
                      min_count=doc["min_count"], max_days=doc["max_days"], green=doc["green"],
-                     red=doc["red"], line=0)
+                     red=doc["red"], line=0, dry_cover=doc.get("dry_cover", "cover"))
 
 
 def replay(evidence: dict[str, Any]) -> tuple[str, str]:

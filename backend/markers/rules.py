@@ -67,9 +67,10 @@ def period_features(cond: Condition, periods: Sequence[Event], clear: Sequence[i
     lo, hi = window_days(cond, year)
     inside = []
     for e in periods:
-        a, b = max(e.start, lo), min(e.end, hi)
+        start = e.evidence.get("dry_cover_from", e.start) if cond.dry_cover == "bare" else e.start
+        a, b = max(start, lo), min(e.end, hi)
         if a <= b:
-            inside.append(_event_json(e) | {"days_in_window": b - a + 1})
+            inside.append(_event_json(e) | {"start": start, "days_in_window": b - a + 1})
     longest = max(inside, key=lambda x: (x["days_in_window"], x["start"]), default=None)
     return {"window_days": [lo, hi], "periods": inside,
             "longest_days": longest["days_in_window"] if longest else 0,

@@ -28,7 +28,7 @@ conditions:
 
 def test_demo_catalogue_loads() -> None:
     cat = load_catalogue(DEMO)
-    assert (cat.year, cat.version) == (2025, "2025.6")
+    assert (cat.year, cat.version) == (2025, "2025.7")
     assert [c.id for c in cat.conditions] == ["grassland_mown", "no_long_bare_soil", "crop_consistent"]
     mown = cat.condition("grassland_mown")
     assert mown.applies("265") and not mown.applies("233")
