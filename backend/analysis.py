@@ -20,13 +20,14 @@ import pandas as pd
 from backend.db import connect
 from backend.db import queries_analysis as qa
 from backend.db import queries_markers as qm
-from backend.errors import InvalidInput, ParcelSetNotFound
+from backend.errors import InvalidInput
 from backend.markers.conditions import Catalogue, Condition
 from backend.markers.decisions import decide
 from backend.markers.pipeline import MarkerParams, Markers, compute_markers
 from backend.markers.scoring import EventScore, score_events
 from backend.markers.seasonal import restrict_events
 from backend.markers.series import SeriesSet, load
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
 # which MarkerParams field holds a marker's thresholds, and which true event it is scored against
@@ -66,10 +67,7 @@ def set_id(conn: qm.Conn, aoi: str, year: int) -> int:
     Raises:
         ParcelSetNotFound: no such set.
     """
-    st = qm.find_set(conn, aoi, year)
-    if st is None:
-        raise ParcelSetNotFound(f"no parcel set {aoi} {year}: import it with `cbm import parcels`")
-    return int(st["id"])
+    return int(resolve_set(conn, ParcelSetKey(aoi, year))["id"])
 
 
 # ---------------------------------------------------------------------------- area overview

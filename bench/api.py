@@ -67,6 +67,7 @@ from procs import free_port, running
 
 from backend.db import connect, database_url
 from backend.db.signatures import COLUMNS, encode_signatures
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
 
 DB = "cbm_bench_api"
@@ -208,7 +209,7 @@ def sql_timing(s: object, n: int) -> None:
 
     lo, hi = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
     with connect(s, autocommit=True) as conn:  # type: ignore[arg-type]
-        set_id = q.parcel_set(conn, "bench", 2025, "")["id"]
+        set_id = resolve_set(conn, ParcelSetKey("bench", 2025))["id"]
         for _ in range(200):
             q.series(conn, set_id, f"P{random.randint(1, n)}", "s2", lo, hi)
         times = []

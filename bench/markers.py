@@ -44,6 +44,7 @@ from backend.markers.calibrate import calibrate
 from backend.markers.scoring import auc, score_events
 from backend.markers.service import evaluate
 from backend.parcels import import_parcels
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings, load_settings
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "backend" / "markers" / "catalogues" / "demo_2025.yaml"
@@ -214,7 +215,7 @@ def _print_calibration(s: Settings, truth: dict[str, Any]) -> None:
     cat = load_catalogue(CATALOGUE)
     by_pid = {p["pid"]: p for p in truth["parcels"]}
     with connect(s) as conn:
-        st = q.find_set(conn, "bench", 2025)
+        st = resolve_set(conn, ParcelSetKey("bench", 2025))
         markers, _, parcels = evaluate(conn, st["id"], 2025, cat)
 
     def ok(cond: Any, row: int) -> bool | None:

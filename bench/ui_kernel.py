@@ -38,11 +38,12 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import ipywidgets as w  # noqa: E402
 import psutil  # noqa: E402
+from procs import free_port, running  # noqa: E402
 
-from backend.procs import free_port, running  # noqa: E402
 from backend.settings import DEMO_ADMIN_PASSWORD  # noqa: E402
 from cbm_widgets import CbmClient, ChipGallery, ParcelCard, ParcelMap, TimeSeriesChart, link  # noqa: E402
 from cbm_widgets.app import _apply, deep_link  # noqa: E402

@@ -222,3 +222,30 @@ def test_image_overlapping_no_parcel_is_done_with_a_note(clean_db: Settings, sce
         job = conn.execute("SELECT j.status, j.error, j.n_rows FROM extraction_jobs j JOIN images i "
                            "ON i.id = j.image_id WHERE i.kind = 'bs'").fetchone()
     assert job == {"status": "done", "error": "no parcel of the set lies in this image", "n_rows": 0}
+
+
+def test_extract_honours_the_sets_ptype(clean_db: Settings, scene: dict) -> None:
+    """Two variants of one AOI-year: each extraction takes its own set's jobs; an unknown one is 66."""
+    import subprocess
+    import sys
+
+    from backend.db import database_url
+
+    _load(clean_db, scene)
+    import_parcels(clean_db, scene["dir"] / "parcels.gpkg", aoi="tt", year=2025, ptype="x")
+    with connect(clean_db) as conn:
+        assert jobs.counts(conn, "tt", 2025) == {"pending": 2}
+        assert jobs.counts(conn, "tt", 2025, "x") == {"pending": 2}
+    assert extract(clean_db, aoi="tt", year=2025).done == 2
+    with connect(clean_db) as conn:
+        assert jobs.counts(conn, "tt", 2025, "x") == {"pending": 2}  # the variant's jobs untouched
+    env = {"CBM_DATABASE_URL": database_url(clean_db), "PATH": "/usr/bin:/bin"}
+    cli = [sys.executable, "-m", "backend", "extract", "--aoi", "tt", "--year", "2025", "--no-progress"]
+    done = subprocess.run([*cli, "--ptype", "x"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0 and "2 images done" in done.stdout, done.stderr
+    with connect(clean_db) as conn:
+        assert jobs.counts(conn, "tt", 2025, "x") == {"done": 2}
+        n = conn.execute("SELECT count(DISTINCT set_id) AS n FROM signatures").fetchone()["n"]
+    assert n == 2
+    unknown = subprocess.run([*cli, "--ptype", "y"], capture_output=True, text=True, env=env, timeout=300)
+    assert unknown.returncode == 66 and "no parcel set tt 2025 ptype=y" in unknown.stderr, unknown.stderr

@@ -29,8 +29,8 @@ from rasterio.windows import Window
 from backend.ancillary.terrain_grid import ParcelTerrain, parcel_terrain, pixel_metres, slope_aspect
 from backend.db import connect
 from backend.db import queries_ancillary as q
-from backend.db.queries_api import parcel_set
-from backend.errors import AlreadyExists, ImageReadError, InvalidInput, ParcelSetNotFound
+from backend.errors import AlreadyExists, ImageReadError, InvalidInput
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 from backend.storage import open_raster, raster_env
 
@@ -168,10 +168,7 @@ def import_terrain(settings: Settings, dem: str | Path, *, aoi: str, year: int, 
     t0 = time.perf_counter()
     dem = str(dem)
     with connect(settings) as conn, conn.transaction():
-        pset = parcel_set(conn, aoi, year, ptype)
-        if pset is None:
-            raise ParcelSetNotFound(f"no parcel set {aoi} {year}{' ' + ptype if ptype else ''}: "
-                                    "import the parcels first")
+        pset = resolve_set(conn, ParcelSetKey(aoi, year, ptype))
         set_id = int(pset["id"])
         if q.terrain_source(conn, set_id) is not None and not replace:
             raise AlreadyExists(f"{aoi} {year} already has terrain: give --replace to replace it")

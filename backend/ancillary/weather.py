@@ -18,8 +18,8 @@ import numpy as np
 from backend.ancillary.weather_read import WeatherData, read_netcdf, read_stations_csv
 from backend.db import connect
 from backend.db import queries_ancillary as q
-from backend.db.queries_api import parcel_set
-from backend.errors import AlreadyExists, InvalidInput, ParcelSetNotFound
+from backend.errors import AlreadyExists, InvalidInput
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,7 @@ def import_weather(settings: Settings, path: str | Path, *, aoi: str, year: int,
     data = read_weather(path)
     phases = {"read": time.perf_counter() - t0}
     with connect(settings) as conn, conn.transaction():
-        pset = parcel_set(conn, aoi, year, ptype)
-        if pset is None:
-            raise ParcelSetNotFound(f"no parcel set {aoi} {year}{' ' + ptype if ptype else ''}: "
-                                    "import the parcels first")
+        pset = resolve_set(conn, ParcelSetKey(aoi, year, ptype))
         set_id = int(pset["id"])
         if q.weather_source(conn, set_id) is not None:
             if not replace:

@@ -28,12 +28,6 @@ def ping(conn: Conn) -> None:
 
 
 # ---------------------------------------------------------------------------- parcel sets
-def parcel_set(conn: Conn, aoi: str, year: int, ptype: str) -> dict[str, Any] | None:
-    """The parcel set (id, srid) of an AOI, year and variant, or None."""
-    return conn.execute("SELECT id, srid FROM parcel_sets WHERE aoi = %s AND year = %s AND ptype = %s",
-                        (aoi, year, ptype)).fetchone()
-
-
 def list_sets(conn: Conn) -> list[dict[str, Any]]:
     """All parcel sets, newest year first."""
     return conn.execute(

@@ -10,7 +10,7 @@ UPDATE extraction_jobs AS j
         SELECT q.id FROM extraction_jobs q
           JOIN parcel_sets ps ON ps.id = q.set_id
           JOIN images i ON i.id = q.image_id
-         WHERE ps.aoi = %(aoi)s AND ps.year = %(year)s
+         WHERE ps.aoi = %(aoi)s AND ps.year = %(year)s AND ps.ptype = %(ptype)s
            AND (%(job_ids)s::bigint[] IS NULL OR q.id = ANY(%(job_ids)s::bigint[]))
            AND ((q.status = 'pending' AND q.not_before <= now())
                 OR (q.status = 'running' AND q.lease_until < now()))
@@ -65,7 +65,8 @@ RESET_FOR_FORCE = """
 UPDATE extraction_jobs j SET status = 'pending', attempts = 0, not_before = now(), error = NULL,
        lease_until = NULL
   FROM parcel_sets ps
- WHERE ps.id = j.set_id AND ps.aoi = %(aoi)s AND ps.year = %(year)s AND j.status <> 'running'
+ WHERE ps.id = j.set_id AND ps.aoi = %(aoi)s AND ps.year = %(year)s AND ps.ptype = %(ptype)s
+   AND j.status <> 'running'
 """
 
 IMAGE_FOR_JOB = """
@@ -84,5 +85,5 @@ SET_INFO = "SELECT id, aoi, year, ptype, srid, n_parcels FROM parcel_sets WHERE 
 
 JOB_COUNTS = """
 SELECT j.status, count(*) AS n FROM extraction_jobs j JOIN parcel_sets ps ON ps.id = j.set_id
- WHERE ps.aoi = %(aoi)s AND ps.year = %(year)s GROUP BY j.status
+ WHERE ps.aoi = %(aoi)s AND ps.year = %(year)s AND ps.ptype = %(ptype)s GROUP BY j.status
 """

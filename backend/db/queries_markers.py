@@ -23,12 +23,6 @@ DECISION_COLUMNS = ("run_id", "set_id", "parcel_id", "condition", "colour", "rea
                     "rule_version")
 
 
-def find_set(conn: Conn, aoi: str, year: int) -> dict[str, Any] | None:
-    """The parcel set (id, srid, n_parcels) of ``aoi`` and ``year`` (no parcel type), or ``None``."""
-    return conn.execute("SELECT id, srid, n_parcels FROM parcel_sets "
-                        "WHERE aoi = %s AND year = %s AND ptype = ''", (aoi, year)).fetchone()
-
-
 def parcels(conn: Conn, set_id: int) -> list[dict[str, Any]]:
     """Every parcel of a set: id, pid, cropcode, cropname, area and centroid (native CRS)."""
     return conn.execute(

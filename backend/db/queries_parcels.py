@@ -53,6 +53,13 @@ def cluster_signatures(conn: Conn, set_id: int, lock_timeout_s: float = 30) -> N
     conn.execute(sql.SQL("ANALYZE {}").format(part))
 
 
+def signatures_bytes(conn: Conn, set_id: int) -> int:
+    """On-disk size of a set's signature partition (table, indexes and TOAST), in bytes."""
+    row = conn.execute("SELECT pg_total_relation_size(%s::regclass) AS b",
+                       (f"signatures_s{int(set_id)}",)).fetchone()
+    return int(row["b"]) if row else 0
+
+
 def insert_set(conn: Conn, *, aoi: str, year: int, ptype: str, srid: int,
                n_parcels: int, extent_wkt: str, source: str, report: dict[str, Any],
                imported_by: str | None) -> int:

@@ -64,12 +64,12 @@ def _orthophoto(settings: Settings, manifest: Any) -> str:
 
 
 def _import(settings: Settings, manifest: Any, year: int) -> str:
+    from backend.db import queries_parcels
     from backend.demo.params import CRS, aoi_bounds
     from backend.parcels import import_parcels
 
     with connect(settings) as conn:
-        row = conn.execute("SELECT id, n_parcels FROM parcel_sets WHERE aoi = %s AND year = %s "
-                           "AND ptype = ''", (DEMO_AOI, year)).fetchone()
+        row = queries_parcels.find_set(conn, DEMO_AOI, year, "")
     if row is not None:
         return f"parcels: set {DEMO_AOI} {year} already imported ({row['n_parcels']} parcels)"
     to_wgs84 = Transformer.from_crs(CRS, 4326, always_xy=True)
@@ -85,6 +85,7 @@ def _ancillary(settings: Settings, manifest: Any, year: int) -> Iterator[str]:
     from backend.ancillary import import_terrain, import_weather
     from backend.db import queries_ancillary as q
     from backend.demo.ancillary import demo_weather, write_dem, write_weather
+    from backend.parcels.sets import ParcelSetKey, resolve_set
 
     folder = manifest.out_dir / "ancillary"
     nc, dem = folder / f"weather_seed{DEMO_SEED}.nc", folder / f"dem_seed{DEMO_SEED}.tif"
@@ -93,7 +94,7 @@ def _ancillary(settings: Settings, manifest: Any, year: int) -> Iterator[str]:
     if not dem.is_file():
         write_dem(dem, manifest.params)
     with connect(settings) as conn:
-        set_id = q.parcel_set_id(conn, DEMO_AOI, year)
+        set_id = resolve_set(conn, ParcelSetKey(DEMO_AOI, year))["id"]
         has = q.weather_source(conn, set_id) is not None, q.terrain_source(conn, set_id) is not None
     if has[0]:
         yield f"weather: {DEMO_AOI} {year} already has weather"
@@ -142,11 +143,12 @@ def _extract(settings: Settings, year: int, progress: bool | Any) -> str:
 def _markers(settings: Settings, year: int) -> str:
     from backend.db import queries_markers
     from backend.markers import load_catalogue, run_markers
+    from backend.parcels.sets import ParcelSetKey, resolve_set
 
     cat = load_catalogue(DEMO_CATALOGUE)
     with connect(settings) as conn:
-        st = queries_markers.find_set(conn, DEMO_AOI, year)
-        run = queries_markers.current_run(conn, st["id"], cat.sha256) if st else None
+        st = resolve_set(conn, ParcelSetKey(DEMO_AOI, year))
+        run = queries_markers.current_run(conn, st["id"], cat.sha256)
     if run is not None:
         return f"markers: run {run['id']} is up to date with the signatures and {Path(cat.source).name}"
     r = run_markers(settings, aoi=DEMO_AOI, year=year, catalogue=cat, started_by="cbm demo run")

@@ -49,11 +49,11 @@ class Job:
 
 
 def claim(conn: psycopg.Connection[DictRow], settings: Settings, worker: str, *, aoi: str,
-          year: int, job_ids: list[int] | None = None) -> Job | None:
-    """Claim the oldest claimable job of a parcel set (commits at once), or None if none is left."""
+          year: int, ptype: str = "", job_ids: list[int] | None = None) -> Job | None:
+    """Claim the oldest claimable job of the parcel set (aoi, year, ptype) (commits at once), or None."""
     with conn.transaction():
-        row = conn.execute(q.CLAIM_JOB, {"worker": worker, "lease_s": settings.job_lease_s,
-                                         "aoi": aoi, "year": year, "job_ids": job_ids}).fetchone()
+        row = conn.execute(q.CLAIM_JOB, {"worker": worker, "lease_s": settings.job_lease_s, "aoi": aoi,
+                                         "year": year, "ptype": ptype, "job_ids": job_ids}).fetchone()
     if row is None:
         return None
     return Job(row["id"], row["image_id"], row["set_id"], row["attempts"], worker)
@@ -172,16 +172,16 @@ class Heartbeat:
             self._conn = None
 
 
-def reset_for_force(conn: psycopg.Connection[DictRow], aoi: str, year: int) -> int:
-    """Make every finished or failed job of a set pending again (``--force``)."""
+def reset_for_force(conn: psycopg.Connection[DictRow], aoi: str, year: int, ptype: str = "") -> int:
+    """Make every finished or failed job of the set (aoi, year, ptype) pending again (``--force``)."""
     with conn.transaction():
-        cur = conn.execute(q.RESET_FOR_FORCE, {"aoi": aoi, "year": year})
+        cur = conn.execute(q.RESET_FOR_FORCE, {"aoi": aoi, "year": year, "ptype": ptype})
     return cur.rowcount
 
 
-def counts(conn: psycopg.Connection[DictRow], aoi: str, year: int) -> dict[str, int]:
-    """Jobs per status for a parcel set."""
-    rows = conn.execute(q.JOB_COUNTS, {"aoi": aoi, "year": year}).fetchall()
+def counts(conn: psycopg.Connection[DictRow], aoi: str, year: int, ptype: str = "") -> dict[str, int]:
+    """Jobs per status for the parcel set (aoi, year, ptype)."""
+    rows = conn.execute(q.JOB_COUNTS, {"aoi": aoi, "year": year, "ptype": ptype}).fetchall()
     return {r["status"]: int(r["n"]) for r in rows}
 
 

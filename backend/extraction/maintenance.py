@@ -8,7 +8,8 @@ import psycopg
 
 from backend.db import connect
 from backend.db import queries_parcels as q
-from backend.errors import CbmError, ParcelSetNotFound
+from backend.errors import CbmError
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 
 
@@ -27,10 +28,7 @@ def cluster_signatures(settings: Settings, aoi: str, year: int, ptype: str = "",
             again later).
     """
     with connect(settings) as conn:
-        pset = q.find_set(conn, aoi, year, ptype)
-        if pset is None:
-            raise ParcelSetNotFound(f"no parcel set {aoi} {year}{' ' + ptype if ptype else ''}: "
-                                    "import it first (`cbm import parcels`)")
+        pset = resolve_set(conn, ParcelSetKey(aoi, year, ptype))
         t0 = time.perf_counter()
         try:
             q.cluster_signatures(conn, pset["id"], lock_timeout_s)
@@ -39,7 +37,5 @@ def cluster_signatures(settings: Settings, aoi: str, year: int, ptype: str = "",
                            f"were not locked within {lock_timeout_s:g} s: try again when the extraction "
                            "is finished") from None
         conn.commit()
-        size = conn.execute("SELECT pg_total_relation_size(%s::regclass) AS b",
-                            (f"signatures_s{pset['id']}",)).fetchone()
-    mb = size["b"] / 1e6 if size else 0.0
+        mb = q.signatures_bytes(conn, pset["id"]) / 1e6
     return f"signatures of {aoi} {year} clustered by parcel in {time.perf_counter() - t0:.1f} s ({mb:.0f} MB)"

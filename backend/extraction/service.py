@@ -22,6 +22,7 @@ from backend.errors import CbmError, ImageReadError, InvalidInput
 from backend.extraction import engine, jobs, radiometry
 from backend.extraction.compute import GridCache, ImageResult, compute_image
 from backend.extraction.reader import open_groups
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.progress import ProgressLike, progress_bar
 from backend.settings import Settings
 from backend.storage import raster_env
@@ -111,28 +112,33 @@ class _Worker:
 
 
 def extract(
-    settings: Settings, *, aoi: str, year: int, limit: int | None = None,
+    settings: Settings, *, aoi: str, year: int, ptype: str = "", limit: int | None = None,
     job_ids: list[int] | None = None, force: bool = False, worker: str | None = None,
     progress: bool | Any = False, on_error: Callable[[int, str], None] | None = None,
 ) -> ExtractReport:
-    """Process claimable extraction jobs of a parcel set until none is left (or ``limit``).
+    """Process claimable extraction jobs of the parcel set (aoi, year, ptype) until none is left.
 
     Safe to run in any number of processes at once; a crash loses nothing (rows and the job's
     'done' status commit together) and a retry duplicates nothing. The lease of the job in hand
-    is renewed while this process lives, so only a dead worker's job is taken over.
+    is renewed while this process lives, so only a dead worker's job is taken over. ``limit``
+    stops after that many jobs; ``ptype`` is the set's variant (``""``: the main set).
+
+    Raises:
+        ParcelSetNotFound: no parcel set (aoi, year, ptype).
     """
     report, t0 = ExtractReport(), time.perf_counter()
     engine.warm_up()  # compile or load the kernels once per call (process), not in a job
     wid = worker or jobs.worker_id()
     with connect(settings) as conn, raster_env(settings), jobs.Heartbeat(settings) as heartbeat:
         conn.autocommit = True
+        resolve_set(conn, ParcelSetKey(aoi, year, ptype))
         if force:
-            jobs.reset_for_force(conn, aoi, year)
+            jobs.reset_for_force(conn, aoi, year, ptype)
         w = _Worker(settings, conn)
-        total = _open_jobs(conn, aoi, year, limit) if progress else None
+        total = _open_jobs(conn, aoi, year, ptype, limit) if progress else None
         with progress_bar(progress, total=total, desc=f"extract {aoi} {year}", unit="image") as bar:
             while limit is None or report.done + report.failed + report.retried < limit:
-                job = jobs.claim(conn, settings, wid, aoi=aoi, year=year, job_ids=job_ids)
+                job = jobs.claim(conn, settings, wid, aoi=aoi, year=year, ptype=ptype, job_ids=job_ids)
                 if job is None:
                     break
                 with heartbeat.holding(job):  # renews the lease however long the job runs
@@ -168,8 +174,9 @@ def _run_one(w: _Worker, job: jobs.Job, report: ExtractReport,
     report.rows += rows
 
 
-def _open_jobs(conn: psycopg.Connection[DictRow], aoi: str, year: int, limit: int | None) -> int:
-    c = jobs.counts(conn, aoi, year)
+def _open_jobs(conn: psycopg.Connection[DictRow], aoi: str, year: int, ptype: str,
+               limit: int | None) -> int:
+    c = jobs.counts(conn, aoi, year, ptype)
     total = c.get("pending", 0) + c.get("running", 0)
     return min(total, limit) if limit else total
 

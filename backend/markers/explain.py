@@ -7,8 +7,9 @@ from typing import Any
 
 from backend.db import connect
 from backend.db import queries_markers as q
-from backend.errors import NotFound, ParcelNotFound, ParcelSetNotFound
+from backend.errors import NotFound, ParcelNotFound
 from backend.markers.decisions import replay
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 
 
@@ -44,9 +45,7 @@ def _decision_lines(d: dict[str, Any], year: int) -> list[str]:
 def explain(settings: Settings, *, aoi: str, year: int, pid: str, run_id: int | None = None) -> str:
     """Return the story of a parcel's markers and decisions in the latest (or given) run."""
     with connect(settings) as conn:
-        st = q.find_set(conn, aoi, year)
-        if st is None:
-            raise ParcelSetNotFound(f"no parcel set {aoi} {year}")
+        st = resolve_set(conn, ParcelSetKey(aoi, year))
         parcel = q.parcel_by_pid(conn, st["id"], pid)
         if parcel is None:
             raise ParcelNotFound(f"no parcel {pid!r} in {aoi} {year}")

@@ -16,7 +16,8 @@ import pandas as pd
 from backend.db import connect
 from backend.db import queries_markers as qm
 from backend.db import queries_reviews as q
-from backend.errors import InvalidInput, NotFound, ParcelSetNotFound
+from backend.errors import InvalidInput, NotFound
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 
 VERDICTS = ("agree", "disagree", "unsure")
@@ -41,9 +42,7 @@ class Review:
 
 def _run_of(conn: q.Conn, aoi: str, year: int, run_id: int | None) -> tuple[int, int]:
     """(set id, run id): the given run or the latest finished run of the set."""
-    st = qm.find_set(conn, aoi, year)
-    if st is None:
-        raise ParcelSetNotFound(f"no parcel set {aoi} {year}")
+    st = resolve_set(conn, ParcelSetKey(aoi, year))
     if run_id is None:
         run = qm.latest_run(conn, st["id"])
         if run is None:

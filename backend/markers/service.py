@@ -13,7 +13,7 @@ import numpy as np
 
 from backend.db import connect
 from backend.db import queries_markers as q
-from backend.errors import InvalidInput, ParcelSetNotFound
+from backend.errors import InvalidInput
 from backend.markers.conditions import Catalogue
 from backend.markers.conditions_yaml import load_catalogue
 from backend.markers.decisions import RULE_VERSION, Decision, decide
@@ -21,6 +21,7 @@ from backend.markers.events import r3
 from backend.markers.pipeline import EVENT_MARKERS, VERSIONS, MarkerParams, Markers, compute_markers
 from backend.markers.seasonal import restrict_events
 from backend.markers.series import load
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -104,9 +105,7 @@ def run_markers(settings: Settings, *, aoi: str, year: int, catalogue: str | Pat
     if cat.year != year:
         raise InvalidInput(f"catalogue {cat.source} is for {cat.year}, not {year}")
     with connect(settings) as conn:
-        st = q.find_set(conn, aoi, year)
-        if st is None:
-            raise ParcelSetNotFound(f"no parcel set {aoi} {year}: import it with `cbm import parcels`")
+        st = resolve_set(conn, ParcelSetKey(aoi, year))
         markers, decisions, _ = evaluate(conn, st["id"], year, cat, params)
         p = markers.params
         run_params = {"versions": VERSIONS, "thresholds": p.to_json(), "catalogue_sha256": cat.sha256,

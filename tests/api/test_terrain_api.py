@@ -19,6 +19,7 @@ from terraintools import write_dem
 from backend.ancillary import import_terrain
 from backend.db import connect
 from backend.db import queries_ancillary as q
+from backend.parcels.sets import ParcelSetKey, resolve_set
 
 BASE = ["pid", "cropname", "cropcode", "srid", "area", "clon", "clat"]
 TERRAIN = ["elevation", "slope_mean", "slope_max", "aspect"]
@@ -33,7 +34,7 @@ def tt_terrain(api_settings, tmp_path):
     import_terrain(api_settings, dem, aoi="tt", year=2025)
     yield z
     with connect(api_settings) as c:
-        q.delete_terrain(c, q.parcel_set_id(c, "tt", 2025))
+        q.delete_terrain(c, resolve_set(c, ParcelSetKey("tt", 2025))["id"])
 
 
 def test_parcel_by_id_has_terrain_columns(api: Server, tt_terrain) -> None:

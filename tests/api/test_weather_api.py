@@ -16,6 +16,7 @@ from weathertools import UNITS, write_grid
 from backend.ancillary import import_weather
 from backend.db import connect
 from backend.db import queries_ancillary as q
+from backend.parcels.sets import ParcelSetKey, resolve_set
 
 
 @pytest.fixture()
@@ -33,7 +34,7 @@ def tt_weather(api_settings, tmp_path):
     import_weather(api_settings, path, aoi="tt", year=2025)
     yield values, glons, glats, days
     with connect(api_settings) as c:
-        q.delete_weather(c, q.parcel_set_id(c, "tt", 2025))
+        q.delete_weather(c, resolve_set(c, ParcelSetKey("tt", 2025))["id"])
 
 
 def test_weather_series_of_a_parcel(api: Server, api_settings, tt_weather) -> None:

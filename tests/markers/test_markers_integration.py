@@ -14,6 +14,7 @@ from backend.demo import build_demo
 from backend.extraction.service import extract
 from backend.markers import explain, load_catalogue, replay, run_markers
 from backend.parcels import import_parcels
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "backend" / "markers" / "catalogues" / "demo_2025.yaml"
@@ -45,7 +46,7 @@ def test_decisions_for_every_parcel_and_condition_replay_and_rerun(loaded: Setti
     cat = load_catalogue(CATALOGUE)
     first = run_markers(loaded, aoi="mk", year=2025, catalogue=CATALOGUE)
     with connect(loaded) as conn:
-        parcels = q.parcels(conn, q.find_set(conn, "mk", 2025)["id"])
+        parcels = q.parcels(conn, resolve_set(conn, ParcelSetKey("mk", 2025))["id"])
         decisions = q.run_decisions(conn, first.run_id)
     expected = {(p["pid"], c.id) for p in parcels for c in cat.conditions if c.applies(p["cropcode"])}
     got = [(d["pid"], d["condition"]) for d in decisions]

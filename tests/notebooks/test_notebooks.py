@@ -28,6 +28,7 @@ from backend.markers import evaluate, load_catalogue
 from backend.markers.reviews import record_review, review_queue
 from backend.markers.scoring import score_events
 from backend.markers.series import S2_BANDS
+from backend.parcels.sets import ParcelSetKey, resolve_set
 
 pytestmark = pytest.mark.slow
 
@@ -120,7 +121,8 @@ def test_04_marker_lab(area: Area, common: dict, tmp_path: Path) -> None:
         stored = [r for r in q.run_results(conn, area.run_id) if r["marker"] == "mowing"]
         before = {(d["pid"], d["condition"]): d["colour"] for d in q.run_decisions(conn, area.run_id)}
         params = with_thresholds("mowing", thresholds)
-        markers, decisions, parcels = evaluate(conn, q.find_set(conn, AOI, YEAR)["id"], YEAR, cat, params)
+        set_id = resolve_set(conn, ParcelSetKey(AOI, YEAR))["id"]
+        markers, decisions, parcels = evaluate(conn, set_id, YEAR, cat, params)
     detected: dict[str, list[int]] = {p: [] for p in scored}
     for r in stored:
         if r["pid"] in detected:

@@ -16,6 +16,7 @@ from weathertools import UNITS, write_grid
 from backend.ancillary import import_weather
 from backend.db import connect
 from backend.db import queries_ancillary as q
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from cbm_widgets import CbmClient, TimeSeriesChart
 
 
@@ -34,7 +35,7 @@ def tt_weather(widget_api: Server, tmp_path):
     import_weather(widget_api.settings, path, aoi="tt", year=2025)
     yield days, rain, (kelvin.astype(np.float64) - 273.15).astype(np.float32)
     with connect(widget_api.settings) as c:
-        q.delete_weather(c, q.parcel_set_id(c, "tt", 2025))
+        q.delete_weather(c, resolve_set(c, ParcelSetKey("tt", 2025))["id"])
 
 
 def test_panel_draws_rain_and_temperature_on_the_chart_dates(client: CbmClient, tt_weather) -> None:
