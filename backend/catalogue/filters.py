@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pystac
 import shapely
 from shapely.geometry import box, shape
 
+from backend.catalogue.items import StacItem
 from backend.errors import InvalidInput
 
 DateLike = dt.date | dt.datetime | str
@@ -92,7 +92,7 @@ class ItemFilter:
         end = self.end.strftime(fmt) if self.end else ".."
         return f"{start}/{end}"
 
-    def accepts(self, item: pystac.Item) -> bool:
+    def accepts(self, item: StacItem) -> bool:
         """True if the item is inside the window (items are checked again after a search).
 
         A composite (start/end interval) is inside when its interval meets the date range.
@@ -113,7 +113,7 @@ class ItemFilter:
         return True
 
 
-def _interval(item: pystac.Item) -> tuple[dt.datetime | None, dt.datetime | None]:
+def _interval(item: StacItem) -> tuple[dt.datetime | None, dt.datetime | None]:
     """(first, last) time of an item: its datetime, or the start/end of a composite."""
     if item.datetime is not None:
         when = to_datetime(item.datetime)

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from backend.catalogue.bands import (
     AmbiguousBand,
     BandRef,
@@ -90,14 +92,47 @@ def _refs(profile: CollectionProfile, assets: Mapping[str, Mapping[str, Any]],
 def choose(
     profiles: Sequence[CollectionProfile], collection: str | None, item_id: str,
     props: Mapping[str, Any], assets: Mapping[str, Mapping[str, Any]],
+    *, memo: dict[bytes, BandMap] | None = None,
 ) -> BandMap:
     """The profile that finds the most stats bands in the item, and its band map.
+
+    ``memo`` (a dict kept for one import, with the same ``profiles``) remembers the band map
+    of each item shape: what the choice reads of an item (collection, asset keys, roles, band
+    lists, asset scale/offset, S2 baseline). The items of one provider share their shape, so
+    the bands are located once per shape, not once per item.
 
     Raises:
         InvalidInput: no profile matches the collection or finds a stats band; a band is
             ambiguous (:class:`~backend.catalogue.bands.AmbiguousBand`); L1C or GRD.
     """
     refuse_unsupported(collection, item_id, props)
+    if memo is None or (key := _shape_key(collection, item_id, props, assets)) is None:
+        return _choose(profiles, collection, item_id, props, assets)
+    if (bmap := memo.get(key)) is None:  # a refusal is not remembered
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        bmap = memo[key] = _choose(profiles, collection, item_id, props, assets)
+    return bmap
+
+
+_SHAPE_FIELDS = ("roles", "bands", "eo:bands", "raster:bands", "raster:scale", "raster:offset")
+_MEMO_SIZE = 4096
+
+
+def _shape_key(collection: str | None, item_id: str, props: Mapping[str, Any],
+               assets: Mapping[str, Mapping[str, Any]]) -> bytes | None:
+    """Everything :func:`_choose` reads of an item (None when it cannot be serialised)."""
+    try:
+        return orjson.dumps([collection, radiometry.baseline(props, item_id),
+                             [(k, [a.get(f) for f in _SHAPE_FIELDS]) for k, a in assets.items()]])
+    except TypeError:
+        return None
+
+
+def _choose(
+    profiles: Sequence[CollectionProfile], collection: str | None, item_id: str,
+    props: Mapping[str, Any], assets: Mapping[str, Mapping[str, Any]],
+) -> BandMap:
     candidates = [p for p in profiles if p.matches(collection)]
     if not candidates:
         raise InvalidInput(f"no collection profile matches collection {collection!r}")

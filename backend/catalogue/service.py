@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import pystac
-
 from backend.catalogue.assets import CBM_ASSETS, band_hrefs
 from backend.catalogue.filters import DateLike, ItemFilter, to_datetime
-from backend.catalogue.mapping import choose
+from backend.catalogue.items import StacItem
+from backend.catalogue.mapping import BandMap, choose
 from backend.catalogue.models import AddResult, Rejection
 from backend.catalogue.pipeline import BatchWriter, fewer_gc_passes
 from backend.catalogue.profiles import CollectionProfile, resolve_profiles
@@ -108,8 +107,10 @@ def add_source(
         if on_error is not None:
             on_error(rejection)
 
-    def skip(item: pystac.Item) -> None:
-        result.count(_profile_name(item, profiles, collection), "skipped")
+    memo: dict[bytes, BandMap] = {}  # band maps by item shape, for this import's profiles
+
+    def skip(item: StacItem) -> None:
+        result.count(_profile_name(item, profiles, collection, memo), "skipped")
 
     preference = settings.catalogue_provider_preference
 
@@ -125,7 +126,7 @@ def add_source(
         with BatchWriter(store) as writer:  # a batch is stored while the next one is validated
             for batch in _batches(with_progress(entries, progress, desc="catalogue", unit="item"),
                                   batch_size):
-                _merge(result, writer.submit(_validate(batch, profiles, collection, reject)))
+                _merge(result, writer.submit(_validate(batch, profiles, collection, reject, memo)))
             _merge(result, writer.finish())
         if result.added or result.updated:
             q.analyze_images(conn)
@@ -138,20 +139,19 @@ def _merge(result: AddResult, stored: AddResult | None) -> None:
         result.merge(stored)
 
 
-def _profile_name(item: pystac.Item, profiles: Sequence[CollectionProfile],
-                  collection: str | None) -> str:
+def _profile_name(item: StacItem, profiles: Sequence[CollectionProfile],
+                  collection: str | None, memo: dict[bytes, BandMap] | None = None) -> str:
     """The profile an item would get ('' when none fits), without reading any file."""
     try:
-        assets = {k: a.to_dict() for k, a in item.assets.items()}
         return choose(profiles, item.collection_id or collection, item.id, item.properties,
-                      assets).profile.name
+                      item.assets, memo=memo).profile.name
     except CbmError:
         return ""
 
 
 def _validate(
     batch: Iterable[Entry], profiles: Sequence[CollectionProfile], collection: str | None,
-    reject: Callable[[Rejection], None],
+    reject: Callable[[Rejection], None], memo: dict[bytes, BandMap] | None = None,
 ) -> list[ImageRecord]:
     """Validated records of a batch, last occurrence winning for repeated items."""
     records: dict[tuple[str, str], ImageRecord] = {}
@@ -160,9 +160,9 @@ def _validate(
             reject(entry)
             continue
         try:
-            record = validate_item(entry, profiles, collection)
+            record = validate_item(entry, profiles, collection, memo=memo)
         except CbmError as exc:
-            reject(Rejection(entry.id, str(exc), _profile_name(entry, profiles, collection)))
+            reject(Rejection(entry.id, str(exc), _profile_name(entry, profiles, collection, memo)))
             continue
         records[(record.collection, record.item_id)] = record
     return list(records.values())

@@ -32,13 +32,14 @@ from pystac_client.exceptions import APIError
 
 from backend.catalogue.cogs import folder_items
 from backend.catalogue.filters import ItemFilter
+from backend.catalogue.items import StacItem, from_pystac, parse_item
 from backend.catalogue.models import Rejection
 from backend.catalogue.pipeline import read_ahead
 from backend.errors import ImageReadError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
-Entry = pystac.Item | Rejection
+Entry = StacItem | Rejection
 PAGE_SIZE = 100  # items per STAC API page asked for (servers may cap it)
 _RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img", ".nc")
 _JSON_SUFFIXES = (".json", ".ndjson", ".jsonl", ".geojsonl")
@@ -46,7 +47,7 @@ _JSON_SUFFIXES = (".json", ".ndjson", ".jsonl", ".geojsonl")
 
 def read_source(
     source: str, *, collection: str | None, item_filter: ItemFilter, asset_keys: Iterable[str],
-    on_skip: Callable[[pystac.Item], None] | None = None, page_size: int = PAGE_SIZE,
+    on_skip: Callable[[StacItem], None] | None = None, page_size: int = PAGE_SIZE,
 ) -> Iterator[Entry]:
     """Yield the items of a source that pass the filter (and rejections).
 
@@ -63,6 +64,7 @@ def read_source(
         NotFound: the STAC API has no collection ``collection``.
         ImageReadError: the STAC API or a catalogue document cannot be read.
     """
+    entries: Iterable[Entry | pystac.Item]
     if source.startswith(("http://", "https://")):
         entries = (_read_document(source) if source.lower().endswith(".json")
                    else _search(source, collection, item_filter, page_size))
@@ -72,7 +74,9 @@ def read_source(
             raise InvalidInput(f"no such file or folder: {source}")
         entries = _read_local(path.resolve(), collection, asset_keys)
     for entry in entries:
-        if isinstance(entry, pystac.Item) and not _wanted(entry, collection, item_filter):
+        if isinstance(entry, pystac.Item):  # built for a folder of COGs
+            entry = from_pystac(entry)
+        if isinstance(entry, StacItem) and not _wanted(entry, collection, item_filter):
             log.debug("item %s is outside the requested collection/window", entry.id)
             if on_skip is not None:
                 on_skip(entry)
@@ -80,13 +84,14 @@ def read_source(
         yield entry
 
 
-def _wanted(item: pystac.Item, collection: str | None, item_filter: ItemFilter) -> bool:
+def _wanted(item: StacItem, collection: str | None, item_filter: ItemFilter) -> bool:
     if collection and item.collection_id not in (None, collection):
         return False
     return item_filter.accepts(item)
 
 
-def _read_local(path: Path, collection: str | None, asset_keys: Iterable[str]) -> Iterator[Entry]:
+def _read_local(path: Path, collection: str | None,
+                asset_keys: Iterable[str]) -> Iterator[Entry | pystac.Item]:
     if path.is_file():
         if path.suffix.lower() in _RASTER_SUFFIXES:
             raise InvalidInput(f"{path} is a raster file, not a STAC document: give the folder "
@@ -198,8 +203,8 @@ def _read_json(href: str) -> Any:
 class _Owned(dict[str, Any]):
     """A freshly parsed item dict that nobody else holds: pystac migrates it in place.
 
-    ``Item.from_dict`` migrates a deep copy of the dict it is given (``migrate_to_latest``),
-    which took two thirds of the time of reading a large real item; this dict is its own copy.
+    ``migrate_to_latest`` migrates a deep copy of the dict it is given, which took two thirds
+    of the time of reading a large real item; this dict is its own copy.
     """
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _Owned:
@@ -207,15 +212,16 @@ class _Owned(dict[str, Any]):
 
 
 def _parse_item(doc: dict[str, Any], href: str | None) -> Entry:
-    """An item from its JSON (self href set so relative asset hrefs resolve), or a rejection."""
+    """An item from its JSON (read as pystac reads it, relative hrefs against ``href``) or a rejection."""
     item_id = str(doc.get("id") or href or "?")
     props = doc.get("properties") or {}
     if not (props.get("datetime") or props.get("start_datetime")):
         return Rejection(item_id, "no datetime: give 'datetime', or 'start_datetime' and "
                                   "'end_datetime' for a composite")
     try:
-        return pystac.Item.from_dict(_Owned(doc), href=href, preserve_dict=False)
-    except (pystac.STACError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return parse_item(_Owned(doc), href)
+    except (pystac.STACError, pystac.STACTypeError, ValueError, KeyError, TypeError,
+            AttributeError) as exc:  # STACTypeError: not an item (e.g. a collection)
         return Rejection(item_id, f"not a valid STAC item: {exc}")
 
 

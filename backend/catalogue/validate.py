@@ -32,6 +32,7 @@ from rasterio.transform import from_bounds
 from shapely.geometry import MultiPolygon, shape
 
 from backend.catalogue.bands import check_distinct
+from backend.catalogue.items import StacItem, from_pystac
 from backend.catalogue.mapping import BandMap, choose
 from backend.catalogue.profiles import DEFAULT_COLLECTION, CollectionProfile
 from backend.errors import InvalidInput
@@ -102,22 +103,28 @@ def _sha256(text: str) -> str:
 
 
 def validate_item(
-    item: pystac.Item, profiles: Sequence[CollectionProfile], collection: str | None = None
+    item: StacItem | pystac.Item, profiles: Sequence[CollectionProfile],
+    collection: str | None = None, *, memo: dict[bytes, BandMap] | None = None,
 ) -> ImageRecord:
     """Validate a STAC item and build its image record.
 
     Args:
-        item: the item (asset hrefs may be relative to the item's own location).
+        item: the item (asset hrefs may be relative to the item's own location); its dict
+            becomes the stored item JSON.
         profiles: candidate collection profiles, in order of preference.
         collection: collection id for items that have none.
+        memo: band maps by item shape, kept for one import (see :func:`~backend.catalogue.
+            mapping.choose`).
 
     Raises:
         InvalidInput: the item cannot be catalogued; the message says why.
         ImageReadError: an asset header had to be read and could not be.
     """
+    if isinstance(item, pystac.Item):
+        item = from_pystac(item)
     collection = item.collection_id or collection
-    doc = item.to_dict(include_self_link=False, transform_hrefs=False)  # to store, once
-    bmap = choose(profiles, collection, item.id, item.properties, doc["assets"])
+    doc = item.doc  # to store
+    bmap = choose(profiles, collection, item.id, item.properties, doc["assets"], memo=memo)
     when, start, end = item_times(item)
     footprint = _footprint(item.geometry)
     hrefs = _absolute_hrefs(item, {r.asset for r in bmap.refs.values()})
@@ -144,7 +151,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def item_times(item: pystac.Item) -> tuple[dt.datetime, dt.datetime | None, dt.datetime | None]:
+def item_times(item: StacItem) -> tuple[dt.datetime, dt.datetime | None, dt.datetime | None]:
     """(nominal datetime, start, end): a composite with ``datetime: null`` is dated mid-interval.
 
     Raises:
@@ -208,18 +215,18 @@ def _footprint(geometry: Mapping[str, Any] | None) -> MultiPolygon:
     return footprint
 
 
-def _absolute_hrefs(item: pystac.Item, required: set[str]) -> dict[str, str]:
+def _absolute_hrefs(item: StacItem, required: set[str]) -> dict[str, str]:
     """Asset key -> absolute href (relative hrefs resolved against the item's location).
 
     Only the ``required`` assets must resolve; other relative hrefs are left out.
     """
     hrefs = {}
     for key, asset in item.assets.items():
-        href = asset.href if _URL.match(asset.href) else asset.get_absolute_href()
+        href = asset["href"] if _URL.match(asset["href"]) else item.absolute_href(key)
         if href is None and key not in required:
             continue
         if href is None:
-            raise InvalidInput(f"asset {key}: relative href {asset.href!r} and no item location")
+            raise InvalidInput(f"asset {key}: relative href {asset['href']!r} and no item location")
         hrefs[key] = href
     return hrefs
 
@@ -228,10 +235,10 @@ _GRID_KEYS = (*_CRS_KEYS, "proj:transform", "proj:shape", "proj:bbox")
 _UNDECLARED = -1  # the projection fields do not give both a CRS and a transform
 
 
-def _grid_fields(item: pystac.Item, item_proj: Mapping[str, Any], key: str) -> dict[str, Any]:
+def _grid_fields(item: StacItem, item_proj: Mapping[str, Any], key: str) -> dict[str, Any]:
     """The projection fields that fix an asset's grid (asset fields over item fields)."""
     fields = {k: item_proj[k] for k in _GRID_KEYS if k in item_proj}
-    extra = item.assets[key].extra_fields
+    extra = item.assets[key]  # the grid fields are extra fields of the asset
     fields.update({k: extra[k] for k in _GRID_KEYS if k in extra})
     return fields
 
@@ -299,7 +306,7 @@ def _grid_key(fields: Mapping[str, Any]) -> bytes:
         return _stdlib_json(fields).encode()
 
 
-def _check_grid(item: pystac.Item, item_proj: Mapping[str, Any], key: str, href: str) -> int | None:
+def _check_grid(item: StacItem, item_proj: Mapping[str, Any], key: str, href: str) -> int | None:
     """Check the CRS and transform of an asset are known; return its EPSG code (or None)."""
     epsg = _declared_epsg(_grid_key(_grid_fields(item, item_proj, key)))
     if epsg != _UNDECLARED:
@@ -315,7 +322,7 @@ def _check_grid(item: pystac.Item, item_proj: Mapping[str, Any], key: str, href:
     return crs.to_epsg()
 
 
-def _cloud_cover(item: pystac.Item) -> float | None:
+def _cloud_cover(item: StacItem) -> float | None:
     value = item.properties.get("eo:cloud_cover")
     if isinstance(value, int | float) and 0 <= value <= 100:
         return float(value)
