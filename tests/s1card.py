@@ -43,15 +43,23 @@ def sarsen_data() -> Path:
     return data
 
 
-def ellipsoidal_dem(data: Path, out: Path) -> Path:
+def ellipsoidal_dem(data: Path, out: Path, west: float | None = None, flat_m: float = 60.0) -> Path:
     """The sdist's DEM with its CRS as plain WGS 84 (heights taken as ellipsoidal).
 
     The DEM declares EGM96 heights (EPSG:9707); without the geoid grid PROJ would ignore the
     geoid, and ``cbm card s1`` refuses it. For tests of the processing chain the heights are
     taken as ellipsoidal (a ~47 m height offset: the same for our product and sarsen's).
+    With ``west`` the grid is extended west to that longitude with a flat ``flat_m`` (synthetic:
+    it reaches the swath's far-range edge, which the real DEM does not).
     """
     with rasterio.open(data / "Rome-30m-DEM.tif") as src:
-        profile, heights = src.profile, src.read(1)
+        profile, heights, t = src.profile, src.read(1), src.transform
+    if west is not None:
+        extra = int(np.ceil((t.c - west) / t.a))
+        flat = np.full((heights.shape[0], extra), flat_m, heights.dtype)
+        heights = np.concatenate([flat, heights], axis=1)
+        t = rasterio.Affine(t.a, 0, t.c - extra * t.a, 0, t.e, t.f)
+        profile.update(width=heights.shape[1], transform=t)
     profile.update(crs="EPSG:4326")
     with rasterio.open(out, "w", **profile) as dst:
         dst.write(heights, 1)
@@ -59,11 +67,11 @@ def ellipsoidal_dem(data: Path, out: Path) -> Path:
 
 
 def with_dn(data: Path, out: Path, bbox: tuple[float, float, float, float], sigma0_db: float,
-            *, east_of: float | None = None) -> Path:
+            *, gap: tuple[float, float] | None = None) -> Path:
     """A copy of the GRD whose measurement gives ``sigma0_db`` over ``bbox`` (synthetic DN).
 
     DN are written for the lines/pixels whose geolocation grid points fall within the bbox
-    (plus a margin), east of ``east_of`` (longitude) only if given; elsewhere DN stay 0.
+    (plus a margin), except between the longitudes of ``gap``; elsewhere DN stay 0.
     """
     safe = shutil.copytree(data / GRD, out / GRD, ignore=shutil.ignore_patterns("*.tiff"))
     tiff = next((data / GRD / "measurement").glob("*.tiff"))
@@ -79,8 +87,9 @@ def with_dn(data: Path, out: Path, bbox: tuple[float, float, float, float], sigm
     ll, pp = np.arange(l0, l1), np.arange(p0, p1)
     a = cal.sigmaNought.interp(line=ll, pixel=pp).values  # the LUT, bilinear like xarray-sentinel
     dn = np.sqrt(10 ** (sigma0_db / 10)) * a
-    if east_of is not None:
-        dn[_interp_grid(lon, lines, pixels, ll, pp) < east_of] = 0
+    if gap is not None:
+        glon = _interp_grid(lon, lines, pixels, ll, pp)
+        dn[(glon > gap[0]) & (glon < gap[1])] = 0
     with rasterio.open(tiff) as src:
         profile = src.profile
     profile.update(nodata=None, tiled=True, blockxsize=512, blockysize=512, compress="deflate",

@@ -28,8 +28,10 @@ from backend.extraction.service import extract
 from backend.parcels import import_parcels
 from backend.settings import Settings
 
-BBOX = (12.47, 41.97, 12.50, 42.0)
-EAST_OF = 12.485  # DN written east of this longitude only
+BBOX = (11.99, 41.97, 12.48, 42.0)  # swath edge near 12.02 E; < 2048 columns (sarsen rtc fails on
+# 2048 + under 128, see backend.ard.products.radiometry_chunks)
+GAP = (12.20, 12.30)  # DN 0 between these longitudes
+ROME = 12.46  # the real DEM east of this longitude; flat (synthetic, 60 m) west of 12.45
 SPEC = CardSpec("EPSG:32633", 20, BBOX)
 AOI = "s1card"
 
@@ -38,8 +40,8 @@ AOI = "s1card"
 def scene(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> dict:
     tmp = tmp_path_factory.mktemp("card")
     data = sarsen_data()
-    dem = ellipsoidal_dem(data, tmp / "dem.tif")
-    safe = with_dn(data, tmp, BBOX, -12.0, east_of=EAST_OF)
+    dem = ellipsoidal_dem(data, tmp / "dem.tif", west=11.97)
+    safe = with_dn(data, tmp, BBOX, -12.0, gap=GAP)
     s = settings.model_copy(update={"dem": str(dem)})
     with connect(s) as c:
         c.execute("DELETE FROM images WHERE collection = %s", (COLLECTION,))
@@ -74,23 +76,69 @@ def test_gamma0_equals_sarsen_rtc_command(scene: dict) -> None:
     ours, t = _read(r.assets["VV"])
     assert t == r.grid.transform and ours.dtype == np.float32 and ours.shape == ref.shape
     measured = ref > 0
-    assert 0.3 < measured.mean() < 0.7  # DN east of EAST_OF only
+    assert 0.5 < measured.mean() < 0.9  # inside the swath, outside the DN gap
     np.testing.assert_allclose(ours[measured], ref[measured], rtol=1e-6)
     assert np.isnan(ours[~measured]).all()
 
 
-def test_values_plausible_and_nodata_where_no_measurement(scene: dict) -> None:
+def _lonlat(vv: np.ndarray, t: rasterio.Affine, crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows, cols = np.mgrid[0:vv.shape[0], 0:vv.shape[1]]
+    x, y = (np.asarray(v) for v in rasterio.transform.xy(t, rows.ravel(), cols.ravel()))
+    lon, lat = (np.asarray(v).reshape(vv.shape) for v in transform(crs, "EPSG:4326", x, y))
+    return lon, lat, np.stack([x, y]).reshape(2, *vv.shape)
+
+
+def test_nodata_outside_the_swath_and_where_no_measurement(scene: dict) -> None:
+    import shapely
+    from pyproj import Transformer
+
+    from backend.ard.products import metadata
+    from backend.ard.safe import check_safe
+
     r = scene["result"]
     vv, t = _read(r.assets["VV"])
-    rows, cols = np.mgrid[0:vv.shape[0], 0:vv.shape[1]]
-    x, y = rasterio.transform.xy(t, rows.ravel(), cols.ravel())
-    lon = np.array(transform(r.grid.crs, "EPSG:4326", x, y)[0]).reshape(vv.shape)
-    east, west = lon > EAST_OF + 0.004, lon < EAST_OF - 0.004  # 330 m either side of the DN edge
-    assert np.isfinite(vv[east]).all() and np.isnan(vv[west]).all()
-    db = 10 * np.log10(vv[east])
-    lo, med, hi = np.percentile(db, [5, 50, 95])
-    # sigma0 -12 dB flattened with the real terrain north of Rome: gamma0 around it
+    lon, _, (x, y) = _lonlat(vv, t, r.grid.crs)
+    footprint = shapely.from_wkt(metadata(check_safe(scene["safe"]))["geospatial_bounds"])
+    utm = shapely.transform(footprint, lambda c: np.column_stack(
+        Transformer.from_crs("EPSG:4326", r.grid.crs, always_xy=True).transform(c[:, 0], c[:, 1])))
+    # the manifest's footprint is approximate: the data reach ~300 m past it
+    inside = shapely.contains_xy(utm.buffer(-500), x, y)
+    outside = ~shapely.contains_xy(utm.buffer(500), x, y)
+    assert outside.sum() > 5000 and inside.sum() > 100_000  # the grid straddles the far-range edge
+    in_gap = (lon > GAP[0] + 0.004) & (lon < GAP[1] - 0.004)
+    measured = inside & ((lon < GAP[0] - 0.004) | (lon > GAP[1] + 0.004))
+    assert np.isnan(vv[outside]).all() and np.isnan(vv[in_gap]).all()
+    assert np.isfinite(vv[measured]).all()
+
+
+def test_values_plausible(scene: dict) -> None:
+    from scipy.interpolate import griddata
+
+    r = scene["result"]
+    vv, t = _read(r.assets["VV"])
+    lon, lat, _ = _lonlat(vv, t, r.grid.crs)
+    # real terrain north of Rome: sigma0 -12 dB flattened by gamma0, around -12 dB
+    lo, med, hi = np.percentile(10 * np.log10(vv[(lon > ROME) & np.isfinite(vv)]), [5, 50, 95])
     assert -20 < lo < med < hi < -5 and -13.5 < med < -10.5, (lo, med, hi)
+    # flat terrain: gamma0 = sigma0 / cos(incidence), incidence from the annotation's grid.
+    # Per pixel sarsen's gamma weights alias at 20 m (a 20 m DEM cell against 3 x 3 GRD pixels):
+    # +-2 dB steps; over 5 x 5 pixels (100 m, a small parcel) they average out.
+    import xarray as xr
+
+    flat = (lon > 12.06) & (lon < GAP[0] - 0.01)
+    h, w = (vv.shape[0] // 5) * 5, (vv.shape[1] // 5) * 5
+
+    def blocks(z: np.ndarray) -> np.ndarray:
+        return z[:h, :w].reshape(h // 5, 5, w // 5, 5).mean(axis=(1, 3))
+
+    whole = blocks(flat.astype(float)) == 1
+    gcp = xr.open_dataset(scene["safe"], engine="sentinel-1", group="IW/VV/gcp")
+    inc = griddata((gcp.longitude.values.ravel(), gcp.latitude.values.ravel()),
+                   gcp.incidenceAngle.values.ravel(), (blocks(lon)[whole], blocks(lat)[whole]))
+    expected = 10 ** -1.2 / np.cos(np.deg2rad(inc))  # at the block centre (0.01 deg across 100 m)
+    err = 10 * np.log10(blocks(vv.astype(float))[whole] / expected)
+    assert whole.sum() > 1000 and abs(np.median(err)) < 0.1, np.median(err)
+    assert np.percentile(np.abs(err), 99) < 0.4, np.percentile(np.abs(err), 99)
 
 
 def test_stac_item_complete(scene: dict) -> None:
@@ -118,8 +166,9 @@ def test_stac_item_complete(scene: dict) -> None:
 def test_extraction_over_the_product(scene: dict) -> None:
     r, s = scene["result"], scene["settings"]
     vv, t = _read(r.assets["VV"])
-    # three parcels of whole pixels inside the measured (east) part, pixel offsets from the corner
-    cells = {"p1": (100, 20, 110, 30), "p2": (112, 60, 124, 66), "p3": (105, 140, 115, 150)}
+    # three parcels of whole pixels over the real terrain (east end), pixel offsets from the corner
+    n = vv.shape[1]
+    cells = {"p1": (n - 30, 20, n - 20, 30), "p2": (n - 18, 60, n - 6, 66), "p3": (n - 25, 140, n - 15, 150)}
     geoms = []
     for c0, r0, c1, r1 in cells.values():
         (x0, y1), (x1, y0) = (rasterio.transform.xy(t, r0, c0, offset="ul"),
@@ -182,7 +231,7 @@ def test_slc_refused_on_the_grd_path(scene: dict) -> None:
 
 
 def test_dem_not_covering_refused(scene: dict) -> None:
-    east = CardSpec("EPSG:32633", 20, (12.60, 41.97, 12.63, 42.0))  # in the swath, east of the DEM
+    east = CardSpec("EPSG:32633", 20, (12.52, 41.97, 12.58, 42.0))  # in the swath, past the DEM
     assert "does not cover" in _refused(scene, scene["safe"], east)
 
 

@@ -63,13 +63,14 @@ class Grid:
 
 def make_grid(footprint: BaseGeometry, crs: str, resolution: int,
               bbox: tuple[float, float, float, float] | None = None) -> Grid:
-    """The grid over the product footprint (lon/lat), cut to ``bbox`` (lon/lat) if given.
+    """The grid over ``bbox`` (lon/lat) if given, else over the product footprint (lon/lat).
 
-    Bounds are snapped outward to multiples of the resolution, so products of one zone and
-    resolution share pixel edges.
+    A bbox is kept whole (pixels outside the swath are NaN), so every product of an area lands
+    on the same grid. Bounds are snapped outward to multiples of the resolution, so products
+    of one zone and resolution share pixel edges.
     """
-    area = footprint if bbox is None else footprint.intersection(box(*bbox))
-    if area.is_empty:
+    area = footprint if bbox is None else box(*bbox)
+    if not area.intersects(footprint):
         raise InvalidInput(f"the bbox {bbox} does not overlap the product footprint "
                            f"{tuple(round(v, 3) for v in footprint.bounds)}")
     Grid(crs, resolution, (0, 0, 1, 1))  # validate the CRS and resolution first

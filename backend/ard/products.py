@@ -96,7 +96,23 @@ def terrain_correct(files: GrdFiles, pol: str, dem: Path, out: Path, radiometry:
         warnings.simplefilter("ignore")
         apps.terrain_correction(product, str(dem), output_urlpath=str(out),
                                 correct_radiometry="gamma_bilinear" if radiometry == "gamma0" else None,
-                                chunks=chunks)
+                                chunks=chunks, radiometry_chunks=radiometry_chunks(dem))
+
+
+def radiometry_chunks(dem: Path, bound: int = 128, size: int = 2048) -> int:
+    """The radiometry chunk size of sarsen (2048) unless the grid leaves a last chunk under its overlap.
+
+    sarsen's ``map_overlap`` (bound 128) fails with "Overlap depth is larger than smallest
+    chunksize" on a grid of e.g. 2 119 columns (2048 + 71); a smaller chunk avoids that and gives
+    the same values (the overlap covers the gamma weights' reach either way).
+    """
+    import rasterio
+
+    with rasterio.open(dem) as src:
+        dims = (src.height, src.width)
+    while size > 2 * bound and any(0 < d % size < bound for d in dims):
+        size -= bound
+    return size
 
 
 def item_properties(files: GrdFiles, meta: dict[str, Any], radiometry: str,
