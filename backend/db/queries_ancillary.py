@@ -12,8 +12,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 
 Conn = psycopg.Connection[DictRow]
+APool = AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]
 
 
 def weather_source(conn: Conn, set_id: int) -> dict[str, Any] | None:
@@ -161,3 +163,22 @@ def weighted_series(conn: Conn, source_id: int, variable: str) -> list[dict[str,
         JOIN weather_series w ON w.source_id = l.source_id AND w.cell = l.cell
         WHERE l.source_id = %s AND w.variable = %s ORDER BY l.parcel_id, l.cell""",
         (source_id, variable)).fetchall()
+
+
+async def set_parcel_weather(pool: APool, aoi: str, year: int, ptype: str, pid: str) -> list[dict[str, Any]]:
+    """One round trip: the set's weather source and the parcel's linked series.
+
+    No rows: no such set. One row with ``first_day`` NULL: the set has no weather. Rows with
+    ``variable`` NULL only: no such parcel (or no links).
+    """
+    async with pool.connection() as conn:
+        cur = await conn.execute("""
+            SELECT s.id AS set_id, ws.first_day, ws.n_days, ws.variables, w.variable, l.weight, w.vals
+            FROM parcel_sets s
+            LEFT JOIN weather_sources ws ON ws.set_id = s.id
+            LEFT JOIN parcels p ON p.set_id = s.id AND p.pid = %(pid)s
+            LEFT JOIN weather_links l ON l.source_id = ws.id AND l.parcel_id = p.id
+            LEFT JOIN weather_series w ON w.source_id = ws.id AND w.cell = l.cell
+            WHERE s.aoi = %(aoi)s AND s.year = %(year)s AND s.ptype = %(ptype)s
+            ORDER BY w.variable, l.cell""", {"aoi": aoi, "year": year, "ptype": ptype, "pid": pid})
+        return await cur.fetchall()

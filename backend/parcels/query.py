@@ -139,11 +139,18 @@ def by_polygon(conn: q.Conn, settings: Settings, key: ParcelSetKey, polygon: str
     return columns(rows, ("pid",)) if only_ids else _parcel_columns(rows, opts)
 
 
-def weather(conn: q.Conn, key: ParcelSetKey, pid: str) -> dict[str, list[Any]]:
-    """A parcel's daily weather columns (``{}`` when the set has none imported)."""
-    from backend.ancillary.weather_series import weather_columns
+async def weather(pool: q.APool, key: ParcelSetKey, pid: str) -> dict[str, list[Any]]:
+    """A parcel's daily weather columns (``{}`` when the set has none imported; one SQL statement).
 
-    return weather_columns(conn, resolve_set(conn, key)["id"], pid)
+    Raises:
+        ParcelSetNotFound: no set for this AOI, year and ptype.
+    """
+    from backend.ancillary.weather_series import weather_columns_async
+
+    out = await weather_columns_async(pool, key.aoi, key.year, key.ptype, pid)
+    if out is None:
+        raise set_not_found(key)
+    return out
 
 
 def peers(conn: q.Conn, settings: Settings, key: ParcelSetKey, pid: str, distance: float,

@@ -126,6 +126,6 @@ async def parcel_time_series(key: ReadableSet, pid: PidQuery, pool: APool, setti
 
 
 @router.get("/weatherTimeSeries", summary="Daily weather of a parcel (none imported: `{}`)")
-def weather_time_series(key: ReadableSet, pid: PidQuery, conn: Conn) -> ColumnsResponse:
+async def weather_time_series(key: ReadableSet, pid: PidQuery, pool: APool) -> ColumnsResponse:
     """``date_part date`` + one column per variable (mm/day, °C, ...), one row per day."""
-    return ColumnsResponse(query.weather(conn, key, pid))
+    return ColumnsResponse(await query.weather(pool, key, pid))
