@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -81,6 +81,21 @@ class Settings(BaseSettings):
     gdal_cache_mb: int = Field(256, ge=16, le=65536)
     http_timeout_s: int = Field(30, ge=1, le=3600)
     http_max_retry: int = Field(3, ge=0, le=20)
+    gdal_http_multirange: Literal["", "SINGLE_GET", "SERIAL", "YES"] = Field(
+        "", description="GDAL_HTTP_MULTIRANGE: how a read of several blocks is fetched "
+        "(YES: parallel range requests, SERIAL: one after the other, SINGLE_GET: one multi-range "
+        "GET; '' leaves GDAL's default, YES).")
+    gdal_http_merge_ranges: bool = Field(True, description="GDAL_HTTP_MERGE_CONSECUTIVE_RANGES: one "
+                                         "request for consecutive blocks.")
+    gdal_http_version: Literal["", "1.0", "1.1", "2", "2TLS", "2PRIOR_KNOWLEDGE"] = Field(
+        "", description="GDAL_HTTP_VERSION ('' leaves curl's default: HTTP/2 over TLS when the "
+        "server offers it, which multiplexes concurrent requests on one connection).")
+    gdal_vsi_cache_mb: int = Field(64, ge=0, le=65536, description="VSI_CACHE_SIZE per open remote "
+                                   "file in MiB (0: VSI_CACHE off).")
+    gdal_curl_cache_mb: int = Field(16, ge=1, le=65536, description="CPL_VSIL_CURL_CACHE_SIZE: GDAL's "
+                                    "process-wide cache of downloaded ranges, MiB.")
+    remote_read_workers: int = Field(4, ge=1, le=16, description="Bands of an image on object storage "
+                                     "or HTTP read at once (threads; local files: one band ahead).")
 
     # --- extraction -------------------------------------------------------------------
     scl_mask_classes: Annotated[list[int], NoDecode] = Field(

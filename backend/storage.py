@@ -24,10 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def gdal_options(settings: Settings) -> dict[str, Any]:
-    """GDAL configuration options for cloud-optimised reads."""
-    return {
+    """GDAL configuration options for cloud-optimised reads (object-store tuning from settings).
+
+    See bench/s3.py for what each option costs or saves on a tile behind 20/50 ms latency.
+    """
+    options: dict[str, Any] = {
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-        "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+        "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES" if settings.gdal_http_merge_ranges else "NO",
         "GDAL_HTTP_MULTIPLEX": "YES",
         "GDAL_HTTP_TIMEOUT": settings.http_timeout_s,
         "GDAL_HTTP_MAX_RETRY": settings.http_max_retry,
@@ -35,12 +38,18 @@ def gdal_options(settings: Settings) -> dict[str, Any]:
         # bytes: rasterio.Env hands an int to GDALSetCacheMax64 (256 would be a 256-byte block
         # cache, and a chip window across block boundaries decoded its blocks once per row: 2.7 s)
         "GDAL_CACHEMAX": settings.gdal_cache_mb * 1024 * 1024,
-        "VSI_CACHE": "TRUE",
-        "VSI_CACHE_SIZE": 64 * 1024 * 1024,
+        "VSI_CACHE": "TRUE" if settings.gdal_vsi_cache_mb else "FALSE",
+        "VSI_CACHE_SIZE": max(1, settings.gdal_vsi_cache_mb) * 1024 * 1024,
+        "CPL_VSIL_CURL_CACHE_SIZE": settings.gdal_curl_cache_mb * 1024 * 1024,
         "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.jp2,.vrt",
         "AWS_HTTPS": "YES" if settings.s3_https else "NO",
         "AWS_VIRTUAL_HOSTING": "TRUE" if settings.s3_virtual_hosting else "FALSE",
     }
+    if settings.gdal_http_multirange:
+        options["GDAL_HTTP_MULTIRANGE"] = settings.gdal_http_multirange
+    if settings.gdal_http_version:
+        options["GDAL_HTTP_VERSION"] = settings.gdal_http_version
+    return options
 
 
 def aws_session(settings: Settings) -> AWSSession:

@@ -56,29 +56,52 @@ def _needed_bytes(scene: dict[str, Path]) -> int:
     return total
 
 
-def _compute(hrefs: dict[str, str]) -> ImageResult:
+def _compute(hrefs: dict[str, str], remote_workers: int = 1) -> ImageResult:
     geoms = GEOMS
     return compute_image("s2", list(BANDS), open_groups(hrefs), np.arange(1, 4), geoms,
-                         scl_classes=MASKED, negative_buffer_m=0.0, cache=GridCache(), cache_key=("s3",))
+                         scl_classes=MASKED, negative_buffer_m=0.0, cache=GridCache(), cache_key=("s3",),
+                         remote_read_workers=remote_workers)
 
 
-@pytest.mark.parametrize("delay_ms", [20, 50])
-def test_s3_through_latency_matches_local(scene: dict[str, Path], moto_s3: str, delay_ms: int) -> None:
+# object-store tuning other than the defaults (bench/s3.py --tune): same statistics expected
+TUNED = {"gdal_http_multirange": "SERIAL", "gdal_http_merge_ranges": False, "gdal_vsi_cache_mb": 0,
+         "gdal_curl_cache_mb": 32, "remote_read_workers": 7}
+
+
+def test_tuning_options_reach_gdal() -> None:
+    with raster_env(Settings(demo_mode=True)):
+        assert rasterio.env.get_gdal_config("GDAL_HTTP_MULTIRANGE") is None  # GDAL's default
+        assert rasterio.env.get_gdal_config("GDAL_HTTP_MERGE_CONSECUTIVE_RANGES") == "YES"
+        assert rasterio.env.get_gdal_config("VSI_CACHE") == "TRUE"
+        assert rasterio.env.get_gdal_config("CPL_VSIL_CURL_CACHE_SIZE") == 16 * 2**20
+    with raster_env(Settings(demo_mode=True, gdal_http_version="2", **TUNED)):
+        assert rasterio.env.get_gdal_config("GDAL_HTTP_MULTIRANGE") == "SERIAL"
+        assert rasterio.env.get_gdal_config("GDAL_HTTP_MERGE_CONSECUTIVE_RANGES") == "NO"
+        assert rasterio.env.get_gdal_config("GDAL_HTTP_VERSION") == 2
+        assert rasterio.env.get_gdal_config("VSI_CACHE") == "FALSE"
+        assert rasterio.env.get_gdal_config("CPL_VSIL_CURL_CACHE_SIZE") == 32 * 2**20
+    assert rasterio.env.get_gdal_config("GDAL_HTTP_MULTIRANGE") is None  # scoped to the block
+
+
+@pytest.mark.parametrize(("delay_ms", "tuning"), [(20, {}), (50, {}), (20, TUNED)],
+                         ids=["20ms", "50ms", "20ms-tuned"])
+def test_s3_through_latency_matches_local(scene: dict[str, Path], moto_s3: str, delay_ms: int,
+                                          tuning: dict[str, object]) -> None:
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=f"http://{moto_s3}", aws_access_key_id="test",
                       aws_secret_access_key="test", region_name="us-east-1")
-    bucket = f"lat{delay_ms}"
+    bucket = f"lat{delay_ms}{'t' if tuning else ''}"
     s3.create_bucket(Bucket=bucket)
     for band, path in scene.items():
         s3.upload_file(str(path), bucket, f"t/{band}.tif")
     local = _compute({b: str(p) for b, p in scene.items()})
     with FaultProxy(moto_s3, lambda n: "pass", delay_s=delay_ms / 1000) as proxy:
         settings = Settings(demo_mode=True, s3_endpoint=proxy.endpoint, s3_https=False,
-                            s3_access_key_id="test", s3_secret_access_key="test")
+                            s3_access_key_id="test", s3_secret_access_key="test", **tuning)
         t0 = time.perf_counter()
         with raster_env(settings):
-            remote = _compute({b: f"s3://{bucket}/t/{b}.tif" for b in scene})
+            remote = _compute({b: f"s3://{bucket}/t/{b}.tif" for b in scene}, settings.remote_read_workers)
         seconds = time.perf_counter() - t0
     np.testing.assert_array_equal(remote.stats, local.stats)
     np.testing.assert_array_equal(remote.hist, local.hist)

@@ -18,6 +18,8 @@ from backend.extraction.labels import ParcelGrid, coarse_slices, parcel_grid
 from backend.extraction.pixels import Selection, select_by_classes, select_pixels
 from backend.extraction.reader import BandGroup, read_ahead
 
+REMOTE = ("s3://", "http://", "https://", "/vsis3/", "/vsicurl/", "/vsiaz/", "/vsigs/")
+
 N_STATS = 8
 
 
@@ -66,6 +68,7 @@ def compute_image(
     negative_buffer_m: float,
     cache: GridCache,
     cache_key: tuple[object, ...],
+    remote_read_workers: int = 1,
 ) -> ImageResult:
     """Compute the stats of every parcel and band of one image.
 
@@ -79,6 +82,9 @@ def compute_image(
         negative_buffer_m: inward buffer before rasterising.
         cache: label-raster cache.
         cache_key: identifies the parcel subset (set, CRS, ids) for the cache.
+        remote_read_workers: bands read at once (threads) ahead of the one being computed
+            when the image is on object storage or HTTP (the waits on the network overlap);
+            local files are read one band ahead.
     """
     n = len(parcel_ids)
 
@@ -96,7 +102,9 @@ def compute_image(
     stats = np.full((n, len(bands), N_STATS), np.nan, np.float32)
     stats[:, :, 0] = 0
     scl = hist = None
-    with closing(read_ahead(reads)) as arrays:  # decodes the next band while this thread computes
+    remote = any(href.startswith(REMOTE) for href, _, _ in reads)
+    workers = remote_read_workers if remote else 1
+    with closing(read_ahead(reads, workers=workers)) as arrays:  # next bands read meanwhile
         if scl_group is not None and pg20 is not None:
             scl = next(arrays)
             hist = _histogram(scl, pg20, n)

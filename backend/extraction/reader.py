@@ -7,6 +7,7 @@ over the block-aligned window that covers the parcels; a whole band is never dow
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter, deque
 from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -117,13 +118,15 @@ def read_window(href: str, window: Window, index: int = 1) -> np.ndarray:
         raise _read_error(href, window, exc) from None
 
 
-def read_ahead(reads: Sequence[Read], *, depth: int = 1) -> Generator[np.ndarray, None, None]:
+def read_ahead(reads: Sequence[Read], *, depth: int = 1,
+               workers: int = 1) -> Generator[np.ndarray, None, None]:
     """Yield :func:`read_window` of each ``(href, window[, band])`` in order, decoding ahead.
 
-    While the caller works on one band, the next ``depth`` bands are decoded in a background
-    thread (GDAL releases the GIL). Datasets are opened and closed in the calling thread,
-    inside its ``rasterio.Env``; the thread only runs ``read`` on an open dataset (GDAL's
-    configuration is process-wide). A file read for several bands (a multi-band file) is
+    While the caller works on one band, the next ``depth`` bands are decoded in ``workers``
+    background threads (GDAL releases the GIL; on object storage several reads then wait on
+    the network at once; ``depth`` is at least ``workers``). Datasets are opened and closed
+    in the calling thread, inside its ``rasterio.Env``; the threads only run ``read`` on an
+    open dataset (GDAL's configuration is process-wide). A file read for several bands (a multi-band file) is
     opened once and closed after its last read. At most ``depth + 1`` bands are held at a
     time (plus the one the caller still refers to).
 
@@ -131,17 +134,20 @@ def read_ahead(reads: Sequence[Read], *, depth: int = 1) -> Generator[np.ndarray
         ImageReadError: a read failed (raised when its band is reached).
     """
     parts = [_split(r) for r in reads]
+    depth = max(depth, workers)
     left = Counter(href for href, _, _ in parts)
     opened: dict[str, Any] = {}
+    locks: dict[str, threading.Lock] = {}  # one dataset is never read by two threads at once
     pending: deque[tuple[str, Future[np.ndarray]]] = deque()
-    pool = ThreadPoolExecutor(1, thread_name_prefix="cbm-read")
+    pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="cbm-read")
     try:
         for i in range(len(parts)):
             for href, window, index in parts[i + len(pending) : i + depth + 1]:
                 if href not in opened:
                     opened[href] = open_raster(href)
-                ds = opened[href]
-                pending.append((href, pool.submit(ds.read, index, window=window, boundless=False)))
+                    locks[href] = threading.Lock()
+                pending.append((href, pool.submit(_locked_read, opened[href], locks[href], index,
+                                                  window)))
             href, future = pending.popleft()
             try:
                 yield future.result()
@@ -157,6 +163,11 @@ def read_ahead(reads: Sequence[Read], *, depth: int = 1) -> Generator[np.ndarray
         pool.shutdown(wait=True)
         for ds in opened.values():
             ds.close()
+
+
+def _locked_read(ds: Any, lock: threading.Lock, index: int, window: Window) -> np.ndarray:
+    with lock:
+        return ds.read(index, window=window, boundless=False)
 
 
 def _read_error(href: str, window: Window, exc: Exception) -> ImageReadError:

@@ -92,6 +92,7 @@ class _Worker:
             scl_classes=self.settings.scl_mask_classes,
             negative_buffer_m=self.settings.negative_buffer_m,
             cache=self.grids, cache_key=(job.set_id, epsg, hash(ids[sel].tobytes())),
+            remote_read_workers=self.settings.remote_read_workers,
         )
         radiometry.apply(result.stats, radiometry.transforms_of(image, image["bands"]))  # stored unit
         return result
