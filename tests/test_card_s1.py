@@ -261,3 +261,42 @@ def test_cli_exit_65_with_message(scene: dict, monkeypatch: pytest.MonkeyPatch,
     assert exit_.value.code == 65
     assert "is a SLC product, not GRD" in capsys.readouterr().err
     assert not (scene["tmp"] / "cli").exists()
+
+
+# --- the other source forms resolve to the same checked SAFE (no processing: that is above) ------
+
+def test_zip_s3_and_stac_item_sources_resolve_to_the_safe(scene: dict, moto_s3: str) -> None:
+    import zipfile
+
+    import boto3
+
+    from backend.ard.safe import check_safe, local_safe
+
+    s, safe = scene["settings"], scene["safe"]
+    files = sorted(p for p in safe.rglob("*") if p.is_file())
+    zpath = scene["tmp"] / "src" / f"{GRD[:-5]}.zip"
+    zpath.parent.mkdir()
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for p in files:
+            zf.write(p, f"{GRD}/{p.relative_to(safe)}")
+    item = scene["tmp"] / "src" / "item.json"
+    item.write_text(json.dumps({"type": "Feature", "id": GRD[:-5], "assets": {
+        "product": {"href": f"{GRD[:-5]}.zip"}}}))
+    s3 = Settings(**{**s.model_dump(), "s3_endpoint": moto_s3, "s3_https": False,
+                     "s3_access_key_id": "test", "s3_secret_access_key": "test"})
+    client = boto3.client("s3", endpoint_url=f"http://{moto_s3}", aws_access_key_id="test",
+                          aws_secret_access_key="test", region_name="us-east-1")
+    client.create_bucket(Bucket="grd")
+    for p in files:
+        client.upload_file(str(p), "grd", f"s1/{GRD}/{p.relative_to(safe)}")
+    want = check_safe(safe)
+    for source in (str(zpath), str(item), f"s3://grd/s1/{GRD}"):
+        with local_safe(s3, source) as local:
+            got = check_safe(local)
+            assert local.name == GRD and got.polarisations == want.polarisations == ("VV",)
+            assert sorted(p.relative_to(local) for p in local.rglob("*") if p.is_file()) == [
+                p.relative_to(safe) for p in files]
+    bad = scene["tmp"] / "src" / "cog-item.json"
+    bad.write_text(json.dumps({"id": "x", "assets": {"vv": {"href": "s3://b/vv.tif"}}}))
+    with pytest.raises(InvalidInput, match="no asset pointing at the product"), local_safe(s3, str(bad)):
+        pass
