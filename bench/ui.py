@@ -63,6 +63,8 @@ TARGETS = (("deep link", "deep link -> map + chart", 3.0), ("click", "click -> c
 # Voilà and the API: output discarded, up to 90 s to start, 15 s to stop after SIGTERM.
 serving = functools.partial(running, cwd=ROOT, quiet=True, timeout_s=90, grace_s=15)
 Page = Any  # playwright.sync_api.Page
+KERNEL_ID = """() => { const el = document.getElementById('jupyter-config-data');
+                      return el ? JSON.parse(el.textContent).kernelId || '' : ''; }"""
 NEW_PARCEL_SHOWN = """pid => {
     const caption = document.querySelector('.cbm-timeseries .cbm-caption')?.textContent || '';
     const card = document.querySelector('.cbm-card .cbm-pid')?.textContent || '';
@@ -120,8 +122,10 @@ class Cpu:
 
     def attach(self, page: Page, before: dict[str, Any]) -> None:
         """After the page loaded: find its kernel (by the kernel id in the page's Jupyter config)."""
-        kernel_id = page.evaluate("""() => { const el = document.getElementById('jupyter-config-data');
-                                            return el ? JSON.parse(el.textContent).kernelId || '' : ''; }""")
+        try:
+            kernel_id = page.evaluate(KERNEL_ID)
+        except Exception:  # no such config in this template: found by the CPU it used instead
+            kernel_id = ""
         self.kernel = None
         for proc in self.voila.children(recursive=True):
             try:
@@ -202,7 +206,8 @@ def lookup_run(browser: Any, base: str, pid: str, other: str, cpu: Cpu) -> dict[
             out["click"].append(clicked)
             cpu.step("map click", clicked, before)
     except Exception as exc:  # a timeout: say what the page shows, go on with the next run
-        print(f"  lookup {pid}: {type(exc).__name__}: {page_errors(page)}", flush=True)
+        print(f"  lookup {pid}: {type(exc).__name__} ({str(exc).splitlines()[0][:160]}): {page_errors(page)}",
+              flush=True)
     finally:
         cpu.detach()
         context.close()
@@ -244,7 +249,8 @@ def review_run(browser: Any, base: str, pid: str, reviews: int = 3) -> dict[str,
 
             out.append(timed(confirm))
     except Exception as exc:  # a timeout: say what the page shows, go on with the next run
-        print(f"  review {pid}: {type(exc).__name__}: {page_errors(page)}", flush=True)
+        print(f"  review {pid}: {type(exc).__name__} ({str(exc).splitlines()[0][:160]}): {page_errors(page)}",
+              flush=True)
     finally:
         context.close()
     return {"review": out}
