@@ -41,13 +41,13 @@ def default_chunks(n_jobs: int, n_slots: int, jobs_per_chunk: int) -> int:
 def open_jobs(settings: Settings, aoi: str, year: int) -> list[int]:
     """Ids of the pending and running jobs of a parcel set, in claim order."""
     with connect(settings) as conn:
-        return [int(r["id"]) for r in conn.execute(q.OPEN_JOBS, {"aoi": aoi, "year": year})]
+        return q.open_jobs(conn, aoi, year)
 
 
 def sets_with_work(settings: Settings) -> list[tuple[str, int, int]]:
     """(aoi, year, claimable jobs) of every parcel set that has claimable jobs."""
     with connect(settings) as conn:
-        return [(r["aoi"], int(r["year"]), int(r["n"])) for r in conn.execute(q.SETS_WITH_WORK)]
+        return [(r["aoi"], int(r["year"]), int(r["n"])) for r in q.sets_with_work(conn)]
 
 
 def plan(settings: Settings, aoi: str, year: int, *, chunks: int | None, n_slots: int) -> list[list[int]]:

@@ -18,7 +18,6 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow
-from psycopg.types.json import Jsonb
 
 from backend.accounts import User
 from backend.db import connect
@@ -104,32 +103,27 @@ def started_by() -> str:
 def create_run(settings: Settings, run: BatchRun) -> None:
     """Insert the run and its chunks (status 'running' / 'pending')."""
     with connect(settings) as conn:
-        conn.execute(q.INSERT_RUN, {"id": run.id, "notebook": run.notebook,
-                                    "parameters": Jsonb(run.parameters), "started_by": run.started_by,
-                                    "scheduler": run.scheduler, "n_chunks": len(run.chunks),
-                                    "output_dir": run.output_dir})
+        q.insert_run(conn, run_id=run.id, notebook=run.notebook, parameters=run.parameters,
+                     started_by=run.started_by, scheduler=run.scheduler, n_chunks=len(run.chunks),
+                     output_dir=run.output_dir)
         for c in run.chunks:
-            conn.execute(q.INSERT_CHUNK, {"run_id": run.id, "chunk": c.chunk, "job_ids": c.job_ids,
-                                          "output_path": c.output_path})
+            q.insert_chunk(conn, run_id=run.id, chunk=c.chunk, job_ids=c.job_ids, output_path=c.output_path)
 
 
 def start_chunk(conn: psycopg.Connection[DictRow], run_id: str, chunk: ChunkRecord) -> None:
     """Mark a chunk running (attempt ``chunk.attempts``)."""
-    conn.execute(q.START_CHUNK, {"run_id": run_id, "chunk": chunk.chunk, "attempts": chunk.attempts})
+    q.start_chunk(conn, run_id, chunk.chunk, chunk.attempts)
     chunk.status = "running"
 
 
 def finish_chunk(conn: psycopg.Connection[DictRow], run_id: str, chunk: ChunkRecord) -> None:
     """Store a chunk's final status, rows and error."""
-    conn.execute(q.FINISH_CHUNK, {"run_id": run_id, "chunk": chunk.chunk, "status": chunk.status,
-                                  "rows": chunk.rows_written, "error": chunk.error})
+    q.finish_chunk(conn, run_id, chunk.chunk, status=chunk.status, rows=chunk.rows_written, error=chunk.error)
 
 
 def chunk_state(conn: psycopg.Connection[DictRow], run_id: str, chunk: ChunkRecord) -> ChunkState:
     """Read the state of a chunk's jobs from the queue."""
-    row = conn.execute(q.CHUNK_JOBS_STATE, {"job_ids": chunk.job_ids,
-                                            "prefix": worker_prefix(run_id, chunk.chunk)}).fetchone()
-    assert row is not None
+    row = q.chunk_jobs_state(conn, chunk.job_ids, worker_prefix(run_id, chunk.chunk))
     wait = row["wait"].total_seconds() if row["wait"] is not None else 0.0
     return ChunkState(int(row["n_done"]), int(row["n_failed"]), int(row["n_open"]), int(row["rows"]),
                       max(wait, 0.0), list(row["errors"] or []))
@@ -137,21 +131,20 @@ def chunk_state(conn: psycopg.Connection[DictRow], run_id: str, chunk: ChunkReco
 
 def release_run_jobs(conn: psycopg.Connection[DictRow], run_id: str) -> int:
     """Put the jobs the run's workers still hold back to 'pending'. Returns how many."""
-    return conn.execute(q.RELEASE_RUN_JOBS, {"prefix": run_prefix(run_id)}).rowcount
+    return q.release_run_jobs(conn, run_prefix(run_id))
 
 
 def finish_run(conn: psycopg.Connection[DictRow], run: BatchRun, status: str) -> None:
     """Close the run: open chunks become failed, totals are summed."""
-    conn.execute(q.CLOSE_OPEN_CHUNKS, {"run_id": run.id, "error": f"run {status}"})
-    row = conn.execute(q.FINISH_RUN, {"id": run.id, "status": status}).fetchone()
+    q.close_open_chunks(conn, run.id, f"run {status}")
+    run.rows_written = q.finish_run(conn, run.id, status)
     run.status = status
-    run.rows_written = int(row["rows_written"]) if row else 0
 
 
 def list_runs(settings: Settings, limit: int = 20) -> list[dict[str, Any]]:
     """The most recent runs, newest first, with chunk counts."""
     with connect(settings) as conn:
-        return list(conn.execute(q.LIST_RUNS, {"limit": limit}).fetchall())
+        return q.list_runs(conn, limit)
 
 
 def get_run(settings: Settings, run_id: str) -> BatchRun:
@@ -161,10 +154,10 @@ def get_run(settings: Settings, run_id: str) -> BatchRun:
         NotFound: no run has this id.
     """
     with connect(settings) as conn:
-        row = conn.execute(q.GET_RUN, {"id": run_id}).fetchone()
+        row = q.get_run(conn, run_id)
         if row is None:
             raise NotFound(f"no batch run {run_id!r} (see `cbm batch list`)")
-        chunks = conn.execute(q.GET_CHUNKS, {"run_id": run_id}).fetchall()
+        chunks = q.get_chunks(conn, run_id)
     run = BatchRun(**row)
     run.chunks = [ChunkRecord(**{**c, "job_ids": list(c["job_ids"])}) for c in chunks]
     return run
