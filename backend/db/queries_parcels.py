@@ -6,6 +6,7 @@ replacement either commits whole or leaves the database unchanged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -114,3 +115,33 @@ def crop_table(conn: Conn, aoi: str, year: int) -> list[dict[str, Any]]:
     """The crop table of (aoi, year), by code."""
     return conn.execute("SELECT cropcode, cropname, crop_group, hcat_code FROM crop_tables "
                         "WHERE aoi = %s AND year = %s ORDER BY cropcode", (aoi, year)).fetchall()
+
+
+def demo_build(conn: Conn, set_id: int) -> str | None:
+    """The digest of the demo build a set was imported from (``cbm demo run``), or ``None``."""
+    row = conn.execute("SELECT report->>'demo_build' AS b FROM parcel_sets WHERE id = %s",
+                       (set_id,)).fetchone()
+    return row["b"] if row else None
+
+
+def set_demo_build(conn: Conn, set_id: int, digest: str) -> None:
+    """Record the digest of the demo build a set was imported from."""
+    conn.execute("UPDATE parcel_sets SET report = report || jsonb_build_object('demo_build', %s::text) "
+                 "WHERE id = %s", (digest, set_id))
+
+
+def set_source_is(conn: Conn, set_id: int, source: str) -> bool:
+    """Whether a set was imported from this file."""
+    row = conn.execute("SELECT source = %s AS same FROM parcel_sets WHERE id = %s",
+                       (source, set_id)).fetchone()
+    return bool(row and row["same"])
+
+
+def delete_images_under(conn: Conn, folder: str) -> int:
+    """Delete the catalogued images whose item names a file under ``folder``; returns how many.
+
+    Their extraction jobs and signatures cascade.
+    """
+    prefix = folder.rstrip("/") + "/"
+    return conn.execute("DELETE FROM images WHERE position(%s IN item::text) > 0",
+                        (json.dumps(prefix)[1:-1],)).rowcount

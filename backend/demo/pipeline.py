@@ -7,6 +7,7 @@ the jobs done, and finishes in seconds.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ def run_demo(settings: Settings, *, progress: bool | Any = True) -> Iterator[str
            f"{sum(f.size for f in manifest.files) / 1e6:.0f} MB")
     yield _orthophoto(settings, manifest)
     from backend.demo.params import YEAR as year
+    yield from _forget_other_build(settings, manifest, year)
     yield _import(settings, manifest, year)
     yield from _ancillary(settings, manifest, year)
     yield _catalogue(settings, manifest)
@@ -63,6 +65,43 @@ def _orthophoto(settings: Settings, manifest: Any) -> str:
             f"background source tms={DEMO_SOURCE} in demo mode")
 
 
+def build_digest(manifest: Any) -> str:
+    """A digest of the build's files (path and sha256 of each): what the database's demo came from."""
+    h = hashlib.sha256()
+    for f in sorted(manifest.files, key=lambda f: f.path):
+        h.update(f"{f.path}\0{f.sha256}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _forget_other_build(settings: Settings, manifest: Any, year: int) -> Iterator[str]:
+    """Drop the database's demo when it was imported from other files than this build's.
+
+    A new generator version or seed rewrites ``var/demo`` under the same parcel ids, item ids and
+    hrefs: every later step would find its work done and keep serving signatures, decisions and
+    reviews of imagery no longer on disk. The set (with everything hanging on it) and the images
+    catalogued from the build's folder go, and the chain runs again.
+    """
+    from backend.db import queries_parcels
+
+    digest = build_digest(manifest)
+    with connect(settings) as conn:
+        row = queries_parcels.find_set(conn, DEMO_AOI, year, "")
+        if row is None:
+            return
+        stored = queries_parcels.demo_build(conn, row["id"])
+        if stored == digest:
+            return
+        if stored is None and not queries_parcels.set_source_is(conn, row["id"], str(manifest.parcels_path)):
+            raise CbmError(f"parcel set {DEMO_AOI} {year} was not imported by `cbm demo run`: remove it "
+                           f"(cbm import parcels ... --replace) or use another database for the demo")
+        n_images = queries_parcels.delete_images_under(conn, str(manifest.out_dir))
+        queries_parcels.delete_set(conn, row["id"])
+        conn.commit()
+    yield (f"demo: the database held a demo of other files (build {stored or 'unrecorded'}, now {digest}): "
+           f"removed it ({row['n_parcels']} parcels, {n_images} images, with their signatures, markers, "
+           f"reviews and weather) to import this build")
+
+
 def _import(settings: Settings, manifest: Any, year: int) -> str:
     from backend.db import queries_parcels
     from backend.demo.params import CRS, aoi_bounds
@@ -76,6 +115,9 @@ def _import(settings: Settings, manifest: Any, year: int) -> str:
     extent = to_wgs84.transform_bounds(*aoi_bounds(manifest.params), densify_pts=21)
     r = import_parcels(settings, manifest.parcels_path, aoi=DEMO_AOI, year=year, aoi_extent=extent,
                        skip_invalid=True, report_path=settings.var_dir / "demo-import-report.csv")
+    with connect(settings) as conn:
+        queries_parcels.set_demo_build(conn, r.set_id, build_digest(manifest))
+        conn.commit()
     return (f"parcels: imported {r.n_imported} of {r.n_read} ({r.n_repaired} repaired, {r.n_rejected} "
             f"rejected on purpose: see {r.report_path})")
 
