@@ -14,7 +14,8 @@ power with speckle, NaN nodata, no cloud mask): the engine's float path.
 (every 4th parcel gets a copy shifted 20 m east in place of the next one), with exactextract
 and rasterstats on that set. ``--jp2`` writes the same tile as JPEG 2000 (GDAL's JP2OpenJPEG,
 1024² tiles, 64² codeblocks, lossless, as CDSE's L2A bands) and times the JP2 decode floor
-beside ours on the JP2 (``GDAL_NUM_THREADS=ALL_CPUS``), printing the JP2/COG cost ratio.
+beside ours on the JP2 (``GDAL_NUM_THREADS=ALL_CPUS``) and exactextract on the same JP2 files
+(unless ``--no-competitors``), printing the JP2/COG cost ratio. Object storage: bench/s3.py.
 """
 
 from __future__ import annotations
@@ -210,7 +211,8 @@ EE_OPS = [f"{op}(min_coverage_frac=0.5,coverage_weight=none)" for op in (
 EE_OPS = [o.replace("(q=0.25(", "(q=0.25,").replace("(q=0.75(", "(q=0.75,") for o in EE_OPS]
 
 
-def run_exactextract(cfg: Config, geoms: np.ndarray) -> float:
+def run_exactextract(cfg: Config, geoms: np.ndarray, hrefs: dict[str, str] | None = None) -> float:
+    """exactextract's time on the tile's COGs (or on ``hrefs``, e.g. the JP2 bands)."""
     import geopandas as gpd
     from exactextract import exact_extract
     from exactextract.raster import RasterioRasterSource
@@ -218,7 +220,7 @@ def run_exactextract(cfg: Config, geoms: np.ndarray) -> float:
     gdf = gpd.GeoDataFrame({"pid": np.arange(len(geoms))}, geometry=geoms, crs=CRS)
     t = time.perf_counter()
     for bands in (BANDS10, BANDS20):  # one call per grid: all bands and ops at once
-        dss = [rasterio.open(cfg.folder / f"{b}.tif") for b in bands]
+        dss = [rasterio.open(hrefs[b] if hrefs else cfg.folder / f"{b}.tif") for b in bands]
         srcs = [RasterioRasterSource(ds, name=b) for ds, b in zip(dss, bands, strict=True)]
         exact_extract(srcs, gdf, EE_OPS, output="pandas", include_cols=["pid"])
         for ds in dss:
@@ -348,8 +350,10 @@ def ensure_jp2(cfg: Config) -> dict[str, str]:
     return out
 
 
-def jp2_case(cfg: Config, geoms: np.ndarray, cog_ours: float) -> dict[str, tuple[float, float]]:
-    """JP2 decode floor (the 7 windows read by 2 threads, GDAL's tile threads on) beside ours."""
+def jp2_case(cfg: Config, geoms: np.ndarray, cog_ours: float,
+             with_exactextract: bool = False) -> dict[str, tuple[float, float]]:
+    """JP2 decode floor (the 7 windows read by 2 threads, GDAL's tile threads on) beside ours
+    (and exactextract on the same JP2 files)."""
     from concurrent.futures import ThreadPoolExecutor
 
     hrefs = ensure_jp2(cfg)
@@ -369,6 +373,8 @@ def jp2_case(cfg: Config, geoms: np.ndarray, cog_ours: float) -> dict[str, tuple
     with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
         t["JP2 decode floor (2 threads)"] = timed(floor_2)
         t["ours end to end, JP2"] = timed(ours, hrefs, geoms, cache)
+        if with_exactextract:
+            t["exactextract (all parcels), JP2"] = (run_exactextract(cfg, geoms, hrefs),) * 2
     wall = t["ours end to end, JP2"][0]
     print(f"JP2: ours / JP2 decode floor {wall / t['JP2 decode floor (2 threads)'][0]:.2f}x wall; "
           f"JP2 / COG cost (ours end to end) {wall / cog_ours:.1f}x")
@@ -413,7 +419,7 @@ def main() -> None:
         print(f"50 % overlapping / none overlapping (ours end to end): {ow / nw:.2f}x wall, "
               f"{oc / nc:.2f}x CPU")
     if args.jp2 and not args.s1:
-        t |= jp2_case(cfg, geoms, t["ours end to end"][0])
+        t |= jp2_case(cfg, geoms, t["ours end to end"][0], not args.no_competitors)
     print("Sentinel-1 image: VV, VH float32 (NaN nodata), no mask" if args.s1 else
           "Sentinel-2 image: SCL + 4 bands at 10 m + 2 at 20 m")
     report(len(geoms), t, rss, len(BANDS_S1) if args.s1 else len(BANDS10) + len(BANDS20))
