@@ -59,3 +59,23 @@ def open_app(w: Watched, base: str, app: str, query: str, drawn: Sequence[str] =
     for selector in drawn:
         w.page.wait_for_selector(selector, timeout=LOAD_MS)
     return time.monotonic() - t0
+
+
+CLIPPED_BUTTONS = """() => [...document.querySelectorAll('button')]
+    .filter(b => b.offsetParent !== null && b.getClientRects().length > 0)
+    .filter(b => b.scrollWidth > b.clientWidth + 1
+                 || b.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .map(b => `${(b.textContent || b.title || b.className).trim()} (${b.scrollWidth} > ${b.clientWidth} px`
+              + ` or right edge ${Math.round(b.getBoundingClientRect().right)} px)`)"""
+
+
+def clipped_buttons(w: Watched, width: int = 400) -> list[str]:
+    """At a ``width`` px wide viewport: the visible buttons whose label is clipped or that stick out.
+
+    A button's label is clipped when its content is wider than the button (``scrollWidth >
+    clientWidth``: the widgets cut it with an ellipsis); a button whose right edge lies beyond the
+    page's width cannot be read without scrolling sideways.
+    """
+    w.page.set_viewport_size({"width": width, "height": 900})
+    w.page.wait_for_timeout(300)  # the layout (and bqplot's resize) follows the new width
+    return list(w.page.evaluate(CLIPPED_BUTTONS))

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from uitools import LOAD_MS, Watched, open_app
+from uitools import LOAD_MS, Watched, clipped_buttons, open_app
 
 from cbm_widgets.map_layers import DECISION_COLOURS
 from cbm_widgets.map_layers import SELECTED as SELECTED_COLOUR
@@ -36,6 +36,16 @@ def test_parcel_lookup(voila: str, watched: Watched) -> None:
     page.locator(".cbm-timeseries .cbm-caption", has_text="P000002").wait_for(timeout=LOAD_MS)
     chart_s = time.monotonic() - t0
     page.locator(".cbm-card .cbm-pid", has_text="P000002").wait_for(timeout=LOAD_MS)
+    # item 2: the card names conditions and dates in words (no rule ids, no day-of-year numbers),
+    # and the chart draws the condition's window with its label
+    lines = page.locator(".cbm-card .cbm-decision").all_inner_texts()
+    assert lines and not [line for line in lines if "_" in line], lines
+    assert any(re.search(r"\b\d{1,2} [A-Z][a-z]{2} 2025\b", line) for line in lines), lines
+    page.locator(".cbm-timeseries svg text", has_text="window").first.wait_for(timeout=LOAD_MS)
+    # item 9: a plain click on a series adds it and keeps the others (no Ctrl-click)
+    page.locator("button.cbm-series-B04").click()
+    page.locator("button.cbm-series-B04.mod-active").wait_for(timeout=LOAD_MS)
+    assert page.locator("button.cbm-series-NDVI.mod-active").count() == 1
     # click a date on the chart: the gallery marks that chip
     page.locator(".cbm-timeseries .dot").nth(20).click(force=True)
     page.locator(".cbm-chip-selected img").wait_for(timeout=LOAD_MS)
@@ -45,6 +55,7 @@ def test_parcel_lookup(voila: str, watched: Watched) -> None:
     page.locator(".cbm-error", has_text="No parcel 'NO-SUCH-PARCEL'").wait_for(timeout=LOAD_MS)
     assert "Traceback" not in page.content()
     watched.shot("parcel_lookup-unknown-parcel")
+    assert clipped_buttons(watched) == []  # issue 21 item 10: at 400 px no button label is cut
     watched.check()
     print(f"search -> chart updated in {chart_s:.2f} s")
 
@@ -77,6 +88,7 @@ def test_timeseries_app(voila: str, watched: Watched) -> None:
     open_app(watched, voila, "timeseries", f"{DEMO}&parcel_id=P000004")
     watched.page.locator(".cbm-peers .cbm-caption", has_text="peers").wait_for(timeout=LOAD_MS)
     watched.shot("timeseries")
+    assert clipped_buttons(watched) == []
     watched.check()
 
 
@@ -93,6 +105,7 @@ def test_chips_app(voila: str, watched: Watched) -> None:
                            timeout=LOAD_MS)
     assert page.locator(".cbm-map .cbm-error").count() == 0  # the overlay found the nearest image
     watched.shot("chips")
+    assert clipped_buttons(watched) == []
     watched.check()
 
 
@@ -108,6 +121,7 @@ def test_markers_app(voila: str, watched: Watched) -> None:
     page.locator(f'.cbm-map path[stroke="{SELECTED}"]').first.wait_for(timeout=LOAD_MS)
     page.locator(".cbm-card .cbm-pid").first.wait_for(timeout=LOAD_MS)
     watched.shot("markers")
+    assert clipped_buttons(watched) == []
     watched.check()
 
 

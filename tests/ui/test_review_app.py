@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from apitools import Server
-from uitools import LOAD_MS, Watched, open_app
+from uitools import LOAD_MS, Watched, clipped_buttons, open_app
 
 from backend.db import connect
 from cbm_widgets.map_layers import DECISION_COLOURS
@@ -99,6 +99,7 @@ def test_queue_review_reload_next_download_share(voila: str, watched: Watched, c
     other.locator(".cbm-card .cbm-pid", has_text=first).wait_for(timeout=LOAD_MS)
     other.locator(".cbm-timeseries .cbm-caption", has_text=first).wait_for(timeout=LOAD_MS)
     other.close()
+    assert clipped_buttons(watched) == []  # issue 21 item 10: at 400 px no button label is cut
     watched.check()
     print(f"review saved and shown in {saved_s:.2f} s")
 
@@ -116,6 +117,19 @@ def test_links_keep_the_parcel_and_bad_pid_is_one_message(voila: str, watched: W
     page.locator(".cbm-error", has_text="No parcel 'NO-SUCH'").wait_for(timeout=LOAD_MS)
     page.wait_for_timeout(1500)  # give other widgets the time to (wrongly) add theirs
     assert page.locator(".cbm-error").count() == 1
+    # an unknown parcel set: one message naming it and the sets the user may read
+    open_app(watched, voila, "parcel_lookup", "aoi=nosuch&year=2025&parcel_id=P000007", MAP)
+    page.locator(".cbm-error", has_text="No parcel set 'nosuch'").wait_for(timeout=LOAD_MS)
+    page.wait_for_timeout(1500)
+    assert page.locator(".cbm-error").count() == 1
+    assert "demo" in page.locator(".cbm-error").inner_text()  # the readable sets are named
+    # an unknown condition: one message naming the set's conditions; the queue still loads
+    open_app(watched, voila, "review", f"{DEMO}&condition=no_such", MAP)
+    page.locator(".cbm-error", has_text="No condition 'no_such' in demo 2025").wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-queue .cbm-row").first.wait_for(timeout=LOAD_MS)
+    page.wait_for_timeout(1500)
+    assert page.locator(".cbm-error").count() == 1
     open_app(watched, voila, "index", "", ())  # the landing page has no map
     page.locator(".cbm-sets a[href*='review.ipynb?aoi=demo']").first.wait_for(timeout=LOAD_MS)
+    assert clipped_buttons(watched) == []
     watched.check()
