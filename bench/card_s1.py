@@ -9,9 +9,10 @@ most of the DEM, 6.6 x 8.9 km) both run in a fresh process each, one after the o
 
 * ``cbm``: ``backend.ard.card_s1`` (DEM warp, sarsen rtc, COG + item; no catalogue);
 * ``sarsen``: ``sarsen rtc`` (its typer command function) on the DEM already on the grid;
-* ``quiet``: the same command with its ``logging.basicConfig(level=INFO)`` made a no-op: that
-  call alone doubled the command's CPU and took its peak from 0.9 to 5.2 GB on the 10 m grid
-  (load ~25), so the like-for-like ratio is against ``quiet``.
+* ``quiet``: the same command with its ``logging.basicConfig(level=INFO)`` made a no-op. On the
+  10 m grid the command took 22-30 CPU s and 5.2-5.4 GB peak in 3 runs (load 17-28) and
+  9.9 s / 0.8 GB in a 4th (load ~13); ``quiet`` and ``cbm`` were 0.9 GB every time. The cause
+  (logging, or dask's threaded scheduler under load) is not established: look at both ratios.
 
 Printed per run: wall s, CPU s (user + sys of the child), peak RSS MB (the child's
 ``ru_maxrss``), and the ratios cbm / sarsen and cbm / quiet. No network (the sdist is fetched once by the
