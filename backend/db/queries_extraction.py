@@ -1,8 +1,20 @@
-"""SQL of the extraction job queue and the signature writes."""
+"""SQL of the extraction job queue and the signature writes.
+
+The job queue's statements are functions (psycopg 3, dict rows; the caller owns the
+transaction); the worker's image, parcel and write statements are still constants executed
+by ``backend/extraction/service.py``.
+"""
 
 from __future__ import annotations
 
-CLAIM_JOB = """
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow
+
+Conn = psycopg.Connection[DictRow]
+
+_CLAIM_JOB = """
 UPDATE extraction_jobs AS j
    SET status = 'running', attempts = j.attempts + 1, worker = %(worker)s,
        lease_until = now() + make_interval(secs => %(lease_s)s), started_at = now()
@@ -21,7 +33,7 @@ RETURNING j.id, j.image_id, j.set_id, j.attempts
 """
 
 # Locks the job row for the final transaction; only the lease holder may complete it.
-LOCK_OWNED_JOB = """
+_LOCK_OWNED_JOB = """
 SELECT id FROM extraction_jobs
  WHERE id = %(job_id)s AND status = 'running' AND worker = %(worker)s
  FOR UPDATE
@@ -36,7 +48,7 @@ UPDATE extraction_jobs
  WHERE id = %(job_id)s
 """
 
-FAIL_JOB = """
+_FAIL_JOB = """
 UPDATE extraction_jobs
    SET status = CASE WHEN %(permanent)s OR attempts >= %(max_attempts)s THEN 'failed' ELSE 'pending' END,
        not_before = now() + make_interval(secs => %(backoff_s)s * power(2, greatest(attempts - 1, 0))),
@@ -47,7 +59,7 @@ RETURNING status
 
 # Never waits: a job row locked by its worker's final transaction is skipped (that lock already
 # keeps every other worker off it); 'held' says whether the worker still holds the job at all.
-RENEW_LEASE = """
+_RENEW_LEASE = """
 WITH mine AS (
   SELECT id FROM extraction_jobs
    WHERE id = %(job_id)s AND worker = %(worker)s AND status = 'running'
@@ -61,7 +73,7 @@ WITH mine AS (
 SELECT EXISTS (SELECT 1 FROM mine) AS held, EXISTS (SELECT 1 FROM renewed) AS renewed
 """
 
-RESET_FOR_FORCE = """
+_RESET_FOR_FORCE = """
 UPDATE extraction_jobs j SET status = 'pending', attempts = 0, not_before = now(), error = NULL,
        lease_until = NULL
   FROM parcel_sets ps
@@ -81,9 +93,44 @@ SELECT p.id, ST_AsBinary(ST_Transform(p.geom, %(epsg)s)) AS wkb
  ORDER BY p.id
 """
 
-SET_INFO = "SELECT id, aoi, year, ptype, srid, n_parcels FROM parcel_sets WHERE id = %(set_id)s"
-
-JOB_COUNTS = """
+_JOB_COUNTS = """
 SELECT j.status, count(*) AS n FROM extraction_jobs j JOIN parcel_sets ps ON ps.id = j.set_id
  WHERE ps.aoi = %(aoi)s AND ps.year = %(year)s AND ps.ptype = %(ptype)s GROUP BY j.status
 """
+
+
+def claim_job(conn: Conn, *, worker: str, lease_s: float, aoi: str, year: int, ptype: str,
+              job_ids: list[int] | None) -> dict[str, Any] | None:
+    """Take the oldest claimable job of the set under a lease: (id, image_id, set_id, attempts) or None."""
+    return conn.execute(_CLAIM_JOB, {"worker": worker, "lease_s": lease_s, "aoi": aoi, "year": year,
+                                     "ptype": ptype, "job_ids": job_ids}).fetchone()
+
+
+def lock_owned_job(conn: Conn, job_id: int, worker: str) -> bool:
+    """Lock the job row if ``worker`` still holds it (running, its lease)."""
+    return conn.execute(_LOCK_OWNED_JOB, {"job_id": job_id, "worker": worker}).fetchone() is not None
+
+
+def fail_job(conn: Conn, *, job_id: int, worker: str, error: str, permanent: bool, max_attempts: int,
+             backoff_s: float) -> str | None:
+    """Record a failure; the job's new status, or None when ``worker`` no longer held it."""
+    row = conn.execute(_FAIL_JOB, {"job_id": job_id, "worker": worker, "error": error, "permanent": permanent,
+                                   "max_attempts": max_attempts, "backoff_s": backoff_s}).fetchone()
+    return str(row["status"]) if row else None
+
+
+def renew_lease(conn: Conn, job_id: int, worker: str, lease_s: float) -> bool:
+    """Extend the lease (never waits); True while ``worker`` still holds the job."""
+    row = conn.execute(_RENEW_LEASE, {"job_id": job_id, "worker": worker, "lease_s": lease_s}).fetchone()
+    return bool(row and row["held"])
+
+
+def reset_for_force(conn: Conn, aoi: str, year: int, ptype: str) -> int:
+    """Make the set's finished and failed jobs pending again; returns how many."""
+    return conn.execute(_RESET_FOR_FORCE, {"aoi": aoi, "year": year, "ptype": ptype}).rowcount
+
+
+def job_counts(conn: Conn, aoi: str, year: int, ptype: str) -> dict[str, int]:
+    """Jobs per status of the set."""
+    rows = conn.execute(_JOB_COUNTS, {"aoi": aoi, "year": year, "ptype": ptype}).fetchall()
+    return {r["status"]: int(r["n"]) for r in rows}

@@ -52,8 +52,8 @@ def claim(conn: psycopg.Connection[DictRow], settings: Settings, worker: str, *,
           year: int, ptype: str = "", job_ids: list[int] | None = None) -> Job | None:
     """Claim the oldest claimable job of the parcel set (aoi, year, ptype) (commits at once), or None."""
     with conn.transaction():
-        row = conn.execute(q.CLAIM_JOB, {"worker": worker, "lease_s": settings.job_lease_s, "aoi": aoi,
-                                         "year": year, "ptype": ptype, "job_ids": job_ids}).fetchone()
+        row = q.claim_job(conn, worker=worker, lease_s=settings.job_lease_s, aoi=aoi, year=year, ptype=ptype,
+                          job_ids=job_ids)
     if row is None:
         return None
     return Job(row["id"], row["image_id"], row["set_id"], row["attempts"], worker)
@@ -61,8 +61,7 @@ def claim(conn: psycopg.Connection[DictRow], settings: Settings, worker: str, *,
 
 def lock_owned(conn: psycopg.Connection[DictRow], job: Job) -> bool:
     """Inside the final transaction: lock the job if this worker still holds its lease."""
-    row = conn.execute(q.LOCK_OWNED_JOB, {"job_id": job.id, "worker": job.worker}).fetchone()
-    return row is not None
+    return q.lock_owned_job(conn, job.id, job.worker)
 
 
 def fail(conn: psycopg.Connection[DictRow], settings: Settings, job: Job, error: str, *,
@@ -73,11 +72,9 @@ def fail(conn: psycopg.Connection[DictRow], settings: Settings, job: Job, error:
         The job's new status ('pending', 'failed'), or 'lost' if the lease had been taken over.
     """
     with conn.transaction():
-        row = conn.execute(q.FAIL_JOB, {
-            "job_id": job.id, "worker": job.worker, "error": error[:2000], "permanent": permanent,
-            "max_attempts": settings.job_max_attempts, "backoff_s": settings.job_backoff_s,
-        }).fetchone()
-    return str(row["status"]) if row else "lost"
+        status = q.fail_job(conn, job_id=job.id, worker=job.worker, error=error[:2000], permanent=permanent,
+                            max_attempts=settings.job_max_attempts, backoff_s=settings.job_backoff_s)
+    return status or "lost"
 
 
 def renew_lease(conn: psycopg.Connection[DictRow], settings: Settings, job: Job) -> bool:
@@ -90,9 +87,7 @@ def renew_lease(conn: psycopg.Connection[DictRow], settings: Settings, job: Job)
         True while ``job.worker`` still holds the job, False once it was taken over or finished.
     """
     with conn.transaction():
-        row = conn.execute(q.RENEW_LEASE, {"job_id": job.id, "worker": job.worker,
-                                           "lease_s": settings.job_lease_s}).fetchone()
-    return bool(row and row["held"])
+        return q.renew_lease(conn, job.id, job.worker, settings.job_lease_s)
 
 
 class Heartbeat:
@@ -175,14 +170,12 @@ class Heartbeat:
 def reset_for_force(conn: psycopg.Connection[DictRow], aoi: str, year: int, ptype: str = "") -> int:
     """Make every finished or failed job of the set (aoi, year, ptype) pending again (``--force``)."""
     with conn.transaction():
-        cur = conn.execute(q.RESET_FOR_FORCE, {"aoi": aoi, "year": year, "ptype": ptype})
-    return cur.rowcount
+        return q.reset_for_force(conn, aoi, year, ptype)
 
 
 def counts(conn: psycopg.Connection[DictRow], aoi: str, year: int, ptype: str = "") -> dict[str, int]:
     """Jobs per status for the parcel set (aoi, year, ptype)."""
-    rows = conn.execute(q.JOB_COUNTS, {"aoi": aoi, "year": year, "ptype": ptype}).fetchall()
-    return {r["status"]: int(r["n"]) for r in rows}
+    return q.job_counts(conn, aoi, year, ptype)
 
 
 MAX_FAILED_JOBS = 50
