@@ -117,7 +117,7 @@ def ensure_admin(conn: q.Conn, settings: Settings) -> bool:
     the creation one step, so concurrent workers create the account once and the others see it.
     """
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('cbm.ensure_admin'))")
+        q.lock_admin_bootstrap(conn)
         if q.any_admin(conn):
             return False
         try:

@@ -116,8 +116,7 @@ def import_weather(settings: Settings, path: str | Path, *, aoi: str, year: int,
         _check_values(data, cells)
         q.copy_series(conn, ((src, c, name, np.ascontiguousarray(v[:, c], dtype="<f4").tobytes())
                              for name, v in data.values.items() for c in cells))
-        n_links = conn.execute("SELECT count(*) AS n FROM weather_links WHERE source_id = %s",
-                               (src,)).fetchone()["n"]  # type: ignore[index]
+        n_links = q.count_links(conn, src)
     phases["store"] = time.perf_counter() - t0 - phases["read"] - phases["link"]
     result = WeatherImport(set_id, data.kind, data.first_day.isoformat(), data.n_days, dict(data.units),
                            len(cells), int(n_links), time.perf_counter() - t0, phases)

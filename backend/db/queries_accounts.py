@@ -62,3 +62,8 @@ def audit(conn: Conn, actor: str | None, action: str, target: str, details: str 
     """Append one audit-log row."""
     conn.execute("INSERT INTO audit_log (actor, action, target, details) VALUES (%s, %s, %s, %s)",
                  (actor, action, target, details))
+
+
+def lock_admin_bootstrap(conn: Conn) -> None:
+    """Serialise the first-start admin bootstrap of concurrent API workers (until the transaction ends)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('cbm.ensure_admin'))")

@@ -115,6 +115,13 @@ def copy_series(conn: Conn, rows: Iterable[tuple[int, int, str, bytes]]) -> None
             copy.write_row(row)
 
 
+def count_links(conn: Conn, source_id: int) -> int:
+    """Number of (parcel, cell) links of a weather source."""
+    row = conn.execute("SELECT count(*) AS n FROM weather_links WHERE source_id = %s",
+                       (source_id,)).fetchone()
+    return int(row["n"]) if row else 0
+
+
 def parcel_weather(conn: Conn, set_id: int, pid: str) -> list[dict[str, Any]]:
     """The linked series of one parcel: rows of (variable, weight, vals), with its source."""
     return conn.execute("""
