@@ -41,7 +41,8 @@ def test_parcel_lookup(voila: str, watched: Watched) -> None:
     lines = page.locator(".cbm-card .cbm-decision").all_inner_texts()
     assert lines and not [line for line in lines if "_" in line], lines
     assert any(re.search(r"\b\d{1,2} [A-Z][a-z]{2} 2025\b", line) for line in lines), lines
-    page.locator(".cbm-timeseries svg text", has_text="window").first.wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-timeseries svg text", has_text=": window").filter(visible=True).first.wait_for(
+        timeout=LOAD_MS)  # the span's label on the chart (the line's legend label stays hidden)
     # item 9: a plain click on a series adds it and keeps the others (no Ctrl-click)
     page.locator("button.cbm-series-B04").click()
     page.locator("button.cbm-series-B04.mod-active").wait_for(timeout=LOAD_MS)
