@@ -58,8 +58,9 @@ class WeatherPanel(w.VBox):
         self.figure = bq.Figure(axes=axes, marks=[self.bars, self.line], legend_location="top-left",
                                 animation_duration=0, fig_margin=MARGIN,
                                 layout=w.Layout(width="100%", height="150px"))
-        self.caption = w.HTML("", _dom_classes=["cbm-caption"])
-        self.children = [self.figure, self.caption]
+        # its own class: the chart's caption (.cbm-timeseries .cbm-caption) names the parcel too
+        self.caption = w.HTML("", _dom_classes=["cbm-weather-caption"])
+        self.children: tuple[w.Widget, ...] = ()  # the figure enters the page only with weather (_draw)
 
     def load(self, aoi: str | None, year: int | None, pid: str | None) -> None:
         """Fetch and draw the parcel's weather; hide the panel when there is none."""
@@ -75,8 +76,10 @@ class WeatherPanel(w.VBox):
     def _draw(self, pid: str | None) -> None:
         t = self.table
         if t.empty or ("precipitation" not in t and "tmean" not in t):
+            # out of the page, not only hidden: bqplot lays a hidden figure out at width 0 (bars of
+            # negative width, errors in the browser console) and draws empty marks with errors
             self.layout.display = "none"
-            self.bars.x, self.bars.y, self.line.x, self.line.y = [], [], [], []
+            self.children = ()
             self.caption.value = ""
             return
         days = t.index.to_numpy()
@@ -89,5 +92,6 @@ class WeatherPanel(w.VBox):
             self.y_temp.min = float(np.floor(np.nanmin(temp) / 5) * 5)
             self.y_temp.max = float(np.ceil(np.nanmax(temp) / 5) * 5)
         self.layout.display = "flex"
+        self.children = (self.figure, self.caption)
         self.caption.value = (f"<b>{pid}</b> weather: {rain.sum():.0f} mm over {len(t)} days, "
                               f"{int((rain >= 5).sum())} days with 5 mm or more")

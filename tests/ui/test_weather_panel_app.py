@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 def test_weather_panel_is_drawn_under_the_chart(voila: str, watched: Watched) -> None:
     page = watched.page
     open_app(watched, voila, "parcel_lookup", "aoi=demo&year=2025&parcel_id=P000001")
-    page.locator(".cbm-weather .cbm-caption", has_text="P000001 weather").wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-weather .cbm-weather-caption", has_text="P000001 weather").wait_for(timeout=LOAD_MS)
     # one bar per day of the year (days without rain are bars of zero height)
     page.wait_for_function("() => document.querySelectorAll('.cbm-weather svg .bargroup rect').length >= 365",
                            timeout=LOAD_MS)

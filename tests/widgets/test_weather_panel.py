@@ -43,6 +43,7 @@ def test_panel_draws_rain_and_temperature_on_the_chart_dates(client: CbmClient, 
     chart = TimeSeriesChart(client, aoi="tt", year=2025, parcel_id="A")
     panel = chart.weather
     assert panel.layout.display == "flex" and panel in chart.children and not chart.error
+    assert panel.children == (panel.figure, panel.caption)
     assert panel.bars.scales["x"] is chart.x and panel.line.scales["x"] is chart.x  # aligned, zoom follows
     assert list(pd.to_datetime(panel.bars.x)) == list(days)
     np.testing.assert_array_equal(panel.bars.y, rain)
@@ -53,4 +54,5 @@ def test_panel_draws_rain_and_temperature_on_the_chart_dates(client: CbmClient, 
 
 def test_panel_is_hidden_without_weather(client: CbmClient) -> None:
     chart = TimeSeriesChart(client, aoi="tt", year=2025, parcel_id="A")
-    assert chart.weather.layout.display == "none" and len(chart.weather.bars.y) == 0
+    # out of the page, not only hidden: a hidden bqplot figure is laid out at width 0 (console errors)
+    assert chart.weather.layout.display == "none" and chart.weather.children == ()
