@@ -15,7 +15,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
-from backend.catalogue.summary import imagery
+from backend.catalogue.overview import imagery
 from backend.db import queries_api as q
 from backend.errors import InvalidInput, LimitExceeded
 from backend.extraction import timeseries

@@ -11,7 +11,7 @@ from backend.api.blind import SetDecisionsPath
 from backend.api.deps import AdminUser, AnalystUser, Conn, CurrentUser, ReadableSetPath, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
 from backend.batch import records
-from backend.catalogue.summary import catalogue_summary as summarise_catalogue
+from backend.catalogue.overview import catalogue_summary as summarise_catalogue
 from backend.db import queries_api as q
 from backend.extraction import jobs
 from backend.markers import results
