@@ -153,5 +153,5 @@ def test_sql_looking_pid_is_just_a_missing_parcel(api: Server) -> None:
 def test_unknown_aoi_and_year(api: Server) -> None:
     assert _detail(api, "/query/parcelByID", "admin", aoi="qq", year=2025, pid="A")[0] == 404
     status, text = _detail(api, "/query/parcelByID", "admin", aoi="tt", year=2024, pid="A")
-    assert status == 404 and "year=2024" in text
+    assert status == 404 and "no parcel set tt 2024" in text and "cbm import parcels" in text
     assert _detail(api, "/query/parcelByID", "consumer", aoi="qq", year=2025, pid="A")[0] == 403
