@@ -65,6 +65,10 @@ def test_map_click_selects_parcel(voila: str, watched: Watched) -> None:
     page = watched.page
     open_app(watched, voila, "parcel_lookup", f"{DEMO}&parcel_id=P000001")
     page.locator(".cbm-timeseries .cbm-caption", has_text="P000001").wait_for(timeout=LOAD_MS)
+    # the map draws the neighbours after the card and chart (CbmWidget.later): wait for one
+    page.wait_for_function(
+        """(selected) => [...document.querySelectorAll('.cbm-map path.leaflet-interactive')]
+            .some(p => p.getAttribute('stroke') !== selected)""", arg=SELECTED, timeout=LOAD_MS)
     box = page.locator(".cbm-map .leaflet-container").bounding_box()
     assert box is not None
     # a point on another parcel drawn on the map (demo parcels have gaps between them): a grid of
