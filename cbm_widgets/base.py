@@ -8,6 +8,7 @@ caught by :meth:`CbmWidget.guard`, logged, and shown as one short sentence in ``
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import logging
 from collections.abc import Callable, Iterator
@@ -148,3 +149,14 @@ def serving_loop() -> asyncio.AbstractEventLoop | None:
     except RuntimeError:
         return None
     return loop if asyncio.current_task(loop) is not None else None
+
+
+def download_link(name: str, content: bytes, media_type: str, label: str | None = None) -> str:
+    """An ``<a download>`` link holding the file as a data URL (the browser saves it under ``name``).
+
+    ``label`` is the link's text (escaped here), ``Save <name>`` by default.
+    """
+    data = base64.b64encode(content).decode("ascii")
+    text = html.escape(label if label is not None else f"Save {name}")
+    return (f'<a class="cbm-download-link" download="{html.escape(name)}" '
+            f'href="data:{media_type};base64,{data}">{text}</a>')

@@ -9,14 +9,13 @@ the review panel offers them for citing.
 
 from __future__ import annotations
 
-import base64
 import html
 from typing import Any
 
 import ipywidgets as w
 import traitlets as t
 
-from cbm_widgets.base import CbmWidget
+from cbm_widgets.base import CbmWidget, download_link
 from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import CbmApiError
 from cbm_widgets.map_layers import DECISION_COLOURS
@@ -54,13 +53,6 @@ def decisions_html(decisions: list[dict[str, Any]], year: int = 0) -> str:
                      f"{dot}<b>{html.escape(condition_name(str(d.get('condition', ''))))}</b>{when}: "
                      f"{html.escape(colour)} — {reason}</div>")
     return "".join(lines)
-
-
-def download_link(name: str, content: bytes, media_type: str) -> str:
-    """An ``<a download>`` link holding the file as a data URL (the browser saves it under ``name``)."""
-    data = base64.b64encode(content).decode("ascii")
-    return (f'<a class="cbm-download-link" download="{html.escape(name)}" '
-            f'href="data:{media_type};base64,{data}">Save {html.escape(name)}</a>')
 
 
 class ParcelCard(CbmWidget):

@@ -8,14 +8,13 @@ the result of every check (a failed check is marked and its detail is in the too
 
 from __future__ import annotations
 
-import base64
 import html
 from typing import Any
 
 import ipywidgets as w
 import traitlets as t
 
-from cbm_widgets.base import CbmWidget
+from cbm_widgets.base import CbmWidget, download_link
 from cbm_widgets.client import CbmClient
 
 MAX_SHOWN = 12  # thumbnails fetched per parcel; the rest are counted, not shown
@@ -41,13 +40,6 @@ def checks_html(photo: dict[str, Any]) -> str:
         marks.append(f'<span class="cbm-photo-check cbm-check-{html.escape(status)}" title="{title}">'
                      f"{CHECK_MARKS.get(status, '?')} {html.escape(str(c.get('check')))}</span>")
     return f'<div class="cbm-photo-checks">{" ".join(marks)}</div>'
-
-
-def save_link(name: str, content: bytes, media_type: str) -> str:
-    """An ``<a download>`` link holding a file as a data URL."""
-    data = base64.b64encode(content).decode("ascii")
-    return (f'<a class="cbm-download-link" download="{html.escape(name)}" '
-            f'href="data:{media_type};base64,{data}">Save the original ({html.escape(name)})</a>')
 
 
 class PhotoStrip(CbmWidget):
@@ -119,8 +111,10 @@ class PhotoStrip(CbmWidget):
                 view: w.Widget = w.Image(value=original, format="jpeg", layout=w.Layout(max_width="100%"),
                                          _dom_classes=["cbm-photo-original"])
             else:  # browsers do not show HEIC: the upright thumbnail, the original to save
+                name = f"photo{photo_id}.heic"
                 view = w.VBox([w.Image(value=self.client.fetch_bytes(photo["thumbnail_url"]), format="jpeg"),
-                               w.HTML(save_link(f"photo{photo_id}.heic", original, "image/heic"))],
+                               w.HTML(download_link(name, original, "image/heic",
+                                                    label=f"Save the original ({name})"))],
                               _dom_classes=["cbm-photo-original"])
             self.viewer.children = (w.HBox([caption, close]), view)
             self.viewing = photo_id
