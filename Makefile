@@ -51,9 +51,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Two pytest workers (pytest-xdist) for the two cores; tests/conftest.py keeps each test file on
+# one worker and every test of the shared demo database on one worker. PYTEST_WORKERS=0: one process.
 # pytest exits 5 when no test was collected: that is a failure here.
+PYTEST_WORKERS ?= 2
 pytest: demo-data $(CHP)
-	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 test: lint typecheck pytest

@@ -19,8 +19,25 @@ from backend.db import cluster, connect, temporary_database
 from backend.settings import Settings, load_settings
 
 CHROMIUM = "/usr/bin/chromium"
+TESTS = Path(__file__).resolve().parent
+# Tests that share state outside their own database: the project's demo database (the browser
+# tests' API, the demo QA) and the system users of the hubs.
+SHARED_FIXTURES = {"demo_api", "voila", "demo_settings"}
+SHARED_PLACES = ("ui", "hub", "test_qa_demo.py")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) keep each test file on one
+    worker (its module and session fixtures are built once) and every test that shares state
+    outside its own database on the same worker, one after the other."""
+    if config.getoption("dist", "no") == "no":
+        return
+    for item in items:
+        rel = item.path.relative_to(TESTS)
+        shared = rel.parts[0] in SHARED_PLACES or SHARED_FIXTURES & set(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.xdist_group("shared" if shared else rel.as_posix()))
 
 
 @pytest.fixture(scope="session")
