@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+from benchdb import bench_database
 from chips import CRS as CHIP_CRS
 from chips import locations, make_scene
 from pyproj import Transformer
@@ -65,10 +66,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from procs import free_port, running
 
-from backend.db import connect, database_url
+from backend.db import connect
 from backend.db.signatures import COLUMNS, encode_signatures
 from backend.parcels.sets import ParcelSetKey, resolve_set
-from backend.settings import DEMO_ADMIN_PASSWORD, load_settings
+from backend.settings import DEMO_ADMIN_PASSWORD
 
 DB = "cbm_bench_api"
 X0, Y0, STEP, SIZE = 500_000.0, 5_800_000.0, 50.0, 40.0
@@ -82,17 +83,8 @@ Results = dict[tuple[str, str], list[tuple[float, float, float]]]  # (endpoint, 
 SERVER_DIR = Path(__file__).resolve().parent.parent / "var" / "bench" / "api-server"
 
 
-def setup(n_parcels: int, n_images: int) -> tuple[object, int]:
-    base = load_settings(demo_mode=True)
-    with connect(base, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    s = load_settings(demo_mode=True, database_url=database_url(base, DB), api_rate_per_minute=10**9,
-                      api_rate_burst=10**9)
-    from backend.db.migrate import migrate
-
-    with connect(s) as conn:
-        migrate(conn)
+def setup(s: object, n_parcels: int, n_images: int) -> None:
+    """Fill the fresh bench database: parcels, images, signatures."""
     width = int(np.ceil(np.sqrt(n_parcels)))
     t = time.perf_counter()
     with connect(s) as conn:
@@ -118,7 +110,6 @@ def setup(n_parcels: int, n_images: int) -> tuple[object, int]:
         image_ids = [r["id"] for r in conn.execute("SELECT id FROM images ORDER BY id").fetchall()]
     print(f"parcels + images: {time.perf_counter() - t:.1f} s")
     _copy_signatures(s, set_id, n_parcels, image_ids)
-    return s, width
 
 
 def _copy_signatures(s: object, set_id: int, n: int, image_ids: list[int]) -> None:
@@ -415,21 +406,19 @@ def main() -> None:
                          "--cold only on the first.")
     ap.add_argument("--rounds", type=int, default=1, help="Times the --serving variants are loaded in turn.")
     a = ap.parse_args()
-    if a.reuse:
-        base = load_settings(demo_mode=True)
-        s = load_settings(demo_mode=True, database_url=database_url(base, DB))
+    with bench_database(DB, reuse=a.reuse, keep=True, api_rate_per_minute=10**9, api_rate_burst=10**9) as s:
+        if not a.reuse:
+            setup(s, a.parcels, a.images)
+        if a.layout == "clustered":
+            cluster(s)
+        if "chip" in a.only:
+            add_chip_scene(s)
+        table_size(s)
+        sql_timing(s, a.parcels)
+        rng = np.random.default_rng(a.seed)
         width = int(np.ceil(np.sqrt(a.parcels)))
-    else:
-        s, width = setup(a.parcels, a.images)
-    if a.layout == "clustered":
-        cluster(s)
-    if "chip" in a.only:
-        add_chip_scene(s)
-    table_size(s)
-    sql_timing(s, a.parcels)
-    rng = np.random.default_rng(a.seed)
-    warm = _paths(a.parcels, width, rng.integers(1, a.parcels + 1, 5000))
-    results = run_variants(s, a, width, rng, warm)
+        warm = _paths(a.parcels, width, rng.integers(1, a.parcels + 1, 5000))
+        results = run_variants(s, a, width, rng, warm)
     if len(a.serving) > 1:
         summary(results, a.serving, a.clients)
 

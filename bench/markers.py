@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from backend.catalogue import add_source
-from backend.db import cluster, connect, database_url
+from backend.db import cluster, connect, temporary_database
 from backend.db import queries_markers as q
-from backend.db.migrate import migrate
 from backend.demo import build_demo
 from backend.demo.seasons import build_season
 from backend.extraction.service import extract
@@ -185,30 +184,24 @@ def score_decisions(decisions: list[dict[str, Any]], truth: dict[str, Any]) -> d
 def _run_season(base: Settings, season: str, seed: int, args: argparse.Namespace) -> dict[str, str]:
     """Build, extract, run the markers of one season in its own database; its table column."""
     name = f"cbm_bench_markers_{uuid.uuid4().hex[:8]}"
-    with connect(base, dbname="postgres", autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
     tmp = Path(tempfile.mkdtemp(prefix="cbm-bench-markers-"))
     try:
-        s = load_settings(demo_mode=True, database_url=database_url(base, name), var_dir=tmp / "var")
-        with connect(s) as conn:
-            migrate(conn)
-        run_id, t = _pipeline(s, tmp / "demo", season, seed, args)
-        with connect(s) as conn:
-            results, decisions = q.run_results(conn, run_id), q.run_decisions(conn, run_id)
-        truth = json.loads((tmp / "demo" / "ground_truth.json").read_text())
-        if args.calibrate:
-            _print_calibration(s, truth)
-            return {}
+        with temporary_database(base, name=name, keep=args.keep, demo_mode=True, var_dir=tmp / "var") as s:
+            run_id, t = _pipeline(s, tmp / "demo", season, seed, args)
+            with connect(s) as conn:
+                results, decisions = q.run_results(conn, run_id), q.run_decisions(conn, run_id)
+            truth = json.loads((tmp / "demo" / "ground_truth.json").read_text())
+            if args.calibrate:
+                _print_calibration(s, truth)
+                return {}
         col = {"seed": str(seed), "build/extract/markers s":
                f"{t['build']:.0f}/{t['extract']:.0f}/{t['markers']:.1f}"}
         return col | score_markers(results, truth) | score_decisions(decisions, truth)
     finally:
-        if not args.keep:
-            with connect(base, dbname="postgres", autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        if args.keep:
             print(f"kept database {name} and {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _print_calibration(s: Settings, truth: dict[str, Any]) -> None:

@@ -34,9 +34,8 @@ from markers import CATALOGUE, score_decisions, score_markers  # bench/markers.p
 
 from backend.ancillary import import_weather
 from backend.catalogue import add_source
-from backend.db import cluster, connect, database_url
+from backend.db import cluster, connect, temporary_database
 from backend.db import queries_markers as q
-from backend.db.migrate import migrate
 from backend.demo.params import CRS, DemoParams, aoi_bounds
 from backend.demo.rain import build_rain_season
 from backend.extraction.service import extract
@@ -117,27 +116,21 @@ def main() -> None:
     if base.uses_embedded_db:
         cluster.start(base)
     name = f"cbm_bench_wx_{uuid.uuid4().hex[:8]}"
-    with connect(base, dbname="postgres", autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
     tmp = Path(tempfile.mkdtemp(prefix="cbm-bench-wx-"))
     try:
-        s = load_settings(demo_mode=True, database_url=database_url(base, name), var_dir=tmp / "var")
-        with connect(s) as conn:
-            migrate(conn)
-        t = _prepare(s, tmp / "rain", args)
-        truth = json.loads((tmp / "rain" / "ground_truth.json").read_text())
-        cols = {"without weather": _score(s, CATALOGUE, truth)}
-        for f in S2_FACTORS:
-            with_wx = tmp / f"catalogue_weather_{f}.yaml"
-            with_wx.write_text(CATALOGUE.read_text(encoding="utf-8") + WEATHER % f, encoding="utf-8")
-            cols[f"weather, s2 x{f}"] = _score(s, with_wx, truth)
+        with temporary_database(base, name=name, keep=args.keep, demo_mode=True, var_dir=tmp / "var") as s:
+            t = _prepare(s, tmp / "rain", args)
+            truth = json.loads((tmp / "rain" / "ground_truth.json").read_text())
+            cols = {"without weather": _score(s, CATALOGUE, truth)}
+            for f in S2_FACTORS:
+                with_wx = tmp / f"catalogue_weather_{f}.yaml"
+                with_wx.write_text(CATALOGUE.read_text(encoding="utf-8") + WEATHER % f, encoding="utf-8")
+                cols[f"weather, s2 x{f}"] = _score(s, with_wx, truth)
     finally:
-        if not args.keep:
-            with connect(base, dbname="postgres", autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        if args.keep:
             print(f"kept database {name} and {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     print(f"season 'rain' (SYNTHETIC, seed {args.seed}), {args.parcels} parcels; build/extract/weather s: "
           f"{t['build']:.0f}/{t['extract']:.0f}/{t['weather']:.1f}; F1 (P/R) per event type, +-6 days")
     keys = list(dict.fromkeys(k for c in cols.values() for k in c))

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/weather.py [--parcels 500000] [--km 400] [--clients 16] [--seconds 20]
 
-1. Creates database ``cbm_bench_weather`` in the project cluster (dropped first) with two parcel
+1. Creates database ``cbm_bench_weather`` in the project cluster (replaced; bench/benchdb.py) with two parcel
    sets over one ``--km`` x ``--km`` area (EPSG:32631): ``small`` (100 parcels) and ``country``
    (``--parcels`` 150 m squares on a regular grid, written with one INSERT ... generate_series).
 2. Writes a SYNTHETIC country-year grid generated here: 0.1 degree cells over the area, 365 days,
@@ -38,27 +38,18 @@ from pyproj import Transformer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import _cpu_seconds, _tree, load  # bench/api.py: the same load generator
+from benchdb import bench_database
 from procs import free_port, running  # tests/procs.py (bench/api.py puts tests/ on the path)
 
 from backend.ancillary import import_weather
-from backend.db import connect, database_url
-from backend.db.migrate import migrate
-from backend.settings import load_settings
+from backend.db import connect
 
 DB = "cbm_bench_weather"
 X0, Y0, SIDE = 300_000.0, 6_000_000.0, 150.0
 
 
-def setup(n_parcels: int, km: float) -> object:
-    """The bench database with the ``small`` and ``country`` parcel sets."""
-    base = load_settings(demo_mode=True)
-    with connect(base, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    s = load_settings(demo_mode=True, database_url=database_url(base, DB), api_rate_per_minute=10**9,
-                      api_rate_burst=10**9)
-    with connect(s) as conn:
-        migrate(conn)
+def setup(s: object, n_parcels: int, km: float) -> None:
+    """The ``small`` and ``country`` parcel sets in the fresh bench database."""
     t = time.perf_counter()
     for name, n in (("small", 100), ("country", n_parcels)):
         width = int(np.ceil(np.sqrt(n)))
@@ -79,7 +70,6 @@ def setup(n_parcels: int, km: float) -> object:
     with connect(s, autocommit=True) as conn:
         conn.execute("ANALYZE parcels")
     print(f"parcel sets small (100) and country ({n_parcels}): {time.perf_counter() - t:.1f} s", flush=True)
-    return s
 
 
 def write_grid(path: Path, km: float) -> tuple[int, int]:
@@ -178,27 +168,21 @@ def main() -> None:
                     "--parcels) and only measure the API")
     ap.add_argument("--keep", action="store_true", help="keep the database at the end (for --reuse)")
     a = ap.parse_args()
-    if a.reuse:
-        base = load_settings(demo_mode=True)
-        s = load_settings(demo_mode=True, database_url=database_url(base, DB), api_rate_per_minute=10**9,
-                          api_rate_burst=10**9)
-    else:
-        s = _imported(a)
-    paths = [f"/query/weatherTimeSeries?aoi=country&year=2025&pid=P{random.randint(1, a.parcels)}"
-             for _ in range(20_000)]
-    with serving(s, a.workers) as (proc, port):
-        rps, _, p99 = load(port, "weatherTimeSeries", paths, a.clients, a.seconds,
-                           pids=lambda: (_tree(proc.pid), _backends(s)))
+    with bench_database(DB, reuse=a.reuse, keep=a.keep, api_rate_per_minute=10**9, api_rate_burst=10**9) as s:
+        if not a.reuse:
+            _imported(s, a)
+        paths = [f"/query/weatherTimeSeries?aoi=country&year=2025&pid=P{random.randint(1, a.parcels)}"
+                 for _ in range(20_000)]
+        with serving(s, a.workers) as (proc, port):
+            rps, _, p99 = load(port, "weatherTimeSeries", paths, a.clients, a.seconds,
+                               pids=lambda: (_tree(proc.pid), _backends(s)))
     print(f"\ntargets: import <= 60 s, linking <= 30 s, weatherTimeSeries p99 <= 20 ms at {a.clients} "
           f"clients: p99 {p99:.2f} ms ({'meets' if p99 <= 20 else 'misses'}), {rps:.0f} req/s")
-    if not a.keep:
-        with connect(load_settings(demo_mode=True), dbname="postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
 
-def _imported(a: argparse.Namespace) -> object:
-    """Set up the database and import the grid for both sets (timed)."""
-    s = setup(a.parcels, a.km)
+def _imported(s: object, a: argparse.Namespace) -> None:
+    """Fill the fresh database and import the grid for both sets (timed)."""
+    setup(s, a.parcels, a.km)
     with tempfile.TemporaryDirectory(prefix="cbm-bench-weather-") as tmp:
         path = Path(tmp) / "country_2025.nc"
         t = time.perf_counter()
@@ -207,7 +191,6 @@ def _imported(a: argparse.Namespace) -> object:
               f"{path.stat().st_size / 1e6:.0f} MB, written in {time.perf_counter() - t:.1f} s", flush=True)
         timed_import(s, path, "small")
         timed_import(s, path, "country")
-    return s
 
 
 if __name__ == "__main__":

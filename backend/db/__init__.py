@@ -62,25 +62,39 @@ def connect(
 
 @contextlib.contextmanager
 def temporary_database(settings: Settings, prefix: str = "cbm_tmp", *, migrations: Path | None = None,
-                       **overrides: Any) -> Iterator[Settings]:
+                       name: str | None = None, keep: bool = False, **overrides: Any) -> Iterator[Settings]:
     """Create a fresh, migrated database next to the project's, yield settings using it, drop it.
 
     For tests and benchmarks: the database lives in the same server (embedded cluster or
     ``CBM_DATABASE_URL``), its name is ``<prefix>_<random>``, and it is dropped even on errors.
     ``migrations`` is the folder of migrations to apply (default: the project's, all of them);
-    ``overrides`` are further settings for the yielded :class:`Settings`.
+    ``name`` is a fixed name instead (a database of that name is replaced), ``keep`` leaves the
+    database in place at the end (a bench's ``--keep``/``--reuse``); ``overrides`` are further
+    settings for the yielded :class:`Settings`.
     """
     from backend.db.migrate import MIGRATIONS_DIR, migrate
 
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    if name is None:
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    else:
+        drop_database(settings, name)
     with connect(settings, dbname="postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        fields = {**settings.model_dump(), "database_url": database_url(settings, name), **overrides}
-        tmp = Settings(**fields)
-        with connect(tmp) as conn:
+        with connect(tmp := database_settings(settings, name, **overrides)) as conn:
             migrate(conn, migrations or MIGRATIONS_DIR)
         yield tmp
     finally:
-        with connect(settings, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            drop_database(settings, name)
+
+
+def drop_database(settings: Settings, name: str) -> None:
+    """Drop database ``name`` of the server of ``settings`` if it exists, closing its sessions."""
+    with connect(settings, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_settings(settings: Settings, dbname: str, **overrides: Any) -> Settings:
+    """The same settings on another database of the same server (``overrides`` applied too)."""
+    return Settings(**{**settings.model_dump(), "database_url": database_url(settings, dbname), **overrides})
