@@ -1,8 +1,7 @@
-"""SQL of the extraction job queue and the signature writes.
+"""SQL of the extraction job queue, the worker's reads and the signature writes.
 
-The job queue's statements are functions (psycopg 3, dict rows; the caller owns the
-transaction); the worker's image, parcel and write statements are still constants executed
-by ``backend/extraction/service.py``.
+One function per statement (psycopg 3, dict rows); the caller owns the transaction: a job's
+delete, COPY and finish run in the worker's one transaction (``backend/extraction/service.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow
+
+from backend.db.signatures import COLUMNS
 
 Conn = psycopg.Connection[DictRow]
 
@@ -39,9 +40,11 @@ SELECT id FROM extraction_jobs
  FOR UPDATE
 """
 
-DELETE_JOB_ROWS = "DELETE FROM signatures WHERE set_id = %(set_id)s AND image_id = %(image_id)s"
+_DELETE_JOB_ROWS = "DELETE FROM signatures WHERE set_id = %(set_id)s AND image_id = %(image_id)s"
 
-FINISH_JOB = """
+_COPY_SIGNATURES = f"COPY signatures ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+
+_FINISH_JOB = """
 UPDATE extraction_jobs
    SET status = 'done', finished_at = now(), lease_until = NULL, error = %(note)s,
        n_parcels = %(n_parcels)s, n_rows = %(n_rows)s
@@ -81,13 +84,13 @@ UPDATE extraction_jobs j SET status = 'pending', attempts = 0, not_before = now(
    AND j.status <> 'running'
 """
 
-IMAGE_FOR_JOB = """
+_IMAGE_FOR_JOB = """
 SELECT i.id, i.item_id, i.collection, i.kind, i.datetime, i.epsg, i.bands, i.item,
        ST_AsBinary(i.footprint) AS footprint
   FROM images i WHERE i.id = %(image_id)s
 """
 
-PARCELS_IN_CRS = """
+_PARCELS_IN_CRS = """
 SELECT p.id, ST_AsBinary(ST_Transform(p.geom, %(epsg)s)) AS wkb
   FROM parcels p WHERE p.set_id = %(set_id)s
  ORDER BY p.id
@@ -134,3 +137,29 @@ def job_counts(conn: Conn, aoi: str, year: int, ptype: str) -> dict[str, int]:
     """Jobs per status of the set."""
     rows = conn.execute(_JOB_COUNTS, {"aoi": aoi, "year": year, "ptype": ptype}).fetchall()
     return {r["status"]: int(r["n"]) for r in rows}
+
+
+def image_for_job(conn: Conn, image_id: int) -> dict[str, Any] | None:
+    """The image a job reads (bands, item JSON, footprint as WKB in EPSG:4326), or None if gone."""
+    return conn.execute(_IMAGE_FOR_JOB, {"image_id": image_id}).fetchone()
+
+
+def parcels_in_crs(conn: Conn, set_id: int, epsg: int) -> list[dict[str, Any]]:
+    """The set's parcels (id, ``wkb`` reprojected to ``epsg``) in id order."""
+    return conn.execute(_PARCELS_IN_CRS, {"set_id": set_id, "epsg": epsg}).fetchall()
+
+
+def delete_job_rows(conn: Conn, set_id: int, image_id: int) -> None:
+    """Remove the signatures of one image of a set (a re-run replaces them)."""
+    conn.execute(_DELETE_JOB_ROWS, {"set_id": set_id, "image_id": image_id})
+
+
+def copy_signatures(conn: Conn, payload: bytes) -> None:
+    """Write signature rows with binary COPY (``backend.db.signatures.encode_signatures``)."""
+    with conn.cursor() as cur, cur.copy(_COPY_SIGNATURES) as copy:
+        copy.write(payload)
+
+
+def finish_job(conn: Conn, *, job_id: int, note: str | None, n_parcels: int, n_rows: int) -> None:
+    """Mark a job done with its counts (in the transaction of its rows)."""
+    conn.execute(_FINISH_JOB, {"job_id": job_id, "note": note, "n_parcels": n_parcels, "n_rows": n_rows})

@@ -17,7 +17,7 @@ from pyproj import Transformer
 from backend.catalogue.assets import band_hrefs, band_indexes
 from backend.db import connect
 from backend.db import queries_extraction as q
-from backend.db.signatures import COLUMNS, encode_signatures
+from backend.db.signatures import encode_signatures
 from backend.errors import CbmError, ImageReadError, InvalidInput
 from backend.extraction import engine, jobs, radiometry
 from backend.extraction.compute import GridCache, ImageResult, compute_image
@@ -28,7 +28,6 @@ from backend.settings import Settings
 from backend.storage import raster_env
 
 log = logging.getLogger(__name__)
-COPY_SQL = f"COPY signatures ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
 
 class LeaseLost(CbmError):
@@ -62,7 +61,7 @@ class _Worker:
         """Parcel ids and geometries of a set in a CRS, reprojected once per (set, CRS)."""
         key = (set_id, epsg)
         if key not in self.parcels:
-            rows = self.conn.execute(q.PARCELS_IN_CRS, {"set_id": set_id, "epsg": epsg}).fetchall()
+            rows = q.parcels_in_crs(self.conn, set_id, epsg)
             ids = np.array([r["id"] for r in rows], dtype=np.int64)
             geoms = shapely.from_wkb([r["wkb"] for r in rows])
             self.parcels = {key: (ids, geoms, shapely.STRtree(geoms))}  # keep one CRS at a time
@@ -70,7 +69,7 @@ class _Worker:
 
     def run(self, job: jobs.Job) -> tuple[int, int]:
         """Extract one job and commit its rows. Returns (parcels, rows)."""
-        image = self.conn.execute(q.IMAGE_FOR_JOB, {"image_id": job.image_id}).fetchone()
+        image = q.image_for_job(self.conn, job.image_id)
         if image is None:
             raise InvalidInput(f"image {job.image_id} of job {job.id} no longer exists")
         result = self._compute(job, image)
@@ -104,12 +103,10 @@ class _Worker:
         with self.conn.transaction():
             if not jobs.lock_owned(self.conn, job):
                 raise LeaseLost(f"job {job.id}: lease expired and another worker took it over")
-            self.conn.execute(q.DELETE_JOB_ROWS, {"set_id": job.set_id, "image_id": job.image_id})
-            with self.conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
-                copy.write(payload)
-            self.conn.execute(q.FINISH_JOB, {"job_id": job.id, "note": note,
-                                             "n_parcels": len(res.parcel_ids),
-                                             "n_rows": len(res.parcel_ids)})
+            q.delete_job_rows(self.conn, job.set_id, job.image_id)
+            q.copy_signatures(self.conn, payload)
+            q.finish_job(self.conn, job_id=job.id, note=note, n_parcels=len(res.parcel_ids),
+                         n_rows=len(res.parcel_ids))
 
 
 def extract(
