@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from backend.db import connect
 from backend.db import queries_batch as q
 from backend.errors import InvalidInput
+from backend.parcels.sets import ParcelSetKey, resolve_set
 from backend.settings import Settings
 
 
@@ -38,20 +39,25 @@ def default_chunks(n_jobs: int, n_slots: int, jobs_per_chunk: int) -> int:
     return max(min(n_slots, n_jobs), math.ceil(n_jobs / jobs_per_chunk))
 
 
-def open_jobs(settings: Settings, aoi: str, year: int) -> list[int]:
-    """Ids of the pending and running jobs of a parcel set, in claim order."""
+def open_jobs(settings: Settings, key: ParcelSetKey) -> list[int]:
+    """Ids of the pending and running jobs of a parcel set, in claim order.
+
+    Raises:
+        ParcelSetNotFound: no parcel set (aoi, year, ptype).
+    """
     with connect(settings) as conn:
-        return q.open_jobs(conn, aoi, year)
+        return q.open_jobs(conn, resolve_set(conn, key)["id"])
 
 
-def sets_with_work(settings: Settings) -> list[tuple[str, int, int]]:
-    """(aoi, year, claimable jobs) of every parcel set that has claimable jobs."""
+def sets_with_work(settings: Settings) -> list[tuple[ParcelSetKey, int]]:
+    """(set key, claimable jobs) of every parcel set that has claimable jobs."""
     with connect(settings) as conn:
-        return [(r["aoi"], int(r["year"]), int(r["n"])) for r in q.sets_with_work(conn)]
+        rows = q.sets_with_work(conn)
+    return [(ParcelSetKey(r["aoi"], int(r["year"]), r["ptype"]), int(r["n"])) for r in rows]
 
 
-def plan(settings: Settings, aoi: str, year: int, *, chunks: int | None, n_slots: int) -> list[list[int]]:
+def plan(settings: Settings, key: ParcelSetKey, *, chunks: int | None, n_slots: int) -> list[list[int]]:
     """The job ids of each chunk for a run over a parcel set (an empty list: nothing to do)."""
-    ids = open_jobs(settings, aoi, year)
+    ids = open_jobs(settings, key)
     n = chunks if chunks is not None else default_chunks(len(ids), n_slots, settings.batch_chunk_jobs)
     return split_evenly(ids, n) if ids else []

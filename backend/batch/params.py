@@ -9,7 +9,10 @@ import yaml
 from pydantic import SecretStr
 
 from backend.errors import InvalidInput
+from backend.parcels.sets import ParcelSetKey
 from backend.settings import Settings
+
+KEY_TEXT = ("aoi", "ptype")  # parcel-set key parameters that stay text even when they look like numbers
 
 
 def coerce(value: str) -> Any:
@@ -31,8 +34,26 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     for key, value in pairs:
         if not key.isidentifier():
             raise InvalidInput(f"parameter name {key!r} is not a Python identifier")
-        out[key] = coerce(value)
+        out[key] = value if key in KEY_TEXT else coerce(value)
     return out
+
+
+def set_key(parameters: dict[str, Any]) -> ParcelSetKey | None:
+    """The parcel set the parameters name (``aoi``, ``year``, optional ``ptype``), or None.
+
+    ``ptype`` means what it means for ``cbm extract --ptype``: absent or ``""`` is the main set.
+
+    Raises:
+        InvalidInput: ``year`` is not a whole number, or ``aoi`` is empty.
+    """
+    if not {"aoi", "year"} <= set(parameters):
+        return None
+    return ParcelSetKey(str(parameters["aoi"]), parameters["year"], str(parameters.get("ptype", "")))
+
+
+def set_parameters(key: ParcelSetKey) -> dict[str, Any]:
+    """Notebook parameters naming ``key``: ``aoi`` and ``year``, and ``ptype`` for a variant."""
+    return {"aoi": key.aoi, "year": key.year, **({"ptype": key.ptype} if key.ptype else {})}
 
 
 def split_settings(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:

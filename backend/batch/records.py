@@ -80,7 +80,7 @@ class ChunkState:
 def new_run_id(notebook: str, parameters: dict[str, Any]) -> str:
     """A sortable, readable, unique run id, e.g. ``20250601T101500-extract-nl-2025-3f2a``."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    parts = [Path(notebook).stem, *(str(parameters[k]) for k in ("aoi", "year") if k in parameters)]
+    parts = [Path(notebook).stem, *(str(parameters[k]) for k in ("aoi", "year", "ptype") if k in parameters)]
     slug = re.sub(r"[^A-Za-z0-9]+", "-", "-".join(parts)).strip("-")[:40]
     return f"{stamp}-{slug}-{uuid.uuid4().hex[:4]}"
 

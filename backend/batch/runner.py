@@ -19,7 +19,7 @@ from typing import Any
 
 from backend.batch import chunking, records
 from backend.batch.execute import ChunkSpec
-from backend.batch.params import split_settings
+from backend.batch.params import set_key, split_settings
 from backend.batch.records import BatchRun, ChunkRecord
 from backend.errors import InvalidInput, NotFound
 from backend.progress import progress_bar
@@ -34,13 +34,14 @@ def run_batch(
     scheduler: str | None = None, retries: int | None = None, progress: bool | Any = False,
     stop: threading.Event | None = None, on_event: Callable[[str], None] | None = None,
 ) -> BatchRun:
-    """Run ``notebook`` over the open extraction jobs of ``parameters['aoi']``, ``['year']``.
+    """Run ``notebook`` over the open extraction jobs of the parcel set the parameters name.
 
     Args:
         settings: settings of the run; non-secret ones that differ from the defaults reach the
             notebook as ``settings_overrides``, secrets as ``CBM_*`` in the kernel's environment.
         notebook: a notebook with a ``parameters`` cell (e.g. ``notebooks/batch/extract.ipynb``).
-        parameters: notebook parameters; with ``aoi`` and ``year`` and a notebook that declares
+        parameters: notebook parameters; with ``aoi`` and ``year`` (``ptype``: the set's variant,
+            absent for the main set, as ``cbm extract --ptype``) and a notebook that declares
             ``job_ids``, the set's open jobs are split into chunks, otherwise one chunk runs.
         chunks: number of chunks (default: about ``settings.batch_chunk_jobs`` jobs each, at
             least one per Dask thread).
@@ -55,6 +56,7 @@ def run_batch(
 
     Raises:
         NotFound: the notebook does not exist.
+        ParcelSetNotFound: the parameters name a parcel set that does not exist.
         InvalidInput: a parameter is not declared in the notebook's parameters cell.
     """
     path = Path(notebook)
@@ -158,15 +160,15 @@ def _dashboard(client: Any) -> str:
 
 def _plan(settings: Settings, path: Path, parameters: dict[str, Any], declared: dict[str, Any],
           n_chunks: int | None, client: Any) -> BatchRun:
+    key = set_key(parameters)
+    if "job_ids" in declared and key is not None:
+        slots = max(1, sum(client.nthreads().values()))
+        parts = chunking.plan(settings, key, chunks=n_chunks, n_slots=slots)
+    else:
+        parts = [[]]
     run_id = records.new_run_id(str(path), parameters)
     out_dir = settings.var_dir / "runs" / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    if "job_ids" in declared and {"aoi", "year"} <= set(parameters):
-        slots = max(1, sum(client.nthreads().values()))
-        parts = chunking.plan(settings, str(parameters["aoi"]), int(parameters["year"]),
-                              chunks=n_chunks, n_slots=slots)
-    else:
-        parts = [[]]
     run = BatchRun(id=run_id, notebook=str(path), parameters=parameters, started_by=records.started_by(),
                    scheduler=str(client.scheduler.address), output_dir=str(out_dir))
     run.chunks = [ChunkRecord(chunk=i, job_ids=ids, output_path=str(out_dir / f"chunk-{i:03d}.ipynb"))

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from backend.batch import chunking
+from backend.batch.params import set_key, set_parameters
 from backend.batch.records import BatchRun
 from backend.batch.runner import local_cluster, run_batch
+from backend.parcels.sets import ParcelSetKey
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,8 @@ def watch(
     Args:
         settings: settings (``batch_watch_s`` is the default interval).
         notebook: the batch notebook, e.g. ``notebooks/batch/extract.ipynb``.
-        parameters: notebook parameters; with ``aoi`` and ``year`` only that set is watched.
+        parameters: notebook parameters; with ``aoi`` and ``year`` (and ``ptype`` for a variant)
+            only that set is watched, otherwise every set (variants too).
         stop: set it (e.g. from a signal handler) to stop after the current chunks.
         every: poll interval in seconds.
         source: a STAC source re-read before each poll (new images create new jobs).
@@ -53,26 +56,24 @@ def watch(
         if scheduler is None:
             scheduler = str(stack.enter_context(local_cluster(settings)).scheduler_address)
         while not stop.is_set() and (max_runs is None or len(runs) < max_runs):
-            for aoi, year in _targets(settings, parameters, source):
+            for key in _targets(settings, parameters, source):
                 if stop.is_set() or (max_runs is not None and len(runs) >= max_runs):
                     break
-                runs.append(run_batch(settings, notebook, {**parameters, "aoi": aoi, "year": year},
+                runs.append(run_batch(settings, notebook, {**parameters, **set_parameters(key)},
                                       chunks=chunks, scheduler=scheduler, retries=retries, stop=stop,
                                       on_event=on_event))
             stop.wait(interval)
     return runs
 
 
-def _targets(settings: Settings, parameters: dict[str, Any], source: str | None) -> list[tuple[str, int]]:
+def _targets(settings: Settings, parameters: dict[str, Any], source: str | None) -> list[ParcelSetKey]:
     if source is not None:
         from backend.catalogue import add_source
 
         log.info("catalogue %s: %s", source, add_source(settings, source))
-    sets = [(aoi, year) for aoi, year, _ in chunking.sets_with_work(settings)]
-    if "aoi" in parameters and "year" in parameters:
-        wanted = (str(parameters["aoi"]), int(parameters["year"]))
-        sets = [s for s in sets if s == wanted]
-    return sets
+    sets = [key for key, _ in chunking.sets_with_work(settings)]
+    wanted = set_key(parameters)
+    return sets if wanted is None else [s for s in sets if s == wanted]
 
 
 @contextlib.contextmanager

@@ -53,7 +53,8 @@ def batch_run(
 ) -> None:
     """Run a notebook once per chunk of open jobs on Dask; records under var/runs/<run id>/.
 
-    Parameters: -p KEY VALUE (repeatable), e.g. -p aoi nl -p year 2025.
+    Parameters: -p KEY VALUE (repeatable), e.g. -p aoi nl -p year 2025 [-p ptype VARIANT]
+    (ptype as in cbm extract --ptype: absent for the main set).
     """
     import signal
 
@@ -78,7 +79,8 @@ def batch_watch(
 ) -> None:
     """Poll for claimable jobs and start runs; Ctrl-C/SIGTERM finish the running chunks, twice aborts.
 
-    Parameters: -p KEY VALUE (repeatable); -p aoi nl -p year 2025 watches one parcel set only.
+    Parameters: -p KEY VALUE (repeatable); -p aoi nl -p year 2025 [-p ptype VARIANT] watches one
+    parcel set only (absent ptype: the main set); without them every set, variants too.
     """
     import threading
 

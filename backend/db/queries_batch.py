@@ -18,19 +18,18 @@ Conn = psycopg.Connection[DictRow]
 # their worker may have died (the lease expires) or another runner holds them (they finish).
 _OPEN_JOBS = """
 SELECT j.id FROM extraction_jobs j
-  JOIN parcel_sets ps ON ps.id = j.set_id
   JOIN images i ON i.id = j.image_id
- WHERE ps.aoi = %(aoi)s AND ps.year = %(year)s AND j.status IN ('pending', 'running')
+ WHERE j.set_id = %(set_id)s AND j.status IN ('pending', 'running')
  ORDER BY i.datetime, j.id
 """
 
 # Parcel sets with claimable work (for `cbm batch watch`).
 _SETS_WITH_WORK = """
-SELECT ps.aoi, ps.year, count(*) AS n FROM extraction_jobs j
+SELECT ps.aoi, ps.year, ps.ptype, count(*) AS n FROM extraction_jobs j
   JOIN parcel_sets ps ON ps.id = j.set_id
  WHERE (j.status = 'pending' AND j.not_before <= now())
     OR (j.status = 'running' AND j.lease_until < now())
- GROUP BY ps.aoi, ps.year ORDER BY ps.aoi, ps.year
+ GROUP BY ps.aoi, ps.year, ps.ptype ORDER BY ps.aoi, ps.year, ps.ptype
 """
 
 # State of a chunk's jobs. `rows` counts the signature rows committed by this chunk's workers.
@@ -105,13 +104,13 @@ SELECT chunk, status, attempts, job_ids, rows_written, error, output_path, start
 """
 
 
-def open_jobs(conn: Conn, aoi: str, year: int) -> list[int]:
+def open_jobs(conn: Conn, set_id: int) -> list[int]:
     """Ids of the pending and running jobs of a parcel set, in claim order."""
-    return [int(r["id"]) for r in conn.execute(_OPEN_JOBS, {"aoi": aoi, "year": year})]
+    return [int(r["id"]) for r in conn.execute(_OPEN_JOBS, {"set_id": set_id})]
 
 
 def sets_with_work(conn: Conn) -> list[dict[str, Any]]:
-    """(aoi, year, n) of every parcel set with claimable jobs."""
+    """(aoi, year, ptype, n) of every parcel set with claimable jobs."""
     return conn.execute(_SETS_WITH_WORK).fetchall()
 
 

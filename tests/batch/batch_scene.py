@@ -71,9 +71,11 @@ def assert_same_rows(a: dict, b: dict) -> None:
         np.testing.assert_array_equal(stats, stats2)
 
 
-def jobs(settings: Settings, aoi: str) -> list[dict]:
-    """The extraction jobs of a parcel set."""
+def jobs(settings: Settings, aoi: str, ptype: str = "") -> list[dict]:
+    """The extraction jobs of a parcel set (year 2025; ``ptype`` ``""``: the main set)."""
     with connect(settings) as conn:
         return list(conn.execute(
-            "SELECT j.id, j.status, j.attempts, j.worker FROM extraction_jobs j "
-            "JOIN parcel_sets ps ON ps.id = j.set_id WHERE ps.aoi = %s ORDER BY j.id", (aoi,)))
+            "SELECT j.id, j.status, j.attempts, j.worker, j.lease_until, j.finished_at "
+            "FROM extraction_jobs j JOIN parcel_sets ps ON ps.id = j.set_id "
+            "WHERE ps.aoi = %s AND ps.ptype = %s ORDER BY j.id",
+            (aoi, ptype)))

@@ -23,8 +23,13 @@ from batch_scene import N_IMAGES, N_PARCELS, assert_same_rows, jobs, load, signa
 from distributed import LocalCluster
 
 from backend.batch import get_run, list_runs, run_batch
+from backend.batch.params import parse_pairs
+from backend.batch.watch import _targets as watched_sets
 from backend.db import connect, database_url
+from backend.errors import ParcelSetNotFound
 from backend.extraction.service import extract
+from backend.parcels import import_parcels
+from backend.parcels.sets import ParcelSetKey
 from backend.settings import PROJECT_ROOT, Settings
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "batch" / "extract.ipynb"
@@ -181,6 +186,44 @@ def test_overlapping_clients_leave_no_scheduler_setting(clean_db: Settings, clus
         with _dask_client(clean_db, cluster.scheduler_address):
             pass
         assert dask.config.get("scheduler") == "threads"
+
+
+def test_run_for_one_variant_touches_no_job_of_the_other(clean_db: Settings, tmp_path: Path,
+                                                         cluster: LocalCluster) -> None:
+    """Two sets with the same AOI and year, ptype '' and 'b': a run for one leaves the other's jobs alone."""
+    load(clean_db, tmp_path, aois=("bt",))
+    import_parcels(clean_db, tmp_path / "parcels.gpkg", aoi="bt", year=2025, ptype="b")
+    main = jobs(clean_db, "bt")
+    assert len(main) == len(jobs(clean_db, "bt", "b")) == N_IMAGES
+    assert watched_sets(clean_db, {}, None) == [ParcelSetKey("bt", 2025), ParcelSetKey("bt", 2025, "b")]
+    assert watched_sets(clean_db, {"aoi": "bt", "year": 2025}, None) == [ParcelSetKey("bt", 2025)]
+
+    run = run_batch(clean_db, NOTEBOOK, parse_pairs([("aoi", "bt"), ("year", "2025"), ("ptype", "b")]),
+                    chunks=2, scheduler=cluster.scheduler_address)
+    assert run.status == "done" and run.rows_written == ROWS and "-bt-2025-b-" in run.id
+    variant = jobs(clean_db, "bt", "b")
+    chunked = sorted(j for c in get_run(clean_db, run.id).chunks for j in c.job_ids)
+    assert chunked == [j["id"] for j in variant]
+    assert all(j["status"] == "done" and j["worker"].startswith(f"batch:{run.id}:") for j in variant)
+    assert jobs(clean_db, "bt") == main  # status, attempts, worker, lease, finish time: untouched
+    assert _rows_per_ptype(clean_db) == {"b": ROWS}
+    assert watched_sets(clean_db, {"aoi": "bt", "year": 2025, "ptype": "b"}, None) == []
+
+    address = cluster.scheduler_address
+    run = run_batch(clean_db, NOTEBOOK, {"aoi": "bt", "year": 2025}, chunks=1, scheduler=address)
+    assert run.status == "done" and run.rows_written == ROWS
+    assert all(j["status"] == "done" for j in jobs(clean_db, "bt"))
+    assert jobs(clean_db, "bt", "b") == variant  # the main set's run left the variant's jobs alone
+    assert _rows_per_ptype(clean_db) == {"": ROWS, "b": ROWS}
+    with pytest.raises(ParcelSetNotFound, match=r"no parcel set bt 2025 ptype=c: import it .* --ptype c"):
+        run_batch(clean_db, NOTEBOOK, {"aoi": "bt", "year": 2025, "ptype": "c"}, scheduler=address)
+
+
+def _rows_per_ptype(settings: Settings) -> dict[str, int]:
+    with connect(settings) as conn:
+        return {r["ptype"]: r["n"] for r in conn.execute(
+            "SELECT ps.ptype, count(*) AS n FROM signatures s JOIN parcel_sets ps ON ps.id = s.set_id "
+            "GROUP BY ps.ptype")}
 
 
 def _cbm(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
