@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +30,11 @@ from backend.chips import (
     sign,
     verify,
 )
+from backend.chips.service import date_range
 from backend.chips.sources import UnknownSource
 from backend.db import connect
 from backend.errors import InvalidInput, LimitExceeded
+from backend.extraction.timeseries import DateRange
 from backend.settings import Settings
 
 S1_ITEM = f"S1A_IW_GRDH_{S1_DATE}_DEMO"
@@ -187,6 +190,23 @@ def test_bad_requests_are_refused(chip_settings, images, kwargs, error, words) -
     args = {"start": "2025-06-01", "end": "2025-06-30", **kwargs}
     with connect(chip_settings) as conn, pytest.raises(error, match=words):
         png_chips(chip_settings, conn, s, args.pop("start"), args.pop("end"), **args)
+
+
+@pytest.mark.parametrize(("start", "end", "error", "message"), [
+    ("2025-01-01", "2025-02-01", LimitExceeded,
+     "date range of 32 days exceeds the limit CBM_API_MAX_DATE_SPAN_DAYS=31 days: ask for a shorter range"),
+    ("2025-02-01", "2025-01-31", InvalidInput, "end_date 2025-01-31 is before start_date 2025-02-01"),
+])
+def test_chips_and_time_series_share_the_date_span_check(settings, start, end, error, message) -> None:
+    """One check, one message: a chip request and a time-series request with the same dates."""
+    s = Settings(**{**settings.model_dump(), "api_max_date_span_days": 31})
+    with pytest.raises(error) as chips:
+        date_range(s, start, end)
+    with pytest.raises(error) as series:
+        DateRange.build(dt.date.fromisoformat(start), dt.date.fromisoformat(end), max_days=31)
+    assert str(chips.value) == str(series.value) == message
+    assert date_range(s, "2025-01-01", "2025-01-31")[1] < DateRange.build(
+        dt.date(2025, 1, 1), dt.date(2025, 1, 31), max_days=31).end  # 31 days: allowed by both
 
 
 def test_chip_count_limit(chip_settings, images) -> None:

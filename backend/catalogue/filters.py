@@ -1,4 +1,7 @@
-"""The search window of an import: bounding box, date range and maximum cloud cover."""
+"""The search window of an import (bounding box, date range, maximum cloud cover) and date parsing.
+
+:func:`check_date_span` is the one check of a request's date range (chips and time series).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import shapely
 from shapely.geometry import box, shape
 
 from backend.catalogue.items import StacItem
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, LimitExceeded
 
 DateLike = dt.date | dt.datetime | str
 
@@ -36,6 +39,26 @@ def to_datetime(value: DateLike | None, *, end: bool = False) -> dt.datetime | N
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
+
+
+def check_date_span(first: dt.datetime, last: dt.datetime, max_days: int | None) -> None:
+    """Refuse an inclusive date range that ends before it starts or spans more than ``max_days`` days.
+
+    Raises:
+        InvalidInput: ``last`` is before ``first``.
+        LimitExceeded: the range is longer than ``max_days`` (the setting ``api_max_date_span_days``).
+    """
+    if last < first:
+        raise InvalidInput(f"end_date {_shown(last)} is before start_date {_shown(first)}")
+    days = (last - first).total_seconds() / 86400
+    if max_days is not None and days > max_days:
+        raise LimitExceeded(f"date range of {days:.0f} days exceeds the limit "
+                            f"CBM_API_MAX_DATE_SPAN_DAYS={max_days} days: ask for a shorter range")
+
+
+def _shown(value: dt.datetime) -> str:
+    """A day bound as its date, another time as ISO datetime."""
+    return value.date().isoformat() if value.time() in (dt.time.min, dt.time.max) else value.isoformat()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from backend.catalogue.filters import DateLike, to_datetime
+from backend.catalogue.filters import DateLike, check_date_span, to_datetime
 from backend.chips import render
 from backend.chips.cache import relative
 from backend.chips.spec import ChipSpec, band_kind, normalise_band
@@ -77,12 +77,7 @@ def date_range(settings: Settings, start: DateLike, end: DateLike) -> tuple[dt.d
     """
     first, last = to_datetime(start), to_datetime(end, end=True)
     assert first is not None and last is not None
-    if last < first:
-        raise InvalidInput(f"end_date {end} is before start_date {start}")
-    days = (last - first).total_seconds() / 86400
-    if days > settings.api_max_date_span_days:
-        raise LimitExceeded(f"date range of {days:.0f} days exceeds the limit CBM_API_MAX_DATE_SPAN_DAYS = "
-                            f"{settings.api_max_date_span_days} days")
+    check_date_span(first, last, settings.api_max_date_span_days)
     return first, last
 
 

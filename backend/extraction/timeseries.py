@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from backend.catalogue.filters import check_date_span
 from backend.db import queries_api as q
 from backend.db.signatures import HIST_DTYPE, N_SCL_CLASSES, N_STATS, unpack_stats
-from backend.errors import InvalidInput, LimitExceeded, ParcelNotFound
+from backend.errors import InvalidInput, ParcelNotFound
 from backend.parcels.sets import ParcelSetKey, resolve_set, set_not_found
 
 # JRC band names of each time-series type -> our stored asset names (images.bands).
@@ -79,12 +80,7 @@ class DateRange:
             return cls(datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
         lo = start or (date(year, 1, 1) if year else date(1970, 1, 1))
         hi = end or (date(year, 12, 31) if year else date(2199, 12, 31))
-        if lo > hi:
-            raise InvalidInput(f"start_date {lo} is after end_date {hi}")
-        days = (hi - lo).days + 1
-        if max_days is not None and days > max_days:
-            raise LimitExceeded(f"date range of {days} days exceeds the limit "
-                                f"api_max_date_span_days={max_days}")
+        check_date_span(datetime.combine(lo, time.min, UTC), datetime.combine(hi, time.max, UTC), max_days)
         return cls(datetime.combine(lo, time(), UTC), datetime.combine(hi + timedelta(days=1), time(), UTC))
 
 
