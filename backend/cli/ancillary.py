@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.base import echo, settings
+from backend.cli.base import Aoi, Ptype, Replace, Year, echo, settings
 from backend.cli.ingest import import_app
 
 
@@ -16,10 +16,10 @@ def import_weather_cmd(
     file: Annotated[Path, typer.Argument(help="Daily gridded NetCDF (AgERA5 / ERA5-Land style) or a CSV "
                                               "of station series (station, lon, lat, date, "
                                               "'name (unit)' columns, e.g. 'tmax (degC)').")],
-    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set, e.g. nl.")],
-    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
-    ptype: Annotated[str, typer.Option(help="Optional parcel-set variant.")] = "",
-    replace: Annotated[bool, typer.Option(help="Replace the set's weather.")] = False,
+    aoi: Aoi,
+    year: Year,
+    ptype: Ptype = "",
+    replace: Replace = False,
 ) -> None:
     """Import daily weather for a parcel set (all or nothing): parcels linked to cells or stations.
 
@@ -40,10 +40,10 @@ def import_weather_cmd(
 def import_terrain_cmd(
     dem: Annotated[str, typer.Argument(help="DEM raster (COG, GeoTIFF or VRT; local path, s3:// or "
                                             "https://), elevations in metres, any CRS.")],
-    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set, e.g. nl.")],
-    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
-    ptype: Annotated[str, typer.Option(help="Optional parcel-set variant.")] = "",
-    replace: Annotated[bool, typer.Option(help="Replace the set's terrain.")] = False,
+    aoi: Aoi,
+    year: Year,
+    ptype: Ptype = "",
+    replace: Replace = False,
 ) -> None:
     """Terrain per parcel from a DEM (all or nothing): elevation mean, slope mean/max, aspect.
 

@@ -15,6 +15,13 @@ app = typer.Typer(help="Checks by Monitoring platform.", no_args_is_help=True,
 
 _state = {"debug": False}
 
+# The options every command that names a parcel set declares: one wording and default everywhere.
+Aoi = Annotated[str, typer.Option(help="AOI code of the parcel set, e.g. nl (a-z, 0-9, _).")]
+Year = Annotated[int, typer.Option(help="Year of the parcel set.")]
+Ptype = Annotated[str, typer.Option(help="Parcel-set variant (empty: the main set).")]
+Replace = Annotated[bool, typer.Option(help="Replace what exists (the set, its weather or terrain, the "
+                                            "product) instead of refusing.")]
+
 
 @app.callback()
 def _main(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.base import app, echo, settings
+from backend.cli.base import Replace, app, echo, settings
 
 card_app = typer.Typer(help="Make analysis-ready data from Level-1 products.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
@@ -37,7 +37,7 @@ def card_s1_cmd(
     radiometry: Annotated[str, typer.Option(help="gamma0 (terrain-flattened, sarsen rtc) or sigma0 "
                                                  "(sarsen gtc).")] = "gamma0",
     catalogue: Annotated[bool, typer.Option(help="Add the product to the image catalogue.")] = True,
-    replace: Annotated[bool, typer.Option(help="Make again a product that exists.")] = False,
+    replace: Replace = False,
 ) -> None:
     """Calibrate and terrain-correct a GRD product on the DEM of CBM_DEM into COGs + a STAC item.
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.base import app, echo, settings
+from backend.cli.base import Aoi, Ptype, Year, app, echo, settings
 
 db_app = typer.Typer(help="The database: embedded cluster lifecycle and migrations.",
                      no_args_is_help=True)
@@ -63,9 +63,9 @@ def db_url(
 
 @db_app.command("cluster-signatures")
 def db_cluster_signatures(
-    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set.")],
-    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
-    ptype: Annotated[str, typer.Option(help="Parcel type of the set (empty for the default).")] = "",
+    aoi: Aoi,
+    year: Year,
+    ptype: Ptype = "",
 ) -> None:
     """Rewrite a set's signatures in parcel order: faster cold time-series reads.
 

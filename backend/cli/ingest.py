@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.base import app, echo, settings
+from backend.cli.base import Aoi, Ptype, Replace, Year, app, echo, settings
 
 import_app = typer.Typer(help="Import agencies' data (parcel sets).", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -29,9 +29,9 @@ def _parse_extent(extent: str | None) -> tuple[float, float, float, float] | Non
 def import_parcels_cmd(
     file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet "
                                               "or GML, or a zip / 7z holding one.")],
-    aoi: Annotated[str, typer.Option(help="AOI code, e.g. nl (lower case letters, digits, _).")],
-    year: Annotated[int, typer.Option(help="Year of the declarations.")],
-    ptype: Annotated[str, typer.Option(help="Optional parcel-set variant.")] = "",
+    aoi: Aoi,
+    year: Year,
+    ptype: Ptype = "",
     id_col: Annotated[list[str] | None, typer.Option(
         help="Column of the parcel id; repeat for a composite id (joined with '_').")] = None,
     id_from_row: Annotated[bool, typer.Option(
@@ -50,7 +50,7 @@ def import_parcels_cmd(
                                                     "(exit code 4).")] = False,
     extent: Annotated[str | None, typer.Option(help="AOI extent minlon,minlat,maxlon,maxlat: "
                                                     "parcels outside are rejected.")] = None,
-    replace: Annotated[bool, typer.Option(help="Replace an existing set of the same AOI and year.")] = False,
+    replace: Replace = False,
     report: Annotated[Path | None, typer.Option(help="Write the validation report here "
                                                      "(.csv or .json).")] = None,
     max_overlap_share: Annotated[float | None, typer.Option(
@@ -97,8 +97,8 @@ def import_crops_cmd(
     file: Annotated[Path, typer.Argument(help="CSV crop table: code, and optionally name, group "
                                               "(arable, grassland, permanent, fallow, landscape, "
                                               "other) and hcat (EuroCrops HCAT code).")],
-    aoi: Annotated[str, typer.Option(help="AOI code, e.g. fr.")],
-    year: Annotated[int, typer.Option(help="Year the table applies to.")],
+    aoi: Aoi,
+    year: Year,
 ) -> None:
     """Load a crop table (code -> name, group, HCAT) for an AOI and year, replacing the previous one."""
     from backend.parcels.crops import import_crops
@@ -163,9 +163,9 @@ def catalogue_list(
 
 @app.command("extract")
 def extract_cmd(
-    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set, e.g. nl.")],
-    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
-    ptype: Annotated[str, typer.Option(help="Parcel-set variant (empty: the main set).")] = "",
+    aoi: Aoi,
+    year: Year,
+    ptype: Ptype = "",
     limit: Annotated[int | None, typer.Option(min=1, help="Process at most this many jobs.")] = None,
     force: Annotated[bool, typer.Option(help="Re-extract finished and failed jobs (replaces rows).")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.base import app, echo, settings
+from backend.cli.base import Aoi, Year, app, echo, settings
 
 markers_app = typer.Typer(help="Markers and traffic-light decisions from the signatures.",
                           no_args_is_help=True)
@@ -16,8 +16,8 @@ app.add_typer(markers_app, name="markers")
 
 @markers_app.command("run")
 def markers_run(
-    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set.")],
-    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
+    aoi: Aoi,
+    year: Year,
     catalogue: Annotated[Path, typer.Option(help="Condition catalogue (YAML) of the scheme and year.")],
 ) -> None:
     """Compute markers and decide every condition of the catalogue for every parcel (a new run)."""
@@ -32,8 +32,8 @@ def markers_run(
 
 @markers_app.command("explain")
 def markers_explain(
-    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set.")],
-    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
+    aoi: Aoi,
+    year: Year,
     pid: Annotated[str, typer.Option(help="The parcel's id (pid) in the set.")],
     run: Annotated[int | None, typer.Option(help="Marker run id (default: the latest).")] = None,
 ) -> None:

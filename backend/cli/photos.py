@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.base import app, echo, settings
+from backend.cli.base import Aoi, Year, app, echo, settings
 
 photos_app = typer.Typer(help="Geotagged photos attached to parcels.", no_args_is_help=True)
 app.add_typer(photos_app, name="photos")
@@ -19,8 +19,8 @@ EXIT_PARTIAL = 4
 @photos_app.command("import")
 def photos_import(
     folder: Annotated[Path, typer.Argument(help="Folder of JPEG photos (not recursive).")],
-    aoi: Annotated[str, typer.Option(help="AOI code of the parcel set.")],
-    year: Annotated[int, typer.Option(help="Year of the parcel set.")],
+    aoi: Aoi,
+    year: Year,
     condition: Annotated[str | None, typer.Option(help="Check the photos' time against this "
                                                   "condition's window.")] = None,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from backend.cli.base import app, echo, settings
+from backend.cli.base import Aoi, Year, app, echo, settings
 
 if TYPE_CHECKING:
     from backend.parcels.sets import ParcelSetKey
@@ -18,8 +18,6 @@ qa_app = typer.Typer(help="Annual quality assessment: sample decisions, inspect,
                      no_args_is_help=True)
 app.add_typer(qa_app, name="qa")
 
-Aoi = Annotated[str, typer.Option(help="AOI code of the parcel set.")]
-Year = Annotated[int, typer.Option(help="Year of the parcel set.")]
 SampleId = Annotated[int, typer.Option("--sample", help="QA sample id (see `cbm qa list`).")]
 
 
