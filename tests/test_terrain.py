@@ -13,16 +13,17 @@ import math
 import numpy as np
 import pytest
 import shapely
+from clitools import assert_needs_replace_and_a_known_set, assert_refused_unchanged, cli_on, run
 from pyproj import Geod, Transformer
 from rasterio.transform import from_origin
 from terraintools import K0, RES, X0, Y0, centres, circular_diff, inside, parcel_set, square, write_dem
 
 from backend.ancillary import import_terrain
 from backend.ancillary.terrain_grid import parcel_terrain, slope_aspect
-from backend.cli import main
 from backend.db import connect
 from backend.errors import AlreadyExists
 
+COMMAND = ("import", "terrain")
 GX, GY = 0.03, -0.04  # plane gradient in grid units: up to the east, down to the north
 PLANE = {"P": square(X0 + 1003, Y0 - 1003, 53),  # inside the DEM
          "Q": square(X0 + 20, Y0 - 20, 18),  # in the DEM's corner: border pixels
@@ -115,24 +116,13 @@ def test_flat_ground_has_no_aspect():
     assert (t.elevation, t.slope_mean, t.slope_max, t.aspect, t.n_pixels) == (42.0, 0.0, 0.0, None, 25)
 
 
-def run(args: list[str], capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    return int(exit_info.value.code or 0), capsys.readouterr().err
-
-
 @pytest.fixture()
 def with_terrain(clean_db, tmp_path, monkeypatch):
     """A parcel set with terrain imported from the plane (what a bad import must leave as it is)."""
-    from backend.db import database_url
-    from backend.settings import get_settings
-
-    monkeypatch.setenv("CBM_DATABASE_URL", database_url(clean_db))
-    get_settings.cache_clear()
-    set_id = parcel_set(clean_db, tmp_path, PLANE)
-    import_terrain(clean_db, write_dem(tmp_path / "good.tif", plane()), aoi="tr", year=2025)
-    yield clean_db, set_id
-    get_settings.cache_clear()
+    with cli_on(clean_db, monkeypatch):
+        set_id = parcel_set(clean_db, tmp_path, PLANE)
+        import_terrain(clean_db, write_dem(tmp_path / "good.tif", plane()), aoi="tr", year=2025)
+        yield clean_db, set_id
 
 
 def _bad_dems(tmp_path):
@@ -156,14 +146,8 @@ def _bad_dems(tmp_path):
 
 def test_bad_dems_are_refused_with_exit_65_and_nothing_changes(with_terrain, tmp_path, capsys):
     settings, set_id = with_terrain
-    before = terrain(settings, set_id)
-    for case, (path, message) in _bad_dems(tmp_path).items():
-        code, err = run(["import", "terrain", str(path), "--aoi", "tr", "--year", "2025", "--replace"],
-                        capsys)
-        assert code == 65, (case, err)
-        assert message in err and err.startswith("error: "), (case, err)
-        assert len(err.strip().splitlines()) == 1, (case, err)
-        assert terrain(settings, set_id) == before, case
+    assert_refused_unchanged(COMMAND, "tr", 2025, _bad_dems(tmp_path), lambda: terrain(settings, set_id),
+                             capsys)
 
 
 def test_existing_terrain_needs_replace_and_unknown_set_is_66(with_terrain, tmp_path, capsys):
@@ -171,10 +155,7 @@ def test_existing_terrain_needs_replace_and_unknown_set_is_66(with_terrain, tmp_
     dem = write_dem(tmp_path / "again.tif", plane() + 10)
     with pytest.raises(AlreadyExists):
         import_terrain(settings, dem, aoi="tr", year=2025)
-    code, err = run(["import", "terrain", str(dem), "--aoi", "tr", "--year", "2025"], capsys)
-    assert code == 73 and "--replace" in err
-    code, err = run(["import", "terrain", str(dem), "--aoi", "zz", "--year", "2025"], capsys)
-    assert code == 66 and "no parcel set zz 2025" in err
+    assert_needs_replace_and_a_known_set(COMMAND, dem, "tr", 2025, capsys)
     old = terrain(settings, set_id)["P"]["elevation"]
-    code, _ = run(["import", "terrain", str(dem), "--aoi", "tr", "--year", "2025", "--replace"], capsys)
+    code, _ = run([*COMMAND, str(dem), "--aoi", "tr", "--year", "2025", "--replace"], capsys)
     assert code == 0 and terrain(settings, set_id)["P"]["elevation"] == pytest.approx(old + 10, rel=1e-7)
