@@ -240,11 +240,16 @@ def main() -> None:
         return
     seasons = [x.strip() for x in args.seasons.split(",") if x.strip()]
     cols = {name: _run_season(base, name, args.seed + k, args) for k, name in enumerate(seasons)}
-    keys = list(dict.fromkeys(k for c in cols.values() for k in c))
     print(f"{args.parcels} parcels per season; F1 (P/R) per event type, +-6 days")
-    print(f"{'':<28}" + "".join(f"{n:>22}" for n in cols))
+    print_columns(cols, 28, 22)
+
+
+def print_columns(cols: dict[str, dict[str, str]], label: int, width: int) -> None:
+    """One row per figure, one column per run ('-' where a run lacks it), and the legend."""
+    keys = list(dict.fromkeys(k for c in cols.values() for k in c))
+    print(f"{'':<{label}}" + "".join(f"{n:>{width}}" for n in cols))
     for k in keys:
-        print(f"{k:<28}" + "".join(f"{c.get(k, '-'):>22}" for c in cols.values()))
+        print(f"{k:<{label}}" + "".join(f"{c.get(k, '-'):>{width}}" for c in cols.values()))
     print("wG / wR: wrong greens / wrong reds as a share of all decisions of the condition")
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from markers import CATALOGUE, score_decisions, score_markers  # bench/markers.py
+from markers import CATALOGUE, print_columns, score_decisions, score_markers  # bench/markers.py
 
 from backend.ancillary import import_weather
 from backend.catalogue import add_source
@@ -133,11 +133,7 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
     print(f"season 'rain' (SYNTHETIC, seed {args.seed}), {args.parcels} parcels; build/extract/weather s: "
           f"{t['build']:.0f}/{t['extract']:.0f}/{t['weather']:.1f}; F1 (P/R) per event type, +-6 days")
-    keys = list(dict.fromkeys(k for c in cols.values() for k in c))
-    print(f"{'':<30}" + "".join(f"{n:>20}" for n in cols))
-    for k in keys:
-        print(f"{k:<30}" + "".join(f"{c.get(k, '-'):>20}" for c in cols.values()))
-    print("wG / wR: wrong greens / wrong reds as a share of all decisions of the condition")
+    print_columns(cols, 30, 20)
 
 
 if __name__ == "__main__":

@@ -42,3 +42,20 @@ def settings() -> Settings:
 def echo(message: str) -> None:
     """Print a result line on stdout."""
     typer.echo(message)
+
+
+def lonlat_box(value: str | None, *, ordered: bool = False) -> tuple[float, float, float, float] | None:
+    """``minlon,minlat,maxlon,maxlat`` (WGS84) as four numbers; None stays None.
+
+    Raises:
+        typer.BadParameter: not four numbers, or (``ordered``) a minimum not below its maximum.
+    """
+    if value is None:
+        return None
+    try:
+        parts = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or (ordered and not (parts[0] < parts[2] and parts[1] < parts[3])):
+        raise typer.BadParameter("give minlon,minlat,maxlon,maxlat in WGS84, e.g. 4.1,51.9,4.6,52.2")
+    return parts[0], parts[1], parts[2], parts[3]

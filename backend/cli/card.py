@@ -7,22 +7,10 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.base import Replace, app, echo, settings
+from backend.cli.base import Replace, app, echo, lonlat_box, settings
 
 card_app = typer.Typer(help="Make analysis-ready data from Level-1 products.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
-
-
-def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
-    if value is None:
-        return None
-    try:
-        parts = tuple(float(v) for v in value.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4 or not (parts[0] < parts[2] and parts[1] < parts[3]):
-        raise typer.BadParameter("give minlon,minlat,maxlon,maxlat in WGS84, e.g. 12.47,41.97,12.50,42.0")
-    return parts[0], parts[1], parts[2], parts[3]
 
 
 @card_app.command("s1")
@@ -46,7 +34,8 @@ def card_s1_cmd(
     """
     from backend.ard import CardSpec, card_s1
 
-    spec = CardSpec(crs=crs, resolution=resolution, bbox=_bbox(bbox), radiometry=radiometry)
+    spec = CardSpec(crs=crs, resolution=resolution, bbox=lonlat_box(bbox, ordered=True),
+                    radiometry=radiometry)
     r = card_s1(settings(), source, out, spec, catalogue=catalogue, replace=replace)
     rows, cols = r.grid.shape
     echo(f"{r.item_id}: {', '.join(r.assets)} {spec.radiometry} on {cols} x {rows} pixels of "

@@ -7,22 +7,10 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.base import Aoi, Ptype, Replace, Year, app, echo, settings
+from backend.cli.base import Aoi, Ptype, Replace, Year, app, echo, lonlat_box, settings
 
 import_app = typer.Typer(help="Import agencies' data (parcel sets).", no_args_is_help=True)
 app.add_typer(import_app, name="import")
-
-
-def _parse_extent(extent: str | None) -> tuple[float, float, float, float] | None:
-    if extent is None:
-        return None
-    try:
-        parts = tuple(float(v) for v in extent.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4:
-        raise typer.BadParameter("give minlon,minlat,maxlon,maxlat in WGS84, e.g. 4.1,51.9,4.6,52.2")
-    return parts[0], parts[1], parts[2], parts[3]
 
 
 @import_app.command("parcels")
@@ -75,7 +63,7 @@ def import_parcels_cmd(
         cfg = cfg.model_copy(update={"max_overlap_share": max_overlap_share})
     r = import_parcels(cfg, file, aoi=aoi, year=year, ptype=ptype, mapping=cols,
                        crs=force_crs or crs, force_crs=bool(force_crs), skip_invalid=skip_invalid,
-                       replace=replace, report_path=report, aoi_extent=_parse_extent(extent),
+                       replace=replace, report_path=report, aoi_extent=lonlat_box(extent),
                        progress=True)
     n_null = sum(1 for row in r.report if row.code == "null_crop")
     echo(f"imported {r.n_imported} of {r.n_read} parcels into {aoi} {year} (set {r.set_id}, "
@@ -140,7 +128,7 @@ def catalogue_add(
     from backend.catalogue import add_source
 
     r = add_source(settings(), source, collection=collection, kind=kind, profile=profile,
-                   bbox=_parse_extent(bbox), start=start, end=end, max_cloud=max_cloud,
+                   bbox=lonlat_box(bbox), start=start, end=end, max_cloud=max_cloud,
                    progress=True, on_error=lambda rej: typer.echo(f"rejected: {rej}", err=True))
     for line in r.profile_lines():
         echo(line)
