@@ -16,7 +16,7 @@ def __getattr__(name: str) -> Any:
 
         return run_batch
     if name == "watch":
-        from backend.batch.watch import watch
+        from backend.batch.watcher import watch
 
         return watch
     if name in ("BatchRun", "get_run", "list_runs"):

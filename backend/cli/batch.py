@@ -84,7 +84,7 @@ def batch_watch(
     """
     import threading
 
-    from backend.batch.watch import graceful_signals, watch
+    from backend.batch.watcher import graceful_signals, watch
 
     stop = threading.Event()
     with graceful_signals(stop, echo):

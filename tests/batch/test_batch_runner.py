@@ -24,7 +24,7 @@ from distributed import LocalCluster
 
 from backend.batch import get_run, list_runs, run_batch
 from backend.batch.params import parse_pairs
-from backend.batch.watch import _targets as watched_sets
+from backend.batch.watcher import _targets as watched_sets
 from backend.db import connect, database_url
 from backend.errors import ParcelSetNotFound
 from backend.extraction.service import extract
@@ -288,3 +288,15 @@ def test_markers_notebook_one_chunk(area: Settings, cluster: LocalCluster) -> No
     with connect(area) as conn:
         row = conn.execute("SELECT started_by FROM marker_runs").fetchone()
     assert row["started_by"] == f"batch:{run.id}"
+
+
+def test_package_names_stay_the_functions_after_their_modules_load() -> None:
+    """``backend.batch.watch`` is the function even once the CLI has imported the watcher module."""
+    import importlib
+
+    import backend.batch
+
+    importlib.import_module("backend.batch.watcher")
+    importlib.import_module("backend.batch.runner")
+    assert callable(backend.batch.watch) and callable(backend.batch.run_batch)
+    assert backend.batch.watch.__module__ == "backend.batch.watcher"
