@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +78,17 @@ def _check_values(data: WeatherData, cells: list[int]) -> None:
                                f"({len(bad)} missing values in all): fill the gaps in the file")
 
 
+def _link(conn: q.Conn, data: WeatherData, src: int, set_id: int, set_srid: int) -> tuple[int, list[str]]:
+    """Link the set's parcels to the file's cells; the parcels not covered (count, first pids)."""
+    if data.grid is not None:
+        q.link_grid(conn, src, set_id, asdict(data.grid), srid=_epsg(data), set_srid=set_srid)
+        return q.uncovered_grid(conn, src, set_id)
+    rows = ((i, float(lon), float(lat)) for i, (lon, lat) in enumerate(data.cells))
+    q.load_stations(conn, rows, srid=_epsg(data), set_srid=set_srid)
+    q.link_nearest(conn, src, set_id)
+    return q.uncovered(conn, src, set_id)
+
+
 def import_weather(settings: Settings, path: str | Path, *, aoi: str, year: int, ptype: str = "",
                    replace: bool = False) -> WeatherImport:
     """Import a weather file for the parcel set (aoi, year, ptype), all or nothing.
@@ -101,13 +112,8 @@ def import_weather(settings: Settings, path: str | Path, *, aoi: str, year: int,
             q.delete_weather(conn, set_id)
         src = q.insert_source(conn, set_id, str(path), data.kind, data.first_day, data.n_days,
                               list(data.values), data.units)
-        points = data.kind == "stations"
-        rows = ((i, *(float(v) for v in c), *(float(v) for v in c)) if points
-                else (i, *(float(v) for v in c)) for i, c in enumerate(data.cells))
         t1 = time.perf_counter()
-        q.load_cells(conn, rows, srid=_epsg(data), set_srid=int(pset["srid"]), points=points)
-        (q.link_nearest if points else q.link_grid)(conn, src, set_id)
-        n_out, pids = q.uncovered(conn, src, set_id)
+        n_out, pids = _link(conn, data, src, set_id, int(pset["srid"]))
         if n_out:
             raise InvalidInput(f"{path.name}: the grid does not cover {n_out} parcel(s) of {aoi} {year} "
                                f"(e.g. {', '.join(pids)}): give a file whose grid covers the parcel set")

@@ -27,6 +27,29 @@ _LAT = ("lat", "latitude", "y")
 _CSV_UNIT = re.compile(r"^\s*(?P<name>[^\[\(]+?)\s*[\[\(](?P<unit>[^\]\)]+)[\]\)]\s*$")
 
 
+@dataclass(frozen=True)
+class GridSpec:
+    """A regular grid in its own CRS, the cell of a point found by arithmetic.
+
+    Column ``i`` spans ``x0 + i * dx`` to ``x0 + (i + 1) * dx`` (``dx`` < 0 when x decreases
+    along the file's axis), row ``j`` likewise in y; cell number ``j * nx + i``, the order of
+    :attr:`WeatherData.cells`.
+    """
+
+    x0: float
+    dx: float
+    nx: int
+    y0: float
+    dy: float
+    ny: int
+
+    def __post_init__(self) -> None:
+        if self.nx < 1 or self.ny < 1:
+            raise ValueError(f"a grid needs at least one cell, not {self.nx} x {self.ny}")
+        if not (np.isfinite([self.x0, self.dx, self.y0, self.dy]).all() and self.dx and self.dy):
+            raise ValueError(f"grid origin and cell size must be finite and non-zero: {self}")
+
+
 @dataclass
 class WeatherData:
     """Daily series of one file, converted to the stored units."""
@@ -39,6 +62,7 @@ class WeatherData:
     values: dict[str, np.ndarray] = field(default_factory=dict)  # variable -> (days, cells)
     units: dict[str, str] = field(default_factory=dict)  # variable -> stored unit
     names: list[str] = field(default_factory=list)  # station names
+    grid: GridSpec | None = None  # grid files: the regular grid the cells come from
 
 
 def _consecutive(days: pd.DatetimeIndex, where: str) -> tuple[dt.date, int]:
@@ -80,14 +104,16 @@ def _grid_crs(ds: xr.Dataset, xname: str, path: Path) -> CRS:
                        "variable (crs_wkt) or give lon/lat coordinates")
 
 
-def _bounds(centres: np.ndarray, name: str) -> np.ndarray:
+def _bounds(centres: np.ndarray, name: str) -> tuple[np.ndarray, float, float]:
+    """Each cell's (low, high) bounds along one axis, and the axis's origin and signed step."""
     if centres.size < 2:
         raise InvalidInput(f"coordinate {name} has {centres.size} value: the cell size is unknown")
     steps = np.diff(centres)
     if not np.allclose(steps, steps[0], rtol=1e-6):
         raise InvalidInput(f"coordinate {name} is not evenly spaced: give a regular grid")
     half = abs(steps[0]) / 2
-    return np.stack([centres - half, centres + half], axis=1)
+    step = float(centres[-1] - centres[0]) / (centres.size - 1)
+    return np.stack([centres - half, centres + half], axis=1), float(centres[0]) - step / 2, step
 
 
 def read_netcdf(path: Path) -> WeatherData:
@@ -112,14 +138,15 @@ def read_netcdf(path: Path) -> WeatherData:
         grid = [v for v in ds.data_vars.values() if set(v.dims) == {tname, yname, xname}]
         if not grid:
             raise InvalidInput(f"{path.name}: no variable on ({tname}, {yname}, {xname})")
-        xb = _bounds(ds[xname].values.astype(float), xname)
-        yb = _bounds(ds[yname].values.astype(float), yname)
+        xb, x0, dx = _bounds(ds[xname].values.astype(float), xname)
+        yb, y0, dy = _bounds(ds[yname].values.astype(float), yname)
         ny, nx = len(yb), len(xb)
         cells = np.column_stack([np.tile(xb[:, 0], ny), np.repeat(yb[:, 0], nx),
                                  np.tile(xb[:, 1], ny), np.repeat(yb[:, 1], nx)])
         cells = np.column_stack([np.minimum(cells[:, 0], cells[:, 2]), np.minimum(cells[:, 1], cells[:, 3]),
                                  np.maximum(cells[:, 0], cells[:, 2]), np.maximum(cells[:, 1], cells[:, 3])])
-        data = WeatherData("grid", first, n, _grid_crs(ds, xname, path), cells)
+        data = WeatherData("grid", first, n, _grid_crs(ds, xname, path), cells,
+                           grid=GridSpec(x0, dx, nx, y0, dy, ny))
         for var in grid:
             _add_variable(data, str(var.name), var.attrs.get("units"),
                           var.transpose(tname, yname, xname).values.reshape(n, ny * nx))
