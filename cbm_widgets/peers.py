@@ -14,6 +14,7 @@ import traitlets as t
 from cbm_widgets import series as ts
 from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
+from cbm_widgets.datescale import DateScale
 from cbm_widgets.timeseries_marks import date_tick_format
 
 BAND = "#90a4ae"
@@ -43,7 +44,8 @@ class PeersPanel(CbmWidget):
         super().__init__(client)
         self.band_table = pd.DataFrame()
         self.own = pd.DataFrame()
-        self.x, self.y = bq.DateScale(), bq.LinearScale(min=-0.2, max=1.0)
+        # as the chart's: no padding by marks, so that the same date lies at the same x on both
+        self.x, self.y = DateScale(allow_padding=False), bq.LinearScale(min=-0.2, max=1.0)
         self.x_axis = bq.Axis(scale=self.x, tick_format="%b")
         sc = {"x": self.x, "y": self.y}
         self.band = bq.Lines(x=[], y=[], scales=sc, fill="between", fill_colors=[BAND], fill_opacities=[0.35],

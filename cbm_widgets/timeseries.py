@@ -19,6 +19,7 @@ import traitlets as t
 from cbm_widgets import series as ts
 from cbm_widgets.base import CbmWidget
 from cbm_widgets.client import CbmClient
+from cbm_widgets.datescale import DateScale
 from cbm_widgets.errors import CbmApiError
 from cbm_widgets.timeseries_marks import (
     MarkPool,
@@ -56,7 +57,9 @@ class TimeSeriesChart(CbmWidget):
         self.tables: dict[str, pd.DataFrame] = {}
         self._syncing = False
         self.events: list[dict[str, Any]] = []
-        self.x = bq.DateScale()
+        # no padding by marks: the peers chart and the weather panel then put a date at the same x
+        # (bqplot pads each figure by its largest marker, 4 px here and 3 px there)
+        self.x = DateScale(allow_padding=False)
         self.y = bq.LinearScale(min=-0.2, max=1.0)
         self.y2 = bq.LinearScale(min=-30.0, max=0.0)
         self.span_scale = bq.LinearScale(min=0.0, max=1.0)

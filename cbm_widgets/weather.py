@@ -16,6 +16,7 @@ import pandas as pd
 
 from cbm_widgets.client import CbmClient
 from cbm_widgets.errors import CbmApiError
+from cbm_widgets.timeseries_marks import date_tick_format
 
 MARGIN = {"top": 5, "bottom": 30, "left": 60, "right": 60}  # the chart's left/right: same x pixels
 
@@ -51,7 +52,11 @@ class WeatherPanel(w.VBox):
                             labels=["precipitation (mm/day)"], display_legend=True)
         self.line = bq.Lines(x=[], y=[], scales={"x": x, "y": self.y_temp}, colors=["#d8643b"],
                              labels=["mean temperature (°C)"], display_legend=True)
-        axes = [bq.Axis(scale=x, tick_format="%b", grid_lines="none"),
+        self.x_axis = bq.Axis(scale=x, tick_format=date_tick_format(x.min, x.max), grid_lines="none")
+        # zoomed in, day and month as on the chart above (not the month name repeated)
+        x.observe(lambda _: setattr(self.x_axis, "tick_format", date_tick_format(x.min, x.max)),
+                  names=["min", "max"])
+        axes = [self.x_axis,
                 bq.Axis(scale=self.y_rain, orientation="vertical", label="mm/day", grid_lines="dashed"),
                 bq.Axis(scale=self.y_temp, orientation="vertical", side="right", label="°C",
                         grid_lines="none")]
