@@ -26,6 +26,8 @@ from cbm_widgets.review import ReviewPanel
 
 DOWNLOADS = (("CSV", "csv", "text/csv"), ("GeoPackage", "gpkg", "application/geopackage+sqlite3"),
              ("Evidence sheet", "html", "text/html"))
+BLIND_NOTE = ('<div class="cbm-muted cbm-blind">The system\'s decisions stay hidden until your verdict is '
+              "saved (blind inspection).</div>")
 
 
 def parcel_html(parcel: Parcel) -> str:
@@ -60,9 +62,12 @@ class ParcelCard(CbmWidget):
 
     Attributes:
         colour: worst decision colour of the parcel (``""`` when none).
+        blind: show the case without the system's decisions and the downloads that carry them (a QA
+            inspection before the inspector's verdict); set it False to reveal them.
     """
 
     colour = t.Unicode("")
+    blind = t.Bool(False)
     css_class = "cbm-card"
 
     def __init__(self, client: CbmClient, *, reviews: bool = True, **kwargs: Any) -> None:
@@ -87,7 +92,7 @@ class ParcelCard(CbmWidget):
             t.link((self, name), (self.photos, name))
             t.link((self, name), (self.review, name))
         t.dlink((self.photos, "photos"), (self.review, "photos"))
-        self.observe(self._update, names=["aoi", "year", "parcel_id"])
+        self.observe(self._update, names=["aoi", "year", "parcel_id", "blind"])
         for name, value in kwargs.items():
             setattr(self, name, value)
 
@@ -100,6 +105,9 @@ class ParcelCard(CbmWidget):
         self.body.value = ""
         with self.guard(f"loading parcel {self.parcel_id}"):
             self.body.value = parcel_html(self.client.parcel(self.aoi, self.year, self.parcel_id))
+            if self.blind:
+                self.decisions.value = BLIND_NOTE
+                return
             self.downloads.layout.display = None
             try:
                 result = self.client.decisions(self.aoi, self.year, self.parcel_id)

@@ -149,11 +149,19 @@ class CbmClient:
 
     def post_json(self, path: str, body: dict[str, Any]) -> Any:
         """POST a JSON body to ``path`` and decode the JSON answer; errors raised as CbmApiError."""
+        return self._post(path, json=body)
+
+    def post_file(self, path: str, name: str, content: bytes,
+                  media_type: str = "application/octet-stream") -> Any:
+        """POST a file as the multipart form field ``file`` and decode the JSON answer."""
+        return self._post(path, files={"file": (name, content, media_type or "application/octet-stream")})
+
+    def _post(self, path: str, **body: Any) -> Any:
         if not self.url:
             raise errors.ConfigurationError("No CbM API address: set CBM_API_URL (e.g. http://127.0.0.1:8000).")
         self.forget()  # what it changes may be among them
         try:
-            response = self.session.post(f"{self.url}{path}", json=body, timeout=self.timeout)
+            response = self.session.post(f"{self.url}{path}", timeout=self.timeout, **body)
         except requests.RequestException as exc:
             log.warning("API request to %s failed: %s", path, exc)
             raise errors.ApiUnavailable("The CbM service cannot be reached; try again later.") from None

@@ -20,6 +20,7 @@ photo costs, and the disk writes).
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,11 +29,13 @@ from backend.settings import Settings
 
 MULTIPART_SLACK = 64 * 1024  # boundaries, part headers and the small form fields around the photo
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Uploads of files bounded by CBM_PHOTO_MAX_BYTES: photos and the QA inspections' attachments.
+_FILE_UPLOADS = re.compile(r"/photos|/sets/[^/]+/[^/]+/qa/inspections/[0-9]+/attachments")
 
 
 def limit_for(settings: Settings, path: str) -> tuple[int, str]:
     """The largest body a request to ``path`` may send, and the setting that says so."""
-    if path.rstrip("/") == "/photos":
+    if _FILE_UPLOADS.fullmatch(path.rstrip("/")):
         return settings.photo_max_bytes + MULTIPART_SLACK, "CBM_PHOTO_MAX_BYTES"
     return settings.api_max_body_bytes, "CBM_API_MAX_BODY_BYTES"
 

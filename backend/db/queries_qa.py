@@ -1,4 +1,7 @@
-"""SQL of the annual quality assessment (migrations 0100, 0101): samples, units, inspections, inspectors."""
+"""SQL of the annual quality assessment (migrations 0100-0102).
+
+Samples, units, inspections, inspectors and the inspections' attachments.
+"""
 
 from __future__ import annotations
 
@@ -88,7 +91,7 @@ def sample_by(conn: Conn, set_id: int, run_id: int, created_by: str) -> dict[str
                         (set_id, run_id, created_by)).fetchone()
 
 
-_LATEST = """SELECT DISTINCT ON (parcel_id, condition) parcel_id, condition, truth, method, inspector,
+_LATEST = """SELECT DISTINCT ON (parcel_id, condition) id, parcel_id, condition, truth, method, inspector,
        inspected_on, comment, recorded_by, recorded_at
   FROM qa_inspections WHERE sample_id = %(s)s
  ORDER BY parcel_id, condition, recorded_at DESC, id DESC"""
@@ -99,8 +102,8 @@ def units(conn: Conn, sample_id: int, pid: str | None = None) -> list[dict[str, 
     return conn.execute(
         f"""WITH latest AS ({_LATEST})
         SELECT p.pid, p.cropcode, p.cropname, p.area_m2, u.parcel_id, u.condition, u.stratum, u.colour,
-               u.incl_prob, l.truth, l.method, l.inspector, l.inspected_on, l.comment, l.recorded_by,
-               l.recorded_at
+               u.incl_prob, l.id AS inspection_id, l.truth, l.method, l.inspector, l.inspected_on, l.comment,
+               l.recorded_by, l.recorded_at
           FROM qa_units u JOIN parcels p ON p.set_id = u.set_id AND p.id = u.parcel_id
           LEFT JOIN latest l ON l.parcel_id = u.parcel_id AND l.condition = u.condition
          WHERE u.sample_id = %(s)s AND (%(pid)s::text IS NULL OR p.pid = %(pid)s)
@@ -129,6 +132,40 @@ def insert_inspections(conn: Conn, sample_id: int, rows: list[dict[str, Any]]) -
             assert row is not None
             out.append(row)
     return out
+
+
+def inspection(conn: Conn, inspection_id: int) -> dict[str, Any] | None:
+    """An inspection with its sample's set and the parcel's pid, or None."""
+    return conn.execute(
+        "SELECT i.id, i.sample_id, s.set_id, p.pid, i.condition, i.recorded_by FROM qa_inspections i "
+        "JOIN qa_samples s ON s.id = i.sample_id JOIN parcels p ON p.set_id = s.set_id "
+        "AND p.id = i.parcel_id WHERE i.id = %s", (inspection_id,)).fetchone()
+
+
+_ATTACHMENT_COLUMNS = "id, inspection_id, filename, media_type, bytes, sha256, uploaded_by, uploaded_at"
+
+
+def insert_attachment(conn: Conn, inspection_id: int, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Store an attachment's row (committed); None when the inspection already has the same content."""
+    with conn.transaction():
+        return conn.execute(
+            "INSERT INTO qa_attachments (inspection_id, filename, media_type, bytes, sha256, store_key, "
+            "uploaded_by) VALUES (%(i)s, %(filename)s, %(media_type)s, %(bytes)s, %(sha256)s, %(store_key)s, "
+            "%(uploaded_by)s) ON CONFLICT (inspection_id, sha256) DO NOTHING "
+            f"RETURNING {_ATTACHMENT_COLUMNS}",
+            {"i": inspection_id, **row}).fetchone()
+
+
+def attachments(conn: Conn, inspection_ids: list[int]) -> list[dict[str, Any]]:
+    """The attachments of these inspections, oldest first."""
+    return conn.execute(f"SELECT {_ATTACHMENT_COLUMNS} FROM qa_attachments WHERE inspection_id = ANY(%s) "
+                        "ORDER BY inspection_id, id", (inspection_ids,)).fetchall()
+
+
+def attachment(conn: Conn, inspection_id: int, attachment_id: int) -> dict[str, Any] | None:
+    """One attachment of an inspection with its store key, or None."""
+    return conn.execute(f"SELECT {_ATTACHMENT_COLUMNS}, store_key FROM qa_attachments "
+                        "WHERE id = %s AND inspection_id = %s", (attachment_id, inspection_id)).fetchone()
 
 
 def insert_report(conn: Conn, sample_id: int, versions: dict[str, Any], estimates: dict[str, Any],

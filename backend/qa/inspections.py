@@ -22,6 +22,7 @@ from typing import Any
 from backend.db import queries_qa as q
 from backend.errors import InvalidInput, NotFound
 from backend.parcels.sets import ParcelSetKey
+from backend.qa import attachments
 from backend.qa.inspectors import require_inspector
 from backend.qa.samples import sample_of
 
@@ -62,15 +63,22 @@ def _public(unit: dict[str, Any]) -> dict[str, Any]:
     out = {"pid": unit["pid"], "condition": unit["condition"], "cropcode": unit["cropcode"],
            "cropname": unit["cropname"], "area_m2": unit["area_m2"], "inspected": inspected}
     if inspected:
-        out.update({k: unit[k] for k in ("truth", "method", "inspector", "inspected_on", "comment",
-                                         "recorded_by", "recorded_at", *_REVEALED)})
+        out.update({k: unit[k] for k in ("inspection_id", "truth", "method", "inspector", "inspected_on",
+                                         "comment", "recorded_by", "recorded_at", *_REVEALED)})
     return out
 
 
 def list_units(conn: q.Conn, key: ParcelSetKey, sample_id: int, pid: str | None = None) -> dict[str, Any]:
-    """The sampled units, the system's decision shown only for units already inspected."""
+    """The sampled units, the system's decision shown only for units already inspected.
+
+    An inspected unit carries its latest inspection's id and that inspection's attachments.
+    """
     s = sample_of(conn, key, sample_id)
     rows = [_public(u) for u in q.units(conn, sample_id, pid)]
+    files = attachments.list_for(conn, key, [int(r["inspection_id"]) for r in rows if r["inspected"]])
+    for r in rows:
+        if r["inspected"]:
+            r["attachments"] = files[int(r["inspection_id"])]
     return {"sample_id": sample_id, "run_id": s["run_id"], "conditions": s["conditions"],
             "synthetic": bool(s["design"].get("synthetic")), "total": len(rows),
             "inspected": sum(r["inspected"] for r in rows), "units": rows}

@@ -7,7 +7,7 @@ none). Each test draws its own census sample of both decisions, so tests do not 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from apitools import Server, get_json
@@ -115,14 +115,30 @@ def test_inspection_widget_hides_the_decision_until_saved(api: Server, sample: i
     panel.units.value = "B|mown_once"
     assert "B" in panel.case.value and "System decision" not in panel.case.value + panel.result.value
     assert "green" not in panel.case.value + panel.result.value
+    assert panel.card.blind and "stay hidden" in panel.card.decisions.value  # the workstation's card, blind
+    assert "B" in panel.card.body.value and panel.card.downloads.layout.display == "none"
     assert panel.submit() is None and "verdict first" in panel.result.value  # nothing chosen: nothing sent
     panel.truth.value, panel.method.value = "not_compliant", "photo"
+    clip = _jpeg()
+    now = datetime.now(UTC)  # what the browser sends, as ipywidgets holds it
+    panel.files.value = ({"name": "clip.jpg", "type": "image/jpeg", "size": len(clip),
+                          "content": memoryview(clip), "last_modified": now},
+                         {"name": "notes.txt", "type": "text/plain", "size": 5,
+                          "content": memoryview(b"words"), "last_modified": now})
     answer = panel.submit()
     assert answer is not None and answer["system_colour"] == "green" and answer["agrees"] is False
     assert "System decision: <b class='cbm-qa-colour'>green</b>" in panel.result.value
+    assert len(answer["attachments_refused"]) == 1 and "Not attached: notes.txt" in panel.result.value
+    assert not panel.card.blind and "green" in panel.card.decisions.value  # revealed once inspected
+    assert panel.card.downloads.layout.display is None
+    assert [label for label, _ in panel.evidence.options][1:] == [f"clip.jpg ({len(clip) / 1000:.0f} kB)"]
+    panel.evidence.value = panel.evidence.options[1][1]
+    assert 'download="tt_2025_B_clip.jpg"' in panel.evidence_link.value and panel.files.value == ()
     assert "1 of 2 units inspected" in panel.banner.value
     panel.units.value = "A|mown_once"  # still blind for the other unit
     assert "System decision" not in panel.case.value + panel.result.value
+    assert panel.card.blind and "red" not in panel.card.decisions.value
+    assert panel.evidence.layout.display == "none"
     assert "once your verdict is saved" in panel.result.value
     panel.units.value = "B|mown_once"
     assert panel.next_unit() == "A|mown_once" and panel.truth.value is None  # the open one, no verdict yet
@@ -146,3 +162,80 @@ def test_inspection_app_runs_from_its_url(api: Server, sample: int, monkeypatch:
                      for m in state.values())
     assert f"QA sample {sample} of tt 2025: 0 of 2 units inspected" in texts
     assert "A · mown_once" in texts and "System decision" not in texts
+
+
+def _jpeg(colour: str = "green") -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), colour).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_inspection_attachments(api: Server, sample: int) -> None:
+    status, answer = _inspect(api, sample, method="vhr_image")
+    assert status == 201, answer
+    files = f"{BASE}/inspections/{answer['id']}/attachments"
+    clip = _jpeg()
+    with api.client() as c:
+        r1 = c.post(files, files={"file": ("clip 2025-06-30.jpg", clip, "image/jpeg")})
+        r2 = c.post(files, files={"file": ("../../field sheet", PDF, "application/octet-stream")})
+        again = c.post(files, files={"file": ("copy.jpg", clip, "image/jpeg")})
+        text = c.post(files, files={"file": ("notes.jpg", b"just words", "image/jpeg")})
+        empty = c.post(files, files={"file": ("empty.pdf", b"", "application/pdf")})
+        unknown = c.post(f"{BASE}/inspections/999999999/attachments", files={"file": ("a.pdf", PDF)})
+    assert r1.status_code == 201, r1.text
+    assert (r1.json()["filename"], r1.json()["media_type"], r1.json()["bytes"]) == ("clip_2025-06-30.jpg",
+                                                                                  "image/jpeg", len(clip))
+    assert r2.status_code == 201 and r2.json()["filename"] == "field_sheet.pdf"  # type read from the bytes
+    assert r2.json()["media_type"] == "application/pdf"
+    assert again.status_code == 409 and "already has this file" in again.json()["detail"]
+    assert text.status_code == 422 and "not a JPEG, PNG, TIFF or PDF" in text.json()["detail"]
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    assert unknown.status_code == 404 and "no QA inspection" in unknown.json()["detail"]
+    with api.client("analyst") as c:  # an inspector of the sample, but not who recorded it
+        other = c.post(files, files={"file": ("mine.pdf", PDF)})
+    assert other.status_code == 403 and "recorded by consumer" in other.json()["detail"]
+    with api.client("outsider") as c:
+        assert c.post(files, files={"file": ("x.pdf", PDF)}).status_code == 403
+        assert c.get(files).status_code == 403
+    listed = get_json(api, files)["attachments"]
+    assert [f["filename"] for f in listed] == ["clip_2025-06-30.jpg", "field_sheet.pdf"]
+    unit = {u["pid"]: u for u in get_json(api, f"{BASE}/units", sample=sample)["units"]}["A"]
+    assert unit["inspection_id"] == answer["id"] and unit["attachments"] == listed
+    with api.client("analyst") as c:  # readers of the set read the evidence
+        got = c.get(listed[0]["url"])
+    assert got.status_code == 200 and got.content == clip and got.headers["content-type"] == "image/jpeg"
+    assert 'filename="tt_2025_A_clip_2025-06-30.jpg"' in got.headers["content-disposition"]
+    with api.client() as c:
+        assert c.get(f"{files}/999999").status_code == 404
+        assert c.get(f"{BASE.replace('tt', 'zz')}/inspections/{answer['id']}/attachments").status_code == 403
+
+
+def test_attachment_limits(api: Server, sample: int, tmp_path: object) -> None:
+    from backend.errors import LimitExceeded
+    from backend.qa import attachments
+    from backend.settings import Settings
+
+    status, answer = _inspect(api, sample)
+    assert status == 201
+    small = Settings(**{**api.settings.model_dump(), "photo_max_bytes": 1000})
+    with connect(api.settings) as conn:
+        user_id = conn.execute("SELECT id FROM users WHERE username = 'consumer'").fetchone()["id"]
+        with pytest.raises(attachments.AttachmentTooLarge, match="CBM_PHOTO_MAX_BYTES"):
+            attachments.attach(conn, small, ParcelSetKey("tt", 2025), answer["id"], "big.pdf",
+                               PDF + b" " * 1000, user="consumer", user_id=user_id)
+        for i in range(attachments.MAX_PER_INSPECTION):
+            attachments.attach(conn, api.settings, ParcelSetKey("tt", 2025), answer["id"], f"p{i}.pdf",
+                               PDF + str(i).encode(), user="consumer", user_id=user_id)
+        with pytest.raises(LimitExceeded, match="one PDF"):
+            attachments.attach(conn, api.settings, ParcelSetKey("tt", 2025), answer["id"], "one-more.pdf",
+                               PDF + b"more", user="consumer", user_id=user_id)
+        n = conn.execute("SELECT count(*) AS n FROM qa_attachments WHERE inspection_id = %s",
+                         (answer["id"],)).fetchone()["n"]
+    assert n == attachments.MAX_PER_INSPECTION

@@ -34,6 +34,19 @@ KEY = ParcelSetKey("demo", 2025)
 CASE_PID = ".cbm-qa-case .cbm-pid"
 
 
+def _clip() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "olive").save(buf, "JPEG")
+    return buf.getvalue()
+
+
+CLIP = _clip()
+
+
 def _drop(conn: Any) -> None:
     conn.execute("DELETE FROM qa_samples WHERE created_by = 'ui-test qa'")
     conn.execute("DELETE FROM users WHERE username = %s", (USER,))
@@ -90,12 +103,26 @@ def test_landing_page_blind_inspection_next_unit(demo_api: Server, inspection: t
     assert page.locator(".cbm-qa-colour").count() == 0
     shown = page.locator(".cbm-qa").inner_text().lower()
     assert "system decision" not in shown and not {"green", "yellow", "red"} & set(shown.split())
+    # the review workstation's case file, blind: the parcel, no decision, no download that carries one
+    page.locator(".cbm-card .cbm-pid", has_text=first).wait_for(timeout=LOAD_MS)
+    assert page.locator(".cbm-card .cbm-blind").is_visible()
+    assert page.locator(".cbm-card .cbm-decision").count() == 0
+    assert not page.locator(".cbm-downloads").is_visible()
     watched.shot("qa_inspection-blind")
-    # record: the answer reveals the decision of this unit only
+    # record with an attached VHR clip: the answer reveals the decision of this unit only
+    with page.expect_file_chooser() as chooser:  # the upload button opens the browser's file chooser
+        page.locator(".cbm-qa-files").click()
+    chooser.value.set_files(files=[{"name": "vhr clip.jpg", "mimeType": "image/jpeg", "buffer": CLIP}])
+    page.locator(".cbm-qa-files", has_text="(1)").wait_for(timeout=LOAD_MS)  # the widget holds the file
     page.locator(".cbm-qa-truth button").first.click()  # compliant
     page.locator(".cbm-qa-save").click()
     page.locator(".cbm-qa-colour", has_text=colour).wait_for(timeout=LOAD_MS)
     page.locator(".cbm-qa-banner", has_text="1 of 3 units inspected").wait_for(timeout=LOAD_MS)
+    page.locator(".cbm-card .cbm-decision").first.wait_for(timeout=LOAD_MS)  # the card reveals it too
+    assert page.locator(".cbm-card .cbm-blind").count() == 0
+    evidence = page.locator(".cbm-qa-evidence select")
+    evidence.wait_for(timeout=LOAD_MS)
+    assert "vhr_clip.jpg" in evidence.inner_text()
     watched.shot("qa_inspection-saved")
     # next unit: another parcel, blind again
     page.locator(".cbm-qa-next").click()
@@ -106,6 +133,10 @@ def test_landing_page_blind_inspection_next_unit(demo_api: Server, inspection: t
         stored = conn.execute("SELECT p.pid, i.truth, i.recorded_by FROM qa_inspections i JOIN qa_units u "
                               "USING (sample_id, parcel_id, condition) JOIN parcels p ON p.set_id = u.set_id "
                               "AND p.id = u.parcel_id WHERE i.sample_id = %s", (sid,)).fetchall()
+        files = conn.execute("SELECT a.filename, a.media_type, a.bytes FROM qa_attachments a "
+                             "JOIN qa_inspections i ON i.id = a.inspection_id WHERE i.sample_id = %s",
+                             (sid,)).fetchall()
     assert stored == [{"pid": first, "truth": "compliant", "recorded_by": USER}]
+    assert files == [{"filename": "vhr_clip.jpg", "media_type": "image/jpeg", "bytes": len(CLIP)}]
     watched.check()
     print(f"landing page {t1 - t0:.1f} s, inspection app {t2 - t1:.1f} s, rest {time.monotonic() - t2:.1f} s")

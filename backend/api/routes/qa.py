@@ -8,19 +8,23 @@ inspection), and the other routes hide it from the inspectors meanwhile (``backe
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.api.deps import Conn, CurrentUser, ReadableSetPath
+from backend.api.deps import Conn, CurrentUser, ReadableSetPath, SettingsDep
 from backend.api.errors import ERROR_RESPONSES
-from backend.qa import inspections, measure, report, samples
+from backend.qa import attachments, inspections, measure, report, samples
 
 router = APIRouter(prefix="/sets/{aoi}/{year}/qa", tags=["quality assessment"], responses=ERROR_RESPONSES)
 SampleQuery = Annotated[int, Query(ge=1, le=2**31 - 1, description="QA sample id.")]
+InspectionId = Annotated[int, Path(ge=1, le=2**62, description="Inspection id (POST .../inspections "
+                                                              "answers it; the units list carries it).")]
+AttachmentFile = Annotated[UploadFile, File(description="The evidence: a JPEG, PNG, TIFF or PDF file.")]
 OptionalPid = Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[^\x00]*$",
                                           description="One parcel's units; all when absent.")]
 
@@ -58,6 +62,36 @@ def inspect(key: ReadableSetPath, body: InspectionBody, user: CurrentUser, conn:
     fields = body.model_dump(exclude={"sample_id"})
     item = inspections.InspectionInput(**{**fields, "inspector": body.inspector or user.username})
     return inspections.record(conn, key, body.sample_id, item, user.username, user_id=user.id)
+
+
+@router.post("/inspections/{inspection_id}/attachments", status_code=201,
+             summary="Attach evidence (VHR clip, field sheet, photo) to an inspection",
+             responses={409: {"description": "The inspection already has this file."},
+                        413: {"description": "More bytes than CBM_PHOTO_MAX_BYTES."}})
+def attach(key: ReadableSetPath, inspection_id: InspectionId, file: AttachmentFile, user: CurrentUser,
+           conn: Conn, settings: SettingsDep) -> dict[str, Any]:
+    """Store a file with the inspection (who recorded it only); the type is read from its bytes."""
+    data = file.file.read(settings.photo_max_bytes + 1)
+    return attachments.attach(conn, settings, key, inspection_id, file.filename, data, user=user.username,
+                              user_id=user.id)
+
+
+@router.get("/inspections/{inspection_id}/attachments", summary="The evidence attached to an inspection")
+def list_attachments(key: ReadableSetPath, inspection_id: InspectionId, conn: Conn) -> dict[str, Any]:
+    """Name, type, size, SHA-256, who and when of each attachment, oldest first, with its URL."""
+    return {"inspection_id": inspection_id, "attachments": attachments.attachments(conn, key, inspection_id)}
+
+
+@router.get("/inspections/{inspection_id}/attachments/{attachment_id}", summary="One attached file",
+            response_class=Response, responses={200: {"content": {m: {} for m in attachments.MEDIA_TYPES}}})
+def attachment_file(key: ReadableSetPath, inspection_id: InspectionId,
+                    attachment_id: Annotated[int, Path(ge=1, le=2**62)], conn: Conn,
+                    settings: SettingsDep) -> Response:
+    """The file as uploaded, named ``<aoi>_<year>_<pid>_<its name>``."""
+    data, row = attachments.attachment_file(conn, settings, key, inspection_id, attachment_id)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{key.aoi}_{key.year}_{row['pid']}_{row['filename']}")
+    return Response(data, media_type=row["media_type"], headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-SHA256": row["sha256"]})
 
 
 @router.get("/estimates", summary="Quality estimates of a sample")
