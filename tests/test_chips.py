@@ -195,7 +195,8 @@ def test_bad_requests_are_refused(chip_settings, images, kwargs, error, words) -
 @pytest.mark.parametrize(("start", "end", "error", "message"), [
     ("2025-01-01", "2025-02-01", LimitExceeded,
      "date range of 32 days exceeds the limit CBM_API_MAX_DATE_SPAN_DAYS=31 days: ask for a shorter range"),
-    ("2025-02-01", "2025-01-31", InvalidInput, "end_date 2025-01-31 is before start_date 2025-02-01"),
+    ("2025-02-01", "2025-01-31", InvalidInput,
+     "end_date 2025-01-31 is before start_date 2025-02-01: give an end_date on or after the start_date"),
 ])
 def test_chips_and_time_series_share_the_date_span_check(settings, start, end, error, message) -> None:
     """One check, one message: a chip request and a time-series request with the same dates."""

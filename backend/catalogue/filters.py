@@ -49,7 +49,8 @@ def check_date_span(first: dt.datetime, last: dt.datetime, max_days: int | None)
         LimitExceeded: the range is longer than ``max_days`` (the setting ``api_max_date_span_days``).
     """
     if last < first:
-        raise InvalidInput(f"end_date {_shown(last)} is before start_date {_shown(first)}")
+        raise InvalidInput(f"end_date {_shown(last)} is before start_date {_shown(first)}: give an end_date "
+                           "on or after the start_date")
     days = (last - first).total_seconds() / 86400
     if max_days is not None and days > max_days:
         raise LimitExceeded(f"date range of {days:.0f} days exceeds the limit "
