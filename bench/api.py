@@ -196,7 +196,7 @@ def evict_os_cache(s: object) -> None:
 def sql_timing(s: object, n: int) -> None:
     from datetime import UTC, datetime
 
-    from backend.db import queries_api as q
+    from backend.db import queries_series as q
 
     lo, hi = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
     with connect(s, autocommit=True) as conn:  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import pytest
 from realitems import SHARED_REALDATA
 
 from backend.db import connect, database_url
-from backend.db.queries_api import _SET_PARCEL_BY_PID
+from backend.db.queries_parcel_reads import _SET_PARCEL_BY_PID
 from backend.db.queries_parcels import crop_table
 from backend.errors import InvalidInput
 from backend.parcels import import_parcels, load_mapping

@@ -21,7 +21,6 @@ from psycopg.rows import DictRow
 
 from backend.accounts import User
 from backend.db import connect
-from backend.db import queries_api as qa
 from backend.db import queries_batch as q
 from backend.errors import NotFound
 from backend.settings import Settings
@@ -168,7 +167,7 @@ MAX_VISIBLE_RUNS = 100
 
 def visible_runs(conn: psycopg.Connection[DictRow], user: User) -> list[dict[str, Any]]:
     """The latest batch runs the user may see (runs for granted AOIs; admins see all)."""
-    return qa.batch_runs(conn, None if "*" in user.aois else sorted(user.aois), MAX_VISIBLE_RUNS)
+    return q.batch_runs(conn, None if "*" in user.aois else sorted(user.aois), MAX_VISIBLE_RUNS)
 
 
 def visible_run(conn: psycopg.Connection[DictRow], user: User, run_id: str) -> dict[str, Any]:
@@ -177,7 +176,7 @@ def visible_run(conn: psycopg.Connection[DictRow], user: User, run_id: str) -> d
     Raises:
         NotFound: no such run, or it belongs to an AOI the user may not read (same message).
     """
-    run = qa.batch_run(conn, run_id)
+    run = q.batch_run(conn, run_id)
     aoi = (run or {}).get("parameters", {}).get("aoi")
     if run is None or (aoi is not None and not user.can_read(str(aoi))) or (
             aoi is None and "*" not in user.aois):

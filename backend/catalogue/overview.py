@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.db import queries_api as qa
 from backend.db import queries_catalogue as qc
 from backend.extraction import timeseries
 
@@ -21,7 +20,7 @@ def imagery(conn: qc.Conn) -> list[dict[str, Any]]:
     their masks (``SCL`` or ``none``); duplicate copies are left out.
     """
     out = []
-    for r in qa.catalogue_bands(conn):
+    for r in qc.catalogue_bands(conn):
         names = timeseries.STORED_TO_JRC.get(r["kind"], {})
         out.append({"tstype": r["kind"], "provider": r["provider"], "collection": r["collection"],
                     "images": r["n_images"], "masks": list(r["masks"]),

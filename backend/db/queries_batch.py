@@ -175,3 +175,27 @@ def get_run(conn: Conn, run_id: str) -> dict[str, Any] | None:
 def get_chunks(conn: Conn, run_id: str) -> list[dict[str, Any]]:
     """The chunks of a run, by chunk number."""
     return conn.execute(_GET_CHUNKS, {"run_id": run_id}).fetchall()
+
+
+def ping(conn: Conn) -> None:
+    """Round-trip to the database (raises if it does not answer)."""
+    conn.execute("SELECT 1")
+
+
+def batch_runs(conn: Conn, aois: list[str] | None, limit: int) -> list[dict[str, Any]]:
+    """Latest batch runs; ``aois`` restricts to runs whose ``aoi`` parameter is granted."""
+    return conn.execute(
+        "SELECT id, notebook, parameters, status, started_by, started_at, finished_at, n_chunks, "
+        "rows_written FROM batch_runs WHERE %(all)s OR parameters->>'aoi' = ANY(%(aois)s) "
+        "ORDER BY started_at DESC LIMIT %(limit)s",
+        {"all": aois is None, "aois": aois or [], "limit": limit}).fetchall()
+
+
+def batch_run(conn: Conn, run_id: str) -> dict[str, Any] | None:
+    """One batch run with its chunks, or None."""
+    run = conn.execute("SELECT * FROM batch_runs WHERE id = %s", (run_id,)).fetchone()
+    if run is not None:
+        run["chunks"] = conn.execute(
+            "SELECT chunk, status, attempts, rows_written, error, started_at, finished_at "
+            "FROM batch_chunks WHERE run_id = %s ORDER BY chunk", (run_id,)).fetchall()
+    return run

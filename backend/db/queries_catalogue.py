@@ -239,3 +239,14 @@ def summary(conn: Conn) -> list[dict[str, Any]]:
 def analyze_images(conn: Conn) -> None:
     """Refresh the planner statistics of ``images`` (the time-series plan depends on them)."""
     conn.execute("ANALYZE images")
+
+
+def catalogue_bands(conn: Conn) -> list[dict[str, Any]]:
+    """Per kind, provider and collection: image count, the bands and masks the images have."""
+    return conn.execute(
+        "SELECT kind, provider, collection, count(*) AS n_images, "
+        "array_agg(DISTINCT mask ORDER BY mask) AS masks, "
+        "(SELECT array_agg(DISTINCT b) FROM images j, unnest(j.bands) b WHERE j.kind = i.kind "
+        " AND j.provider = i.provider AND j.collection = i.collection) AS bands "
+        "FROM images i WHERE duplicate_of IS NULL GROUP BY kind, provider, collection "
+        "ORDER BY kind, provider, collection").fetchall()

@@ -37,3 +37,14 @@ def decision_page(conn: Conn, set_id: int, *, colour: str | None, condition: str
         + " ORDER BY array_position(ARRAY['red','yellow','green'], d.colour), p.pid, d.condition "
           "OFFSET %(offset)s LIMIT %(limit)s", args).fetchall()
     return (int(total["n"]) if total else 0), rows
+
+
+def decisions(conn: Conn, set_id: int, parcel_id: int) -> list[dict[str, Any]]:
+    """Decisions of a parcel from the latest run that has any, by condition."""
+    return conn.execute("""
+        SELECT d.run_id, m.scheme, m.catalogue_version, d.condition, d.colour, d.reason, d.evidence,
+               d.rule_version, d.decided_at
+        FROM decisions d JOIN marker_runs m ON m.id = d.run_id
+        WHERE d.set_id = %(s)s AND d.parcel_id = %(p)s AND d.run_id = (SELECT max(run_id)
+              FROM decisions WHERE set_id = %(s)s AND parcel_id = %(p)s)
+        ORDER BY d.condition""", {"s": set_id, "p": parcel_id}).fetchall()

@@ -163,3 +163,15 @@ def copy_signatures(conn: Conn, payload: bytes) -> None:
 def finish_job(conn: Conn, *, job_id: int, note: str | None, n_parcels: int, n_rows: int) -> None:
     """Mark a job done with its counts (in the transaction of its rows)."""
     conn.execute(_FINISH_JOB, {"job_id": job_id, "note": note, "n_parcels": n_parcels, "n_rows": n_rows})
+
+
+def jobs_status(conn: Conn, set_id: int, max_failed: int) -> dict[str, Any]:
+    """Extraction-job counts by status and the latest failures of a set."""
+    counts = conn.execute("SELECT status, count(*) AS n, coalesce(sum(n_rows), 0) AS n_rows "
+                          "FROM extraction_jobs WHERE set_id = %s GROUP BY status", (set_id,)).fetchall()
+    failed = conn.execute(
+        "SELECT j.id, i.item_id, j.attempts, j.error, j.finished_at FROM extraction_jobs j "
+        "JOIN images i ON i.id = j.image_id WHERE j.set_id = %s AND j.status = 'failed' "
+        "ORDER BY j.finished_at DESC NULLS LAST LIMIT %s", (set_id, max_failed)).fetchall()
+    return {"counts": {r["status"]: r["n"] for r in counts},
+            "rows": sum(int(r["n_rows"]) for r in counts), "failed": failed}

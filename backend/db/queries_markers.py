@@ -160,3 +160,14 @@ def current_run(conn: Conn, set_id: int, catalogue_sha256: str) -> dict[str, Any
         "AND r.started_at >= coalesce((SELECT max(finished_at) FROM extraction_jobs "
         "WHERE set_id = %(s)s), '-infinity') "
         "ORDER BY r.id DESC LIMIT 1", {"s": set_id, "c": catalogue_sha256}).fetchone()
+
+
+def markers(conn: Conn, set_id: int, parcel_id: int) -> list[dict[str, Any]]:
+    """Marker results of a parcel from the latest run that has any, in marker order."""
+    return conn.execute("""
+        SELECT r.run_id, m.scheme, r.marker, r.seq, r.version, r.start_date, r.end_date, r.value,
+               r.confidence, r.evidence
+        FROM marker_results r JOIN marker_runs m ON m.id = r.run_id
+        WHERE r.set_id = %(s)s AND r.parcel_id = %(p)s AND r.run_id = (SELECT max(run_id)
+              FROM marker_results WHERE set_id = %(s)s AND parcel_id = %(p)s)
+        ORDER BY r.marker, r.seq""", {"s": set_id, "p": parcel_id}).fetchall()

@@ -23,7 +23,6 @@ import psycopg
 from psycopg.rows import DictRow
 
 from backend.db import connect
-from backend.db import queries_api as qa
 from backend.db import queries_extraction as q
 from backend.errors import DatabaseError
 from backend.parcels.sets import ParcelSetKey, resolve_set
@@ -184,4 +183,4 @@ MAX_FAILED_JOBS = 50
 def set_status(conn: psycopg.Connection[DictRow], key: ParcelSetKey) -> dict[str, Any]:
     """Extraction-job counts of a set by status, rows written and its latest failures."""
     return {"aoi": key.aoi, "year": key.year, "ptype": key.ptype,
-            **qa.jobs_status(conn, resolve_set(conn, key)["id"], MAX_FAILED_JOBS)}
+            **q.jobs_status(conn, resolve_set(conn, key)["id"], MAX_FAILED_JOBS)}

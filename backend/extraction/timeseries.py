@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from backend.catalogue.filters import check_date_span
-from backend.db import queries_api as q
+from backend.db import queries_parcel_reads as qpr
+from backend.db import queries_series as q
 from backend.db.signatures import HIST_DTYPE, N_SCL_CLASSES, N_STATS, unpack_stats
 from backend.errors import InvalidInput, ParcelNotFound
 from backend.parcels.sets import ParcelSetKey, resolve_set, set_not_found
@@ -236,7 +237,7 @@ def to_geopackage(conn: q.Conn, key: ParcelSetKey, pid: str, tstype: str, band: 
     import shapely
 
     pset = resolve_set(conn, key)
-    parcel = q.parcel_row(conn, pset["id"], pid)
+    parcel = qpr.parcel_row(conn, pset["id"], pid)
     if parcel is None:
         raise ParcelNotFound(f"no parcel {pid!r} in {key.aoi} {key.year}")
     data = plain(unpack(q.series(conn, pset["id"], pid, tstype, dates.start, dates.end), tstype, band))

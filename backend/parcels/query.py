@@ -16,7 +16,7 @@ from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 from backend.catalogue.overview import imagery
-from backend.db import queries_api as q
+from backend.db import queries_parcel_reads as q
 from backend.errors import InvalidInput, LimitExceeded
 from backend.extraction import timeseries
 from backend.parcels.sets import ParcelSetKey, resolve_set, set_not_found

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.accounts import User
-from backend.db import queries_api as qa
+from backend.db import queries_parcel_reads as qpr
 from backend.db import queries_parcels as q
 from backend.errors import InvalidInput, ParcelSetNotFound
 
@@ -58,9 +58,9 @@ def resolve_set(conn: q.Conn, key: ParcelSetKey) -> dict[str, Any]:
 
 def list_sets(conn: q.Conn, user: User) -> list[dict[str, Any]]:
     """Parcel sets the user may read."""
-    return [s for s in qa.list_sets(conn) if user.can_read(s["aoi"])]
+    return [s for s in qpr.list_sets(conn) if user.can_read(s["aoi"])]
 
 
 def set_summary(conn: q.Conn, key: ParcelSetKey) -> dict[str, Any]:
     """Parcel, crop, job, image and decision counts of one set."""
-    return qa.set_summary(conn, resolve_set(conn, key)["id"])
+    return qpr.set_summary(conn, resolve_set(conn, key)["id"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.db import queries_api as q
+from backend.db import queries_tiles as q
 from backend.errors import NotFound
 from backend.parcels.sets import ParcelSetKey, resolve_set
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pyproj import Geod
 
-from backend.db import queries_api as qa
+from backend.db import queries_parcel_reads as qpr
 from backend.db import queries_photos as q
 from backend.errors import Forbidden, InvalidInput, NotFound, ParcelNotFound
 from backend.parcels.sets import ParcelSetKey, resolve_set
@@ -77,7 +77,7 @@ def ray_end(meta: PhotoMeta, view_m: float) -> tuple[float, float] | None:
 
 def _parcel(conn: q.Conn, pset: dict[str, Any], target: Target, containing: list[dict[str, Any]]) -> dict:
     if target.pid is not None:
-        row = qa.parcel_row(conn, pset["id"], target.pid)
+        row = qpr.parcel_row(conn, pset["id"], target.pid)
         if row is None:
             raise ParcelNotFound(f"no parcel {target.pid!r} in {pset['aoi']} {pset['year']}")
         return {"id": int(row["id"]), "pid": row["pid"]}

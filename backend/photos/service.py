@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from backend.chips.signing import InvalidToken, sign, verify
-from backend.db import queries_api as qa
+from backend.db import queries_parcel_reads as qpr
 from backend.db import queries_photos as q
 from backend.errors import AlreadyExists, ParcelNotFound
 from backend.parcels.sets import ParcelSetKey, resolve_set
@@ -122,7 +122,7 @@ def list_photos(conn: q.Conn, settings: Settings, key: ParcelSetKey, pid: str | 
     set_id = int(resolve_set(conn, key)["id"])
     parcel_id = None
     if pid is not None:
-        row = qa.parcel_row(conn, set_id, pid)
+        row = qpr.parcel_row(conn, set_id, pid)
         if row is None:
             raise ParcelNotFound(f"no parcel {pid!r} in {key.aoi} {key.year}")
         parcel_id = int(row["id"])

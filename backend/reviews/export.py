@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from backend.db import queries_api as qa
+from backend.db import queries_markers as qm
+from backend.db import queries_parcel_reads as qpr
 from backend.db import queries_reviews as q
 from backend.errors import ParcelNotFound
 from backend.parcels.sets import ParcelSetKey
@@ -115,12 +116,12 @@ _MARKER_COLS = ("marker", "start_date", "end_date", "value", "confidence")
 def evidence_sheet(conn: q.Conn, key: ParcelSetKey, pid: str, settings: Settings) -> str:
     """A printable HTML case file of one parcel: outline, decisions, reviews history, markers, photos."""
     set_id, run = service.run_of(conn, key)
-    parcel = qa.parcel_row(conn, set_id, pid)
+    parcel = qpr.parcel_row(conn, set_id, pid)
     if parcel is None:
         raise ParcelNotFound(f"no parcel {pid!r} in {key.aoi} {key.year}")
     decisions = q.export_rows(conn, run, set_id, pid, geometry=False)
     hist = q.parcel_history(conn, run, set_id, int(parcel["id"]))
-    markers = qa.markers(conn, set_id, int(parcel["id"]))
+    markers = qm.markers(conn, set_id, int(parcel["id"]))
     title = html.escape(f"Parcel {pid} — {key.aoi} {key.year}")
     crop = html.escape(f"{parcel['cropname'] or ''} ({parcel['cropcode'] or ''})")
     return "".join([

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from backend.accounts import User
-from backend.db import queries_api as qa
+from backend.db import queries_parcel_reads as qpr
 from backend.db import queries_photos as qp
 from backend.db import queries_queue as qq
 from backend.db import queries_reviews as q
@@ -91,7 +91,7 @@ def run_of(conn: q.Conn, key: ParcelSetKey) -> tuple[int, int]:
 
 def parcel_id_of(conn: q.Conn, set_id: int, key: ParcelSetKey, pid: str) -> int:
     """Internal id of a parcel; raises :class:`ParcelNotFound` when the set has no such pid."""
-    row = qa.parcel_row(conn, set_id, pid)
+    row = qpr.parcel_row(conn, set_id, pid)
     if row is None:
         raise ParcelNotFound(f"no parcel {pid!r} in {key.aoi} {key.year}")
     return int(row["id"])

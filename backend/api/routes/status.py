@@ -12,7 +12,7 @@ from backend.api.deps import AdminUser, AnalystUser, Conn, CurrentUser, Readable
 from backend.api.errors import ERROR_RESPONSES
 from backend.batch import records
 from backend.catalogue.overview import catalogue_summary as summarise_catalogue
-from backend.db import queries_api as q
+from backend.db import queries_batch as q
 from backend.extraction import jobs
 from backend.markers import results
 from backend.parcels import sets as parcel_sets
