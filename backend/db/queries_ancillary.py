@@ -226,20 +226,27 @@ def weighted_series(conn: Conn, source_id: int, variable: str) -> list[dict[str,
         (source_id, variable)).fetchall()
 
 
-async def set_parcel_weather(pool: APool, aoi: str, year: int, ptype: str, pid: str) -> list[dict[str, Any]]:
-    """One round trip: the set's weather source and the parcel's linked series.
+async def set_parcel_weather(pool: APool, aoi: str, year: int, ptype: str, pid: str) -> dict[str, Any] | None:
+    """One round trip, one row: the set's weather source and the parcel's linked series.
 
-    No rows: no such set. One row with ``first_day`` NULL: the set has no weather. Rows with
-    ``variable`` NULL only: no such parcel (or no links).
+    None: no such set. ``first_day`` NULL: the set has no weather. ``weights`` NULL: no such
+    parcel (or no links). Else ``weights`` of the parcel's cells (in cell order) and ``vals``
+    their float32 series concatenated, per variable in the source's order, per cell.
     """
     async with pool.connection() as conn:
         cur = await conn.execute("""
-            SELECT s.id AS set_id, ws.first_day, ws.n_days, ws.variables, w.variable, l.weight, w.vals
+            SELECT s.id AS set_id, ws.first_day, ws.n_days, ws.variables, pl.weights, sv.vals
             FROM parcel_sets s
             LEFT JOIN weather_sources ws ON ws.set_id = s.id
-            LEFT JOIN parcels p ON p.set_id = s.id AND p.pid = %(pid)s
-            LEFT JOIN weather_links l ON l.source_id = ws.id AND l.parcel_id = p.id
-            LEFT JOIN weather_series w ON w.source_id = ws.id AND w.cell = l.cell
-            WHERE s.aoi = %(aoi)s AND s.year = %(year)s AND s.ptype = %(ptype)s
-            ORDER BY w.variable, l.cell""", {"aoi": aoi, "year": year, "ptype": ptype, "pid": pid})
-        return await cur.fetchall()
+            LEFT JOIN LATERAL (
+                SELECT array_agg(l.cell ORDER BY l.cell) AS cells,
+                       array_agg(l.weight ORDER BY l.cell) AS weights
+                FROM parcels p JOIN weather_links l ON l.source_id = ws.id AND l.parcel_id = p.id
+                WHERE p.set_id = s.id AND p.pid = %(pid)s) pl ON true
+            LEFT JOIN LATERAL (
+                SELECT string_agg(w.vals, ''::bytea ORDER BY array_position(ws.variables, w.variable), w.cell)
+                       AS vals
+                FROM weather_series w WHERE w.source_id = ws.id AND w.cell = ANY (pl.cells)) sv ON true
+            WHERE s.aoi = %(aoi)s AND s.year = %(year)s AND s.ptype = %(ptype)s""",
+            {"aoi": aoi, "year": year, "ptype": ptype, "pid": pid})
+        return await cur.fetchone()
