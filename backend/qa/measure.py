@@ -7,6 +7,7 @@ from typing import Any
 from backend.db import queries_qa as q
 from backend.errors import InvalidInput
 from backend.parcels.sets import ParcelSetKey
+from backend.qa import attachments
 from backend.qa.estimation import Unit, estimate_condition
 from backend.qa.samples import sample_of
 
@@ -42,8 +43,12 @@ def measure(conn: q.Conn, key: ParcelSetKey, sample_id: int,
         out[cond] = {"N": cd["N"], "n": cd["n"], "frame_colours": cd.get("colours"),
                      **estimate_condition(units, sizes, level)}
     wrong = [{k: r[k] for k in ("pid", "condition", "colour", "truth", "method", "inspector", "inspected_on",
-                                "comment", "cropname")}
+                                "comment", "cropname", "inspection_id")}
              for r in rows if r["truth"] is not None and disagrees(r["colour"], r["truth"])]
+    files = attachments.list_for(conn, key, [int(r["inspection_id"]) for r in wrong])
+    for r in wrong:  # the evidence the inspector attached, named and identified by its SHA-256
+        r["evidence"] = [{k: f[k] for k in ("filename", "media_type", "sha256", "url")}
+                         for f in files[int(r["inspection_id"])]]
     return {"sample_id": sample_id, "run_id": s["run_id"], "aoi": key.aoi, "year": key.year,
             "confidence": level, "synthetic": bool(design.get("synthetic")), "n_units": len(rows),
             "n_inspected": sum(r["truth"] is not None for r in rows), "conditions": out,

@@ -106,10 +106,11 @@ def _disagreements(rows: list[dict[str, Any]], key: ParcelSetKey, dashboard_url:
     for r in rows:
         url = f"{dashboard_url.rstrip('/')}/review.ipynb?" + urlencode(
             {"aoi": key.aoi, "year": key.year, "parcel_id": r["pid"]})
+        evidence = "; ".join(f"{f['filename']} (SHA-256 {f['sha256'][:12]}…)" for f in r.get("evidence", []))
         out.append([_Raw(f'<a href="{_e(url)}">{_e(r["pid"])}</a>'), r["condition"], r["colour"], r["truth"],
-                    r["method"], r["inspector"], r["inspected_on"], r["comment"]])
+                    r["method"], r["inspector"], r["inspected_on"], r["comment"], evidence or "–"])
     return _table(["parcel (case file)", "condition", "system", "truth", "method", "inspector", "date",
-                   "comment"], out)
+                   "comment", "evidence attached"], out)
 
 
 def render(s: dict[str, Any], m: dict[str, Any], key: ParcelSetKey, dashboard_url: str) -> str:

@@ -80,13 +80,18 @@ def test_no_grant_no_inspection(api: Server, sample: int) -> None:
 
 
 def test_estimates_and_stored_report(api: Server, sample: int) -> None:
-    assert _inspect(api, sample, truth="compliant")[0] == 201  # A red, truly compliant: wrong red
+    status, first = _inspect(api, sample, truth="compliant")  # A red, truly compliant: wrong red
+    assert status == 201
+    with api.client() as c:
+        sheet = c.post(f"{BASE}/inspections/{first['id']}/attachments", files={"file": ("sheet.pdf", PDF)})
+    assert sheet.status_code == 201, sheet.text
     assert _inspect(api, sample, pid="B", truth="compliant", method="vhr_image", who="analyst")[0] == 201
     est = get_json(api, f"{BASE}/estimates", sample=sample)
     m = est["conditions"]["mown_once"]["metrics"]
     assert (m["agreement"]["k"], m["agreement"]["m"], m["agreement"]["estimate"]) == (1, 2, 0.5)
     assert m["wrong_red"]["estimate"] == 1.0 and m["wrong_green"]["estimate"] == 0.0
     assert [d["pid"] for d in est["disagreements"]] == ["A"]
+    assert [e["filename"] for e in est["disagreements"][0]["evidence"]] == ["sheet.pdf"]
     with api.client() as c:
         assert c.get(f"{BASE}/report.html", params={"sample": sample}).status_code == 404  # none stored yet
     with connect(api.settings) as conn:
@@ -97,6 +102,7 @@ def test_estimates_and_stored_report(api: Server, sample: int) -> None:
     assert page.status_code == 200 and page.headers["x-report-sha256"] == stored["sha256"]
     assert 'href="http://dash/voila/render/review.ipynb?aoi=tt&amp;year=2025&amp;parcel_id=A"' in page.text
     assert "SYNTHETIC" not in page.text  # tt is not the demo area
+    assert f"sheet.pdf (SHA-256 {sheet.json()['sha256'][:12]}…)" in page.text  # the evidence, identified
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     listed = get_json(api, f"{BASE}/samples")["samples"]
     assert any(s["id"] == sample and s["n_inspected"] == 2 for s in listed)
