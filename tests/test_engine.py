@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import shapely
 from affine import Affine
+from rasterio.windows import Window
 from rasterstats import zonal_stats as rs_zonal_stats
 from shapely.geometry import MultiPolygon, Polygon, box
 
@@ -219,6 +220,47 @@ def test_select_by_classes_equals_the_repeated_mask(factor: int, kernel: str) ->
         select_by_classes(pix, classes[:5], masked, factor=factor, kernel=kernel)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16"])
+def test_counting_path_at_the_ends_of_the_dtype_is_bit_identical(dtype: str) -> None:
+    """8-/16-bit parcels are counted in one histogram indexed by value: its first and last bins."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(6)
+    labels = np.repeat(np.arange(1, 7, dtype=np.int32), 50).reshape(10, 30)  # 50 px per parcel
+    labels[0, :3] = 0
+    low = info.min + rng.integers(0, 40, labels.shape)
+    high = info.max - rng.integers(0, 40, labels.shape)
+    band = np.where(labels % 2 == 1, low, high).astype(dtype)
+    band[labels == 6] = info.max  # one value only
+    band[labels == 5] = np.where(rng.random(50) < 0.5, info.min, info.max)  # too wide to count
+    for nodata in (None, info.max):
+        got = zonal_stats({"b": band}, labels, 6, nodata=nodata, kernel="jit")
+        ref = zonal_stats({"b": band}, labels, 6, nodata=nodata, kernel="numpy")
+        np.testing.assert_array_equal(got.values.view(np.int32), ref.values.view(np.int32))
+        exact = [0, 3, 4, 5, 6, 7]  # np.percentile of int8 overflows in b - a: ask it in float64
+        brute = _brute(band.astype(np.float64), labels, 6, nodata=nodata)
+        np.testing.assert_array_equal(got.values[:, 0, exact], brute[:, exact])
+
+
+def test_runs_of_labels_split_by_the_mask_and_across_rows() -> None:
+    """The compiled selection copies runs of one label: runs cut by masked cells, runs that
+    end at a row's end and start the next row, a label in many separate runs."""
+    labels = np.zeros((7, 9), np.int32)
+    labels[:, 3:] = 1  # rows end and start with label 1: contiguous in memory, not one run
+    labels[2:5, 5:8] = 2
+    labels[6, ::2] = 3  # single-pixel runs
+    band = np.arange(labels.size, dtype=np.uint16).reshape(labels.shape) * 7 % 101
+    pix = labelled_pixels(labels, 3)
+    classes = np.zeros((4, 5), np.uint8)
+    classes[1, 2] = classes[3, 1] = classes[0, 4] = 9  # masked cells under every label
+    for factor, cls in ((2, classes), (1, np.repeat(np.repeat(classes, 2, 0), 2, 1)[:7, :9])):
+        sel = select_by_classes(pix, cls, [9], factor=factor, kernel="jit")
+        valid = mask_to_finer(valid_mask_from_scl(cls, [9]), labels.shape, factor)
+        ref = band_stats(select_pixels(pix, valid, kernel="numpy"), band, kernel="numpy")
+        np.testing.assert_array_equal(band_stats(sel, band, kernel="jit"), ref)
+        np.testing.assert_array_equal(band_stats(sel, band, kernel="numpy"), ref)  # runs expanded
+        assert sel.lengths is not None and sel.lengths.sum() == valid[labels > 0].sum()
+
+
 def test_a_selection_is_used_before_the_next_one_on_the_same_pixels() -> None:
     labels = np.array([[1, 1, 2, 2]], np.int32)
     band = np.array([[1, 2, 3, 4]], np.uint16)
@@ -301,6 +343,8 @@ def test_scl_histogram_and_masks() -> None:
     for lab in range(1, 7):
         ref = np.bincount(scl[(labels == lab) & (scl < 12)], minlength=12)
         np.testing.assert_array_equal(hist[lab - 1], ref)
+    by_runs = scl_histogram(scl, labels, 6, pixels=labelled_pixels(labels, 6))  # the runs' path
+    np.testing.assert_array_equal(by_runs, hist)
     valid = valid_mask_from_scl(scl, {0, 3, 8, 9, 10})
     np.testing.assert_array_equal(valid, ~np.isin(scl, [0, 3, 8, 9, 10]))
     fine = mask_to_finer(valid, (79, 100))
@@ -346,3 +390,27 @@ def test_numpy_fallback_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
         np.testing.assert_array_equal(g, r)
     with pytest.raises(InvalidInput):
         zonal_stats({"b": band}, labels, 8, kernel="jit")
+
+
+def test_read_ahead_decodes_into_the_buffers_of_the_previous_call(tmp_path) -> None:
+    from gridtools import write_cog
+
+    from backend.extraction.reader import read_ahead
+
+    rng = np.random.default_rng(8)
+    arrays = {b: rng.integers(0, 5000, (64, 48)).astype(np.uint16) for b in ("a", "b", "c")}
+    for b, arr in arrays.items():
+        write_cog(tmp_path / f"{b}.tif", arr, 10)
+    window = Window(16, 0, 32, 48)
+    reads = [(str(tmp_path / f"{b}.tif"), window) for b in arrays]
+    want = [arr[0:48, 16:48] for arr in arrays.values()]
+    seen = []
+    for _ in range(2):
+        for got, ref in zip(read_ahead(reads, reuse=True), want, strict=True):
+            np.testing.assert_array_equal(got, ref)
+            seen.append(got.__array_interface__["data"][0])
+    assert set(seen[3:]) <= set(seen[:3])  # the second image decodes into the first's buffers
+    assert len(set(seen[:3])) == 2  # one band in the caller's hands, one decoded ahead
+    plain = [a.copy() for a in read_ahead(reads)]  # without reuse every band is its own array
+    for got, ref in zip(plain, want, strict=True):
+        np.testing.assert_array_equal(got, ref)

@@ -333,6 +333,95 @@ def _values_stats(a: np.ndarray, n: int, vmin: float, vmax: float, total: float,
 
 
 @_jit
+def _scan_small(a: np.ndarray, s: int, e: int, nodata: float, use_nodata: bool
+                ) -> tuple[int, int, int]:
+    """(nodata values, min, max) of ``a[s:e]``; unsigned indices: the loop vectorises."""
+    bad = 0
+    vmin, vmax = a[s], a[s]
+    if use_nodata:
+        for k in range(np.uint64(s), np.uint64(e)):
+            v = a[k]
+            bad += v == nodata
+            vmin = min(vmin, v)
+            vmax = max(vmax, v)
+    else:
+        for k in range(np.uint64(s), np.uint64(e)):
+            v = a[k]
+            vmin = min(vmin, v)
+            vmax = max(vmax, v)
+    return bad, int(vmin), int(vmax)
+
+
+@_jit
+def _count_values(a: np.ndarray, s: int, e: int, hist: np.ndarray, shift: int) -> np.int64:
+    """Count every value ``v`` of ``a[s:e]`` at ``hist[v + shift]``; return their exact sum."""
+    total = np.int64(0)
+    for k in range(np.uint64(s), np.uint64(e)):
+        v = np.int64(a[k])
+        total += v
+        hist[np.uint64(v + shift)] += 1  # unsigned: no negative-index wraparound
+    return total
+
+
+@_jit
+def _order_stats_counted(hist: np.ndarray, lo: int, span: int, n: int, vmin: float,
+                         out: np.ndarray) -> None:
+    """:func:`_order_stats_count` from the counts :func:`_count_values` left in ``hist[lo:]``.
+
+    Walks the counts 16 bins at a time (a vectorised sum) and bin by bin only inside the
+    chunks that hold a wanted rank. Needs ``n >= 5``; zeroes ``hist[lo:lo + span + 1]``.
+    """
+    ranks = _ranks(n)  # ascending for n >= 5
+    h = hist[lo : lo + span + 1]
+    size = np.uint64(span + 1)
+    j, seen = 0, 0
+    v = np.uint64(0)
+    while v < size and j < 6:
+        stop = min(v + np.uint64(16), size)
+        c = 0
+        for u in range(v, stop):  # unsigned: no negative-index wraparound, vectorises
+            c += h[u]
+        if seen + c > ranks[j]:
+            for u in range(v, stop):
+                seen += h[u]
+                while j < 6 and ranks[j] < seen:
+                    out[5 + j] = vmin + np.float64(u)
+                    j += 1
+        else:
+            seen += c
+        v = stop
+    h[:] = 0
+
+
+@_jit
+def _counted_stats(a: np.ndarray, s: int, e: int, nodata: float, use_nodata: bool,
+                   hist: np.ndarray, shift: int, out: np.ndarray) -> bool:
+    """All statistics of a segment of 8- or 16-bit integers by counting, if it can.
+
+    A vectorised min/max pass, then one counting pass that also sums (exactly), then a walk
+    over the counts for the order statistics: the values of :func:`_values_stats`'
+    counting path, bit for bit. ``hist`` (2**17 bins, value ``v`` at ``v + shift`` with
+    ``shift`` 2**15) is zero on entry and on exit. Returns False, having changed nothing,
+    for a segment with nodata, with fewer than 5 values or with a value range too wide to
+    walk: the caller then takes the general path.
+    """
+    bad, lo, hi = _scan_small(a, s, e, nodata, use_nodata)
+    n = e - s
+    span = hi - lo
+    if bad or n < 5 or span > 4 * n + 64:
+        return False
+    mean = np.float64(_count_values(a, s, e, hist, shift)) / n  # exact sum: see _values_stats
+    d = a[s] - mean
+    out[0] = n
+    out[1] = mean
+    out[2] = np.sqrt((d * d + _pairwise_sq(a, s + 1, n - 1, mean)) / n)
+    out[3] = lo
+    out[4] = hi
+    _order_stats_counted(hist, lo + shift, span, n, np.float64(lo), out)
+    return True
+
+
+@_jit
 def band_segments(grouped: np.ndarray, starts: np.ndarray, ends: np.ndarray, nodata: float,
                   use_nodata: bool, is_int: bool) -> np.ndarray:
     """Statistics of one band per segment ``grouped[starts[s]:ends[s]]``.
@@ -358,11 +447,15 @@ def band_segments(grouped: np.ndarray, starts: np.ndarray, ends: np.ndarray, nod
     scratch = (hist, cnt, mark, np.empty(longest, grouped.dtype))
     buf = np.empty(longest)
     fscratch = (hist, cnt, mark, np.empty(longest))
+    small = is_int and grouped.itemsize <= 2  # 8-/16-bit integers: one counting pass
+    counts = np.zeros(1 << 17 if small else 1, np.int32)  # value v counted at v + 2**15
     for i in range(n_seg):
         row = out[i]
         s, e = starts[i], ends[i]
         row[0] = 0
         if e == s:
+            continue
+        if small and _counted_stats(grouped, s, e, nodata, use_nodata, counts, 1 << 15, row):
             continue
         bad, vmin, vmax, total = _scan(grouped, s, e, nodata, use_nodata)
         if bad == 0:

@@ -152,3 +152,106 @@ def group_by_label(flat: np.ndarray, n_labels: int, index: np.ndarray
             index[pos[lab]] = p
             pos[lab] += 1
     return offsets, order, True
+
+
+@_jit
+def label_runs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of one label along the rows: ``(flat start, length, label)``, in raster order.
+
+    Computed once per grid: each image then walks the runs (:func:`select_runs`) instead of
+    the whole label raster, and copies the band values run by run (:func:`scatter_runs`).
+    """
+    h, w = labels.shape
+    n = 0
+    for r in range(h):  # count first: no growing arrays
+        row = labels[r]
+        for x in range(w):
+            if row[x] != 0 and (x == 0 or row[x - 1] != row[x]):
+                n += 1
+    start, length, lab = np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int32)
+    k = 0
+    for r in range(h):
+        row = labels[r]
+        x = 0
+        while x < w:
+            v = row[x]
+            if v == 0:
+                x += 1
+                continue
+            x0 = x
+            while x < w and row[x] == v:
+                x += 1
+            start[k], length[k], lab[k] = r * w + x0, x - x0, v
+            k += 1
+    return start, length, lab
+
+
+@_jit
+def select_runs(run_start: np.ndarray, run_len: np.ndarray, run_lab: np.ndarray, w: int,
+                mask: np.ndarray, lut: np.ndarray, factor: int, starts: np.ndarray,
+                src: np.ndarray, dst: np.ndarray, length: np.ndarray) -> tuple[int, np.ndarray]:
+    """The valid parts of the label runs (:func:`label_runs`) as ``(src, dst, length)`` runs.
+
+    Pixel ``(r, c)`` is valid if ``lut[mask[r // factor, c // factor]]`` (the mask may be a
+    coarser class raster, e.g. the 20 m SCL under a 10 m label raster). Label ``l`` owns the
+    slots ``starts[l - 1]:starts[l]``; its valid pixels fill the first ones in raster order,
+    exactly as :func:`select_valid` places them.
+
+    Returns:
+        ``(m, ends)``: runs ``0..m-1`` copy ``band[src:src + length]`` to
+        ``values[dst:dst + length]``; label ``l``'s values end at ``ends[l - 1]``.
+    """
+    ends = starts[:-1].copy()
+    m = 0
+    for k in range(run_start.size):
+        p0, n, lab = run_start[k], run_len[k], run_lab[k]
+        r = p0 // w
+        p1 = p0 + n
+        mr = mask[r // factor]
+        c = (p0 - r * w) // factor
+        stop = r * w + (c + 1) * factor  # end of the mask cell holding the run's first pixel
+        d = ends[lab - 1]
+        p, open_run = p0, False  # open_run: run m - 1 ends at (p, d) and may grow
+        while p < p1:
+            e = min(stop, p1)
+            if lut[mr[np.uint64(c)]]:  # unsigned: no negative-index wraparound
+                if open_run:
+                    length[m - 1] += e - p
+                else:
+                    src[m], dst[m], length[m] = p, d, e - p
+                    m += 1
+                    open_run = True
+                d += e - p
+            else:
+                open_run = False
+            p = e
+            c += 1
+            stop += factor
+        ends[lab - 1] = d
+    return m, ends
+
+
+@_jit
+def scatter_runs(band: np.ndarray, src: np.ndarray, dst: np.ndarray, length: np.ndarray,
+                 out: np.ndarray) -> None:
+    """``out[dst[k]:dst[k] + length[k]] = band[src[k]:...]`` for every run (flat band)."""
+    for k in range(src.size):  # unsigned indices: no negative-index wraparound, the copy vectorises
+        s, d = np.uint64(src[k]), np.uint64(dst[k])
+        for i in range(np.uint64(length[k])):
+            out[d + i] = band[s + i]
+
+
+@_jit
+def class_histogram_runs(classes: np.ndarray, run_start: np.ndarray, run_len: np.ndarray,
+                         run_lab: np.ndarray, n_labels: int, n_classes: int) -> np.ndarray:
+    """:func:`class_histogram` over the label runs (:func:`label_runs`) of the same grid."""
+    hist = np.zeros((n_labels, n_classes), np.int32)
+    flat = classes.ravel()
+    for k in range(run_start.size):
+        row = hist[run_lab[k] - 1]
+        p = np.uint64(run_start[k])  # unsigned: no negative-index wraparound
+        for i in range(np.uint64(run_len[k])):
+            c = flat[p + i]
+            if c < n_classes:
+                row[c] += 1
+    return hist

@@ -104,9 +104,9 @@ def compute_image(
     scl = hist = None
     remote = any(href.startswith(REMOTE) for href, _, _ in reads)
     workers = remote_read_workers if remote else 1
-    with closing(read_ahead(reads, workers=workers)) as arrays:  # next bands read meanwhile
-        if scl_group is not None and pg20 is not None:
-            scl = next(arrays)
+    with closing(read_ahead(reads, workers=workers, reuse=True)) as arrays:  # next bands
+        if scl_group is not None and pg20 is not None:                       # read meanwhile
+            scl = next(arrays).copy()  # used for every band: not to be overwritten
             hist = _histogram(scl, pg20, n)
         for group, pg, names in plan:
             sels = [_selection(layer, pg20, scl, scl_classes, slot)

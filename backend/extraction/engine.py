@@ -97,7 +97,10 @@ def _band_stats(pixels: Selection, band: np.ndarray, nodata: float | int | None,
         return sel.by_label(_kernels.gathered_stats(band, sel.index, sel.offsets, nodata))
     flat = np.ascontiguousarray(band).ravel()
     grouped = pixels.values_buffer(band.dtype)
-    if pixels.dest is None:
+    if pixels.lengths is not None:
+        assert pixels.dest is not None
+        _jit_grid.scatter_runs(flat, pixels.index, pixels.dest, pixels.lengths, grouped)
+    elif pixels.dest is None:
         _jit_grid.gather(flat, pixels.index, grouped)
     else:
         _jit_grid.scatter(flat, pixels.index, pixels.dest, grouped)
@@ -166,6 +169,7 @@ def warm_up() -> None:
         for dtype in (np.uint8, np.uint16, np.int16, np.float32):
             band_stats(sel, np.ones(labels.shape, dtype), 0, kernel="jit")
     scl_histogram(np.ones(labels.shape, np.uint8), labels, 2, pixels=pix)
+    scl_histogram(np.ones(labels.shape, np.uint8), labels, 2)
     mask_to_finer(labels > 0, (2, 8), 2)
 
 
@@ -214,6 +218,9 @@ def scl_histogram(
     if pix.n_labels != n_labels:
         raise InvalidInput("pixels were computed for another label raster")
     if _jit is not None and scl.dtype.kind == "u":
+        if pix is pixels:  # the caller's (cached) runs: only the labelled pixels are visited
+            return _jit_grid.class_histogram_runs(np.ascontiguousarray(scl), *pix.runs, n_labels,
+                                                  SCL_CLASSES)
         return _jit_grid.class_histogram(np.ascontiguousarray(scl), np.ascontiguousarray(labels),
                                          n_labels, SCL_CLASSES)
     sel = pix.grouped

@@ -78,6 +78,15 @@ class LabelledPixels:
             index = index[order]
         return _spatial_order(index, self.n_total, self.shape)
 
+    @cached_property
+    def runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(flat start, length, label)`` of the runs of one label along the rows.
+
+        The compiled path's view of the labels (computed on first use, once per grid): an
+        image's selection walks these runs, not the label raster.
+        """
+        return _jit_grid.label_runs(np.ascontiguousarray(self.labels))
+
     @property
     def index(self) -> np.ndarray:
         """Flat indices of the labelled pixels, grouped (see :attr:`grouped`)."""
@@ -111,6 +120,9 @@ class Selection:
         dest: None if ``index`` is grouped by segment; otherwise ``index`` is in raster
             order and ``dest`` gives each pixel's position in the grouped values (the
             compiled kernel's layout: a band is read in raster order and scattered).
+        lengths: None: ``index`` and ``dest`` are per pixel. Otherwise they are per run (the
+            compiled kernel's layout): run ``k`` is the pixels ``index[k]:index[k] +
+            lengths[k]``, going to ``dest[k]:dest[k] + lengths[k]``.
         ends: None if the segments are contiguous; otherwise segment ``s`` is
             ``values[offsets[s]:ends[s]]`` (slots up to ``offsets[s + 1]`` unused).
         scratch: The thread's :class:`_Scratch` holding ``index`` and ``dest``, if any.
@@ -123,6 +135,7 @@ class Selection:
     shape: tuple[int, int]
     dest: np.ndarray | None = None
     ends: np.ndarray | None = None
+    lengths: np.ndarray | None = None
     scratch: _Scratch | None = field(default=None, repr=False)
     generation: int = 0
 
@@ -162,8 +175,15 @@ class Selection:
         """The same pixels with ``index`` grouped by segment, segments contiguous."""
         if self.dest is None and self.ends is None:
             return self
+        index, dest = self.index, self.dest
+        assert dest is not None
+        if self.lengths is not None:  # runs -> pixels
+            within = np.arange(int(self.lengths.sum())) - np.repeat(
+                np.cumsum(self.lengths) - self.lengths, self.lengths)
+            index = np.repeat(index, self.lengths) + within
+            dest = np.repeat(dest, self.lengths) + within
         slots = np.full(int(self.offsets[-1]), -1, np.int64)
-        slots[self.dest] = self.index
+        slots[dest] = index
         counts = self.segment_ends - self.offsets[:-1]
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return Selection(slots[slots >= 0].astype(self.index.dtype), offsets, self.order, self.shape)
@@ -251,10 +271,9 @@ def select_pixels(pixels: LabelledPixels, valid: np.ndarray | None, *, kernel: K
     if _use_jit(kernel):
         h, w = pixels.shape
         if valid is None:
-            return _select_jit(pixels, np.ones((1, 1), np.uint8), _LUT_TRUE, max(h, 1),
-                               np.zeros(w, np.int32), slot)
+            return _select_jit(pixels, np.ones((1, 1), np.uint8), _LUT_TRUE, max(h, w, 1), slot)
         mask = np.ascontiguousarray(valid, dtype=bool).view(np.uint8)
-        return _select_jit(pixels, mask, _LUT_BOOL, 1, np.arange(w, dtype=np.int32), slot)
+        return _select_jit(pixels, mask, _LUT_BOOL, 1, slot)
     sel = pixels.grouped
     if valid is None:
         return sel
@@ -292,24 +311,28 @@ def select_by_classes(pixels: LabelledPixels, classes: np.ndarray, masked_classe
     lut = np.ones(256, dtype=np.bool_)
     lut[list(masked_classes)] = False
     mask = np.ascontiguousarray(classes).astype(np.uint8, copy=False)
-    return _select_jit(pixels, mask, lut, factor, np.arange(w, dtype=np.int32) // factor, slot)
+    return _select_jit(pixels, mask, lut, factor, slot)
 
 
 _LUT_BOOL = np.arange(256) == 1
 _LUT_TRUE = np.ones(256, dtype=np.bool_)
 
 
-def _select_jit(pixels: LabelledPixels, mask: np.ndarray, lut: np.ndarray, row_div: int,
-                col_map: np.ndarray, slot: int = 0) -> Selection:
-    labels = np.ascontiguousarray(pixels.labels)
+def _select_jit(pixels: LabelledPixels, mask: np.ndarray, lut: np.ndarray, factor: int,
+                slot: int = 0) -> Selection:
+    """The valid labelled pixels as runs (``lut[mask[r // factor, c // factor]]`` is True)."""
+    run_start, run_len, run_lab = pixels.runs
     starts = pixels.starts
     n = int(starts[-1])
     scratch = _scratch(slot)
     scratch.generation += 1
-    index = scratch.get("index", n, np.int32 if labels.size < 2**31 else np.int64)
-    dest = scratch.get("dest", n, np.int32 if n < 2**31 else np.int64)
-    m, ends = _jit_grid.select_valid(labels, mask, lut, row_div, col_map, starts, index, dest)
-    return Selection(index[:m], starts, None, pixels.shape, dest[:m], ends, scratch,
+    size = min(n, run_start.size * 2 + n // max(factor, 1))  # runs split at most per mask cell
+    src = scratch.get("index", size, np.int64)
+    dst = scratch.get("dest", size, np.int64)
+    length = scratch.get("lengths", size, np.int32)
+    m, ends = _jit_grid.select_runs(run_start, run_len, run_lab, pixels.shape[1], mask, lut,
+                                    factor, starts, src, dst, length)
+    return Selection(src[:m], starts, None, pixels.shape, dst[:m], ends, length[:m], scratch,
                      scratch.generation)
 
 

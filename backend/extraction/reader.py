@@ -118,8 +118,8 @@ def read_window(href: str, window: Window, index: int = 1) -> np.ndarray:
         raise _read_error(href, window, exc) from None
 
 
-def read_ahead(reads: Sequence[Read], *, depth: int = 1,
-               workers: int = 1) -> Generator[np.ndarray, None, None]:
+def read_ahead(reads: Sequence[Read], *, depth: int = 1, workers: int = 1,
+               reuse: bool = False) -> Generator[np.ndarray, None, None]:
     """Yield :func:`read_window` of each ``(href, window[, band])`` in order, decoding ahead.
 
     While the caller works on one band, the next ``depth`` bands are decoded in ``workers``
@@ -129,6 +129,11 @@ def read_ahead(reads: Sequence[Read], *, depth: int = 1,
     open dataset (GDAL's configuration is process-wide). A file read for several bands (a multi-band file) is
     opened once and closed after its last read. At most ``depth + 1`` bands are held at a
     time (plus the one the caller still refers to).
+
+    With ``reuse``, bands are decoded into buffers kept from the previous call (of the same
+    window shape and dtype), so that a worker does not page in fresh memory for every band
+    of every image: a yielded array is then valid only until the caller asks for the next
+    one (copy what must live longer).
 
     Raises:
         ImageReadError: a read failed (raised when its band is reached).
@@ -140,34 +145,95 @@ def read_ahead(reads: Sequence[Read], *, depth: int = 1,
     locks: dict[str, threading.Lock] = {}  # one dataset is never read by two threads at once
     pending: deque[tuple[str, Future[np.ndarray]]] = deque()
     pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="cbm-read")
+    buffers = _BUFFERS.take() if reuse else None
     try:
         for i in range(len(parts)):
             for href, window, index in parts[i + len(pending) : i + depth + 1]:
                 if href not in opened:
                     opened[href] = open_raster(href)
                     locks[href] = threading.Lock()
-                pending.append((href, pool.submit(_locked_read, opened[href], locks[href], index,
-                                                  window)))
+                ds = opened[href]
+                out = buffers.get(window, ds.dtypes[index - 1]) if buffers is not None else None
+                pending.append((href, pool.submit(_locked_read, ds, locks[href], index, window,
+                                                  out)))
             href, future = pending.popleft()
             try:
-                yield future.result()
+                arr = future.result()
+                yield arr
             except (RasterioIOError, rasterio.errors.RasterioError) as exc:
                 raise _read_error(href, parts[i][1], exc) from None
             finally:
                 left[href] -= 1
                 if not left[href]:
                     opened.pop(href).close()
+            if buffers is not None:
+                buffers.give_back(arr)  # the caller has asked for the next band
     finally:
         for _, future in pending:
             future.cancel()
         pool.shutdown(wait=True)
         for ds in opened.values():
             ds.close()
+        if buffers is not None:
+            _BUFFERS.keep(buffers)
 
 
-def _locked_read(ds: Any, lock: threading.Lock, index: int, window: Window) -> np.ndarray:
+Key = tuple[tuple[int, int], str]
+
+
+class _Buffers:
+    """Band buffers by (shape, dtype) for one :func:`read_ahead` call."""
+
+    def __init__(self, free: dict[Key, list[np.ndarray]]) -> None:
+        self.free = free
+        self.handed: list[np.ndarray] = []  # every buffer this call handed out
+
+    def get(self, window: Window, dtype: str) -> np.ndarray | None:
+        """A buffer for ``window`` (None for a window with fractional offsets or sizes)."""
+        if any(v != int(v) for v in (window.row_off, window.col_off, window.height, window.width)):
+            return None
+        key = ((int(window.height), int(window.width)), np.dtype(dtype).name)
+        free = self.free.get(key)
+        buf = free.pop() if free else np.empty(key[0], key[1])
+        self.handed.append(buf)
+        return buf
+
+    def give_back(self, arr: np.ndarray) -> None:
+        """Free the buffer of ``arr`` (if it is one of ours) for the next reads."""
+        if any(buf is arr for buf in self.handed):
+            self.free.setdefault((arr.shape, arr.dtype.name), []).append(arr)
+
+
+class _BufferPool:
+    """The buffers of the last :func:`read_ahead` call (memory: one image's bands in flight)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: dict[Key, list[np.ndarray]] = {}
+
+    def take(self) -> _Buffers:
+        """The kept buffers, for one call (a concurrent call starts without)."""
+        with self._lock:
+            free, self._free = self._free, {}
+        return _Buffers(free)
+
+    def keep(self, buffers: _Buffers) -> None:
+        """Keep the buffers the call handed out (each once); drop those it did not need."""
+        kept: dict[Key, list[np.ndarray]] = {}
+        unique = {id(buf): buf for buf in buffers.handed}
+        for buf in unique.values():
+            kept.setdefault((buf.shape, buf.dtype.name), []).append(buf)
+        with self._lock:
+            self._free = kept
+
+
+_BUFFERS = _BufferPool()
+
+
+def _locked_read(ds: Any, lock: threading.Lock, index: int, window: Window,
+                 out: np.ndarray | None = None) -> np.ndarray:
     with lock:
-        return ds.read(index, window=window, boundless=False)
+        return ds.read(index, window=window, boundless=False, out=out)
 
 
 def _read_error(href: str, window: Window, exc: Exception) -> ImageReadError:
