@@ -16,9 +16,7 @@ import numpy as np
 from backend.extraction.engine import band_stats, scl_histogram
 from backend.extraction.labels import ParcelGrid, coarse_slices, parcel_grid
 from backend.extraction.pixels import Selection, select_by_classes, select_pixels
-from backend.extraction.reader import BandGroup, read_ahead
-
-REMOTE = ("s3://", "http://", "https://", "/vsis3/", "/vsicurl/", "/vsiaz/", "/vsigs/")
+from backend.extraction.reader import REMOTE, BandGroup, read_ahead
 
 N_STATS = 8
 

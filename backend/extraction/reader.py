@@ -233,7 +233,34 @@ _BUFFERS = _BufferPool()
 def _locked_read(ds: Any, lock: threading.Lock, index: int, window: Window,
                  out: np.ndarray | None = None) -> np.ndarray:
     with lock:
+        if not ds.name.startswith(REMOTE):
+            return ds.read(index, window=window, boundless=False, out=out)
+        return _read_strips(ds, index, window, out)
+
+
+REMOTE = ("s3://", "http://", "https://", "/vsis3/", "/vsicurl/", "/vsiaz/", "/vsigs/")
+
+
+def _read_strips(ds: Any, index: int, window: Window, out: np.ndarray | None) -> np.ndarray:
+    """Read a remote window one row of blocks at a time: one request per row, no overshoot.
+
+    GDAL fetches the blocks of one ``read`` as one multi-range request only up to a budget
+    (about 10 MB); past it, it reads on with growing read-ahead chunks that overshoot the
+    window's last block of every row (a 4096² window of 512² deflate blocks: 34.2 MB fetched
+    for 24.0 MB of blocks, 22 requests). A row of blocks at a time stays inside the budget:
+    24.2 MB in 8 requests (bench/s3.py).
+    """
+    rows = ds.block_shapes[index - 1][0]
+    r0, r1 = int(window.row_off), int(window.row_off + window.height)
+    if window.height <= rows or r0 != window.row_off or r1 != window.row_off + window.height:
         return ds.read(index, window=window, boundless=False, out=out)
+    if out is None:
+        out = np.empty((r1 - r0, int(window.width)), ds.dtypes[index - 1])
+    cut = list(range(r0, r1, rows)) if r0 % rows == 0 else [r0, *range(r0 - r0 % rows + rows, r1, rows)]
+    for a, b in zip(cut, [*cut[1:], r1], strict=True):
+        strip = Window(window.col_off, a, window.width, b - a)
+        ds.read(index, window=strip, boundless=False, out=out[a - r0 : b - r0])
+    return out
 
 
 def _read_error(href: str, window: Window, exc: Exception) -> ImageReadError:
