@@ -82,7 +82,7 @@ def _link(conn: q.Conn, data: WeatherData, src: int, set_id: int, set_srid: int)
     """Link the set's parcels to the file's cells; the parcels not covered (count, first pids)."""
     if data.grid is not None:
         q.link_grid(conn, src, set_id, asdict(data.grid), srid=_epsg(data), set_srid=set_srid)
-        return q.uncovered_grid(conn, src, set_id)
+        return q.uncovered_grid(conn, src)
     rows = ((i, float(lon), float(lat)) for i, (lon, lat) in enumerate(data.cells))
     q.load_stations(conn, rows, srid=_epsg(data), set_srid=set_srid)
     q.link_nearest(conn, src, set_id)

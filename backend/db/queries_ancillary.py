@@ -56,18 +56,22 @@ def load_stations(conn: Conn, rows: Iterable[tuple[int, float, float]], *, srid:
     conn.execute("ANALYZE weather_cells_tmp")
 
 
-# Each parcel's bounding box in the grid's CRS, in cells (OFFSET 0: one transform per parcel).
+# Each parcel's bounding box in the grid's CRS, in cells (each OFFSET 0: computed once per parcel);
+# pid and geometry kept only for the parcels not inside one cell, the few that need more work.
 _PLACE = """
     CREATE TEMP TABLE weather_placed ON COMMIT DROP AS
-    SELECT id, ix0, ix1, iy0, iy1,
-           ix0 = ix1 AND iy0 = iy1 AND ix0 BETWEEN 0 AND %(nx)s - 1
-               AND iy0 BETWEEN 0 AND %(ny)s - 1 AS one_cell
-    FROM (SELECT id, floor(least(xa, xb))::int AS ix0, floor(greatest(xa, xb))::int AS ix1,
-                 floor(least(ya, yb))::int AS iy0, floor(greatest(ya, yb))::int AS iy1
-          FROM (SELECT id, (ST_XMin(b) - %(x0)s) / %(dx)s AS xa, (ST_XMax(b) - %(x0)s) / %(dx)s AS xb,
-                       (ST_YMin(b) - %(y0)s) / %(dy)s AS ya, (ST_YMax(b) - %(y0)s) / %(dy)s AS yb
-                FROM (SELECT id, Box2D(ST_Transform(geom, %(srid)s)) AS b FROM parcels
-                      WHERE set_id = %(set)s OFFSET 0) t) u) v"""
+    SELECT id, ix0, ix1, iy0, iy1, one_cell, CASE WHEN NOT one_cell THEN pid END AS pid,
+           CASE WHEN NOT one_cell THEN geom END AS geom
+    FROM (SELECT id, pid, geom, ix0, ix1, iy0, iy1,
+                 ix0 = ix1 AND iy0 = iy1 AND ix0 BETWEEN 0 AND %(nx)s - 1 AND iy0 BETWEEN 0 AND %(ny)s - 1
+                     AS one_cell
+          FROM (SELECT id, pid, geom, floor(least(xa, xb))::int AS ix0, floor(greatest(xa, xb))::int AS ix1,
+                       floor(least(ya, yb))::int AS iy0, floor(greatest(ya, yb))::int AS iy1
+                FROM (SELECT id, pid, geom,
+                             (ST_XMin(b) - %(x0)s) / %(dx)s AS xa, (ST_XMax(b) - %(x0)s) / %(dx)s AS xb,
+                             (ST_YMin(b) - %(y0)s) / %(dy)s AS ya, (ST_YMax(b) - %(y0)s) / %(dy)s AS yb
+                      FROM (SELECT id, pid, geom, Box2D(ST_Transform(geom, %(srid)s)) AS b FROM parcels
+                            WHERE set_id = %(set)s OFFSET 0) t) u) v OFFSET 0) w"""
 _ONE_CELL = """
     INSERT INTO weather_links (source_id, parcel_id, cell, weight)
     SELECT %(src)s, id, iy0 * %(nx)s + ix0, 1.0 FROM weather_placed WHERE one_cell"""
@@ -76,11 +80,11 @@ _ONE_CELL = """
 _SHARES = """
     INSERT INTO weather_links (source_id, parcel_id, cell, weight)
     SELECT %(src)s, id, cell, w FROM (
-        SELECT p.id, iy * %(nx)s + ix AS cell,
-               ST_Area(ST_Transform(ST_ClipByBox2D(ST_Transform(p.geom, %(srid)s),
+        SELECT c.id, iy * %(nx)s + ix AS cell,
+               ST_Area(ST_Transform(ST_ClipByBox2D(ST_Transform(c.geom, %(srid)s),
                                                    ST_MakeBox2D(ST_Point(e.xa, e.ya), ST_Point(e.xb, e.yb))),
-                                    %(set_srid)s)) / ST_Area(p.geom) AS w
-        FROM weather_placed c JOIN parcels p ON p.set_id = %(set)s AND p.id = c.id
+                                    %(set_srid)s)) / ST_Area(c.geom) AS w
+        FROM weather_placed c
         CROSS JOIN LATERAL generate_series(greatest(c.ix0, 0), least(c.ix1, %(nx)s - 1)) ix
         CROSS JOIN LATERAL generate_series(greatest(c.iy0, 0), least(c.iy1, %(ny)s - 1)) iy
         CROSS JOIN LATERAL (SELECT %(x0)s + ix * %(dx)s AS xa, %(x0)s + (ix + 1) * %(dx)s AS xb,
@@ -109,7 +113,7 @@ def link_grid(conn: Conn, source_id: int, set_id: int, grid: Mapping[str, float]
     conn.execute("ANALYZE weather_links")
 
 
-def uncovered_grid(conn: Conn, source_id: int, set_id: int, limit: int = 5) -> tuple[int, list[str]]:
+def uncovered_grid(conn: Conn, source_id: int, limit: int = 5) -> tuple[int, list[str]]:
     """After :func:`link_grid`: parcels whose linked cells cover less than 99.9 % of their area.
 
     Only parcels not inside one cell of the grid can be short of it: (count, first pids). One
@@ -117,13 +121,12 @@ def uncovered_grid(conn: Conn, source_id: int, set_id: int, limit: int = 5) -> t
     against every candidate (minutes for 500 000 parcels).
     """
     row = conn.execute("""
-        SELECT count(*) AS n, (array_agg(p.pid ORDER BY p.pid))[1:%(limit)s] AS pids
+        SELECT count(*) AS n, (array_agg(c.pid ORDER BY c.pid))[1:%(limit)s] AS pids
         FROM weather_placed c
-        JOIN parcels p ON p.set_id = %(set)s AND p.id = c.id
         LEFT JOIN LATERAL (SELECT sum(weight) AS w FROM weather_links l
                            WHERE l.source_id = %(src)s AND l.parcel_id = c.id) l ON true
         WHERE NOT c.one_cell AND coalesce(l.w, 0) < 0.999""",
-        {"src": source_id, "set": set_id, "limit": limit}).fetchone()
+        {"src": source_id, "limit": limit}).fetchone()
     return (int(row["n"]), list(row["pids"])) if row and row["n"] else (0, [])
 
 
