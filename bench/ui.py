@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ui.py --runs 5            # needs the demo area (`cbm demo run`)
     .venv/bin/python bench/ui.py --runs 5 --cold     # also without preheated kernels
+    .venv/bin/python bench/ui.py --runs 3 --no-queue --voila-defaults  # also Voilà's pool refill delay
 
 * ``deep link -> map + chart`` (<= 3 s): ``parcel_lookup.ipynb?aoi=demo&year=2025&parcel_id=...``
   in a fresh browser context, from ``page.goto`` until the chart's caption names the parcel and
@@ -264,8 +265,9 @@ def delete_bench_reviews() -> None:
                      (list({r["run_id"] for r in runs}),))
 
 
-def measure(api_url: str, api: psutil.Process | None, preheat: bool, runs: int, pause: float,
+def measure(api_url: str, api: psutil.Process | None, options: dict[str, Any], runs: int, pause: float,
             logs: Path | None = None) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
+    """Deep link, click and review steps against a Voilà started by ``serve.command(port, **options)``."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -274,8 +276,8 @@ def measure(api_url: str, api: psutil.Process | None, preheat: bool, runs: int, 
     base = f"http://127.0.0.1:{port}"
     results: dict[str, list[float]] = {"deep link": [], "click": [], "review": []}
     try:
-        log = logs / f"voila-{'preheated' if preheat else 'cold'}.log" if logs else None
-        with serving(serve.command(port, preheat=preheat), base, "Voilà", env=env, log=log) as proc, \
+        log = logs / f"voila-{len(list(logs.glob('voila-*.log')))}.log" if logs else None
+        with serving(serve.command(port, **options), base, "Voilà", env=env, log=log) as proc, \
                 sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             cpu = Cpu(psutil.Process(proc.pid), api)
@@ -345,6 +347,9 @@ def main() -> None:
     ap.add_argument("--pause", type=float, default=30.0,
                     help="longest wait between runs for Voilà to be idle again (its pool refilled)")
     ap.add_argument("--cold", action="store_true", help="also measure Voilà without preheated kernels")
+    ap.add_argument("--voila-defaults", action="store_true",
+                    help="also measure the preheated kernels with Voilà's default pool refill delay (1 s) "
+                         "and extension list (apps/serve.py: FILL_DELAY_S, DENYLIST)")
     ap.add_argument("--queue-parcels", type=int, default=100_000)
     ap.add_argument("--queue-repeat", type=int, default=10)
     ap.add_argument("--no-queue", action="store_true", help="leave out the queue pages (bench/ui_queue.py)")
@@ -366,9 +371,14 @@ def main() -> None:
         args.logs.mkdir(parents=True, exist_ok=True)
     api_log = args.logs / "api.log" if args.logs else None
     with serving(api_command(port), f"{api_url}/health", "API", env=env, log=api_log) as api:
-        modes = [("preheated kernels", True)] + ([("no preheating", False)] if args.cold else [])
-        for label, preheat in modes:
-            times, cpu[label] = measure(api_url, psutil.Process(api.pid), preheat, args.runs, args.pause,
+        modes: list[tuple[str, dict[str, Any]]] = [("preheated kernels", {"preheat": True})]
+        if args.voila_defaults:
+            modes.append(("Voila defaults", {"preheat": True, "fill_delay_s": 1.0,
+                                             "denylist": '["@jupyter-notebook/lab-extension"]'}))
+        if args.cold:
+            modes.append(("no preheating", {"preheat": False}))
+        for label, options in modes:
+            times, cpu[label] = measure(api_url, psutil.Process(api.pid), options, args.runs, args.pause,
                                         args.logs)
             columns[label] = times | {"queue": pages}
     for label, rows in cpu.items():
