@@ -62,6 +62,10 @@ RULES: dict[str, tuple[str, bool, dict]] = {
     "/sets/{aoi}/{year}/qa/units": ("consumer", True, {"sample": 1}),
     "/sets/{aoi}/{year}/qa/inspections": ("consumer", True, {}),
     "/sets/{aoi}/{year}/qa/estimates": ("consumer", True, {"sample": 1}),
+    # an inspection's evidence: readers of the set read, who recorded it attaches (inspection 1 may
+    # not exist: 404; POST without a file: 422)
+    "/sets/{aoi}/{year}/qa/inspections/{inspection_id}/attachments": ("consumer", True, {}),
+    "/sets/{aoi}/{year}/qa/inspections/{inspection_id}/attachments/{attachment_id}": ("consumer", True, {}),
     "/sets/{aoi}/{year}/qa/report.html": ("consumer", True, {"sample": 1}),
     "/sets/{aoi}/{year}/qa/report.pdf": ("consumer", True, {"sample": 1}),
     "/catalogue/summary": ("analyst", False, {}),
@@ -86,7 +90,8 @@ ROLES = ("consumer", "analyst", "admin")
 def _url(path: str, aoi: str = "tt") -> str:
     return (path.replace("{aoi}", aoi).replace("{year}", "2025").replace("{z}", "16")
             .replace("{x}", "33000").replace("{y}", "21000").replace("{run_id}", "run-tt")
-            .replace("{token}", "x" * 40).replace("{name}", "chip.png"))
+            .replace("{token}", "x" * 40).replace("{name}", "chip.png").replace("{inspection_id}", "1")
+            .replace("{attachment_id}", "1"))
 
 
 def _routes() -> list[tuple[str, str]]:
