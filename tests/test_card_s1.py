@@ -8,6 +8,7 @@ per module on a small 20 m grid (the time is in sarsen's parsing of the annotati
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -21,7 +22,7 @@ from s1card import GRD, ellipsoidal_dem, sarsen_data, with_dn
 from shapely.geometry import box
 
 from backend.ard import CardSpec, card_s1
-from backend.ard.card import COLLECTION
+from backend.ard.card import COLLECTION, CardResult
 from backend.db import connect
 from backend.errors import InvalidInput
 from backend.extraction.service import extract
@@ -32,7 +33,8 @@ BBOX = (11.99, 41.97, 12.48, 42.0)  # swath edge near 12.02 E; < 2048 columns (s
 # 2048 + under 128, see backend.ard.products.radiometry_chunks)
 GAP = (12.20, 12.30)  # DN 0 between these longitudes
 ROME = 12.46  # the real DEM east of this longitude; flat (synthetic, 60 m) west of 12.45
-SPEC = CardSpec("EPSG:32633", 20, BBOX)
+SPEC = CardSpec("EPSG:32633", 20, BBOX, denoise=False)  # as `sarsen rtc` (it removes no noise)
+DENOISED = CardSpec("EPSG:32633", 20, BBOX)  # the default: thermal noise removed
 AOI = "s1card"
 
 
@@ -145,7 +147,8 @@ def test_stac_item_complete(scene: dict) -> None:
     r = scene["result"]
     item = json.loads(r.item_path.read_text())
     p = item["properties"]
-    assert item["id"] == f"{GRD[:-5]}_CARD-BS_GAMMA0_32633_20m" and item["collection"] == COLLECTION
+    assert item["id"] == f"{GRD[:-5]}_CARD-BS_GAMMA0_32633_20m_NO-DENOISE"
+    assert item["collection"] == COLLECTION
     assert (p["platform"], p["sat:orbit_state"], p["sat:relative_orbit"], p["sat:absolute_orbit"]) == (
         "sentinel-1b", "descending", 22, 30148)
     assert p["datetime"].startswith("2021-12-23T05:11:22") and p["sar:polarizations"] == ["VV"]
@@ -163,11 +166,11 @@ def test_stac_item_complete(scene: dict) -> None:
         "bs", ["VV"], "descending", 22)
 
 
-def test_extraction_over_the_product(scene: dict) -> None:
+def _parcels(scene: dict) -> dict[str, tuple[int, int, int, int]]:
+    """Three parcels of whole pixels over the real terrain (east end) imported as AOI 2021; their cells."""
     r, s = scene["result"], scene["settings"]
     vv, t = _read(r.assets["VV"])
-    # three parcels of whole pixels over the real terrain (east end), pixel offsets from the corner
-    n = vv.shape[1]
+    n = vv.shape[1]  # pixel offsets from the corner
     cells = {"p1": (n - 30, 20, n - 20, 30), "p2": (n - 18, 60, n - 6, 66), "p3": (n - 25, 140, n - 15, 150)}
     geoms = []
     for c0, r0, c1, r1 in cells.values():
@@ -177,6 +180,13 @@ def test_extraction_over_the_product(scene: dict) -> None:
     gdf = gpd.GeoDataFrame({"pid": list(cells), "crop_code": ["1"] * 3}, geometry=geoms, crs=r.grid.crs)
     gdf.to_file(scene["tmp"] / "parcels.gpkg")
     import_parcels(s, scene["tmp"] / "parcels.gpkg", aoi=AOI, year=2021, replace=True)
+    return cells
+
+
+def test_extraction_over_the_product(scene: dict) -> None:
+    r, s = scene["result"], scene["settings"]
+    vv, _ = _read(r.assets["VV"])
+    cells = _parcels(scene)
     report = extract(s, aoi=AOI, year=2021)
     assert report.failed == 0 and report.done >= 1
     with connect(s) as c:
@@ -210,6 +220,101 @@ def _refused(scene: dict, source: Path | str, spec: CardSpec = SPEC, dem: str | 
 
 def _copy(scene: dict, name: str) -> Path:
     return Path(shutil.copytree(scene["safe"], scene["tmp"] / name / GRD))
+
+
+@pytest.fixture(scope="module")
+def denoised(scene: dict) -> CardResult:
+    """The same product and grid with the thermal noise removed (not catalogued: one S1 image per date)."""
+    return card_s1(scene["settings"], str(scene["safe"]), scene["tmp"] / "out", DENOISED, catalogue=False)
+
+
+def _range_noise_by_hand(xml: str, line: float, pixel: float) -> tuple[float, float]:
+    """Range noise at (line, pixel) by ESA's bilinear rule, and the IW2 azimuth factor, from the XML text."""
+    import re
+
+    vectors = re.findall(r"<noiseRangeVector>.*?<line>(\d+)</line>.*?<pixel count=\"\d+\">([^<]+)</pixel>"
+                         r".*?<noiseRangeLut count=\"\d+\">([^<]+)</noiseRangeLut>", xml, re.S)
+    rows = [(int(ln), np.array(px.split(), float), np.array(lut.split(), float)) for ln, px, lut in vectors]
+    k = max(i for i, (ln, _, _) in enumerate(rows) if ln <= line)
+    (l0, p0, v0), (l1, p1, v1) = rows[k], rows[k + 1]
+
+    def along(px: np.ndarray, lut: np.ndarray) -> float:
+        j = int(np.searchsorted(px, pixel, side="right")) - 1
+        return float(lut[j] + (lut[j + 1] - lut[j]) * (pixel - px[j]) / (px[j + 1] - px[j]))
+
+    r = along(p0, v0) + (along(p1, v1) - along(p0, v0)) * (line - l0) / (l1 - l0)
+    block = re.search(r"<swath>IW2</swath>.*?<line count=\"\d+\">([^<]+)</line>\s*"
+                      r"<noiseAzimuthLut count=\"\d+\">([^<]+)</noiseAzimuthLut>", xml, re.S)
+    assert block is not None
+    az_lines, az = np.array(block.group(1).split(), float), np.array(block.group(2).split(), float)
+    i = int(np.searchsorted(az_lines, line, side="right")) - 1
+    a = az[i] + (az[i + 1] - az[i]) * (line - az_lines[i]) / (az_lines[i + 1] - az_lines[i])
+    return r, float(a)
+
+
+def test_noise_power_is_range_times_azimuth_bilinear(scene: dict) -> None:
+    from backend.ard import noise
+
+    xml = noise.noise_xml(scene["safe"], "VV")
+    model = noise.read_noise(xml)
+    assert len(model.blocks) == 3 and [b.first_sample for b in model.blocks] == [0, 8890, 17701]
+    for line, pixel in ((1000.5, 9000.25), (6679.0, 12345.0), (16702.0, 17700.0)):  # in IW2
+        r, a = _range_noise_by_hand(xml.read_text(), line, pixel)
+        got = model.power(np.array([line]), np.array([pixel]))[0, 0]
+        assert got == pytest.approx(r * a, rel=1e-12) and 300 < got < 5000, (line, pixel, got, r, a)
+
+
+def test_denoised_intensity_in_radar_geometry(scene: dict) -> None:
+    import xarray as xr
+
+    from backend.ard import noise, products
+    from backend.ard.safe import check_safe
+
+    files = check_safe(scene["safe"])
+    sar = products.product(files, "VV", "sigma0", denoise=True)
+    with rasterio.open(next((scene["safe"] / "measurement").glob("*.tiff"))) as src:  # where DN were written
+        coarse = src.read(1, out_shape=(src.height // 64, src.width // 64))
+    rows, cols = np.nonzero(coarse)
+    r0, c0 = int(np.median(rows)) * 64, int(np.median(cols)) * 64  # amid the written DN
+    window = {"azimuth_time": slice(r0, r0 + 64), "ground_range": slice(c0, c0 + 256)}
+    sigma = sar.beta_nought().isel(window).values
+    ds = xr.open_dataset(scene["safe"], engine="sentinel-1", group="IW/VV")
+    dn = ds.measurement.isel(window)
+    cal = xr.open_dataset(scene["safe"], engine="sentinel-1", group="IW/VV/calibration")
+    a = cal.sigmaNought.interp(line=dn.line, pixel=dn.pixel).values.astype(np.float32)
+    eta = noise.read_noise(noise.noise_xml(scene["safe"], "VV")).power(dn.line.values, dn.pixel.values)
+    dn2 = dn.values.astype(np.float64) ** 2
+    expected = np.where(dn.values == 0, np.nan, np.maximum(dn2 - eta, 0) / a.astype(np.float64) ** 2)
+    ok = dn.values > 0
+    assert ok.mean() > 0.9 and (eta > 0).all()
+    np.testing.assert_allclose(sigma, expected, rtol=2e-6, equal_nan=True)
+    raw = dn2 / a.astype(np.float64) ** 2
+    assert (sigma[ok] <= raw[ok]).all() and (sigma[ok][eta[ok] > 0] < raw[ok][eta[ok] > 0]).all()
+
+
+def test_denoised_product(scene: dict, denoised: CardResult) -> None:
+    raw, _ = _read(scene["result"].assets["VV"])
+    den, t = _read(denoised.assets["VV"])
+    assert t == scene["result"].grid.transform and den.shape == raw.shape
+    item = json.loads(denoised.item_path.read_text())
+    assert item["id"] == f"{GRD[:-5]}_CARD-BS_GAMMA0_32633_20m"
+    assert item["properties"]["s1:thermal_noise_removed"] is True
+    both = np.isfinite(raw) & np.isfinite(den)
+    assert both.sum() > 0.99 * np.isfinite(raw).sum()  # the same pixels (the fill edge may move by one)
+    assert np.isnan(den[~np.isfinite(raw)]).mean() > 0.999
+    assert (den[both] <= raw[both]).all()
+    assert (den[both] < raw[both]).mean() > 0.95  # the range LUT falls to 0 at the swath's far edge
+    # what was taken off is the noise-equivalent backscatter of S1 IW: around -22 dB
+    taken = raw[both].astype(np.float64) - den[both]
+    nesz = 10 * np.log10(taken[taken > 0])
+    lo, med, hi = np.percentile(nesz, [5, 50, 95])
+    assert -32 < lo < med < hi < -15 and -26 < med < -19, (lo, med, hi)
+
+
+def test_missing_noise_annotation_refused(scene: dict) -> None:
+    safe = _copy(scene, "nonoise")
+    next((safe / "annotation" / "calibration").glob("noise-*.xml")).unlink()
+    assert "noise-*-vv-*.xml is missing" in _refused(scene, safe, DENOISED)
 
 
 def test_truncated_measurement_refused(scene: dict) -> None:
@@ -300,3 +405,35 @@ def test_zip_s3_and_stac_item_sources_resolve_to_the_safe(scene: dict, moto_s3: 
     bad.write_text(json.dumps({"id": "x", "assets": {"vv": {"href": "s3://b/vv.tif"}}}))
     with pytest.raises(InvalidInput, match="no asset pointing at the product"), local_safe(s3, str(bad)):
         pass
+
+
+def test_batch_notebook_makes_catalogues_and_extracts_new_products(scene: dict) -> None:
+    """The batch notebook through the batch runner: new GRD -> CARD-BS -> catalogue -> signatures."""
+    from backend.batch import get_run, run_batch
+
+    s = scene["settings"]
+    _parcels(scene)
+    source, out = scene["tmp"] / "grd", scene["tmp"] / "batch-out"
+    source.mkdir(exist_ok=True)
+    (source / GRD).symlink_to(scene["safe"], target_is_directory=True)
+    params = {"aoi": AOI, "year": 2021, "source": str(source), "out": str(out), "crs": "EPSG:32633",
+              "resolution": 20, "bbox": list(BBOX)}
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        run = run_batch(s, "notebooks/batch/card_s1.ipynb", params, scheduler=cluster.scheduler_address)
+        again = run_batch(s, "notebooks/batch/card_s1.ipynb", params, scheduler=cluster.scheduler_address)
+    gc.collect()  # the kernel clients of papermill's threads go now, not inside a later import (their
+    # __del__ logging into pytest's closed stream broke an AST compile at session end)
+    assert run.status == "done" and again.status == "done", (run, again)
+    item_id = f"{GRD[:-5]}_CARD-BS_GAMMA0_32633_20m"
+    assert (out / item_id / "VV.tif").is_file() and (out / item_id / "item.json").is_file()
+    record = Path(get_run(s, run.id).chunks[0].output_path).read_text()  # the executed notebook: the audit
+    assert "made 1, already made 0, refused 0" in record and " images done, 0 failed" in record
+    assert "made 0, already made 1, refused 0" in Path(get_run(s, again.id).chunks[0].output_path).read_text()
+    with connect(s) as c:
+        rows = c.execute("SELECT count(*) AS n FROM signatures g JOIN images i ON i.id = g.image_id "
+                         "WHERE i.item_id = %s", (item_id,)).fetchone()["n"]
+        removed = c.execute("SELECT item->'properties'->>'s1:thermal_noise_removed' AS v FROM images "
+                            "WHERE item_id = %s", (item_id,)).fetchone()
+    assert rows == 3 and removed is not None and removed["v"] == "true"  # the three parcels, one band

@@ -8,12 +8,13 @@ takes as backscatter (kind ``bs``).
 Radiometry: ``gamma0`` (default) is terrain-flattened gamma nought, exactly what
 ``sarsen rtc`` makes (beta nought over the DEM-simulated illuminated area, bilinear gamma
 weights); ``sigma0`` is sigma nought (xarray-sentinel's sigmaNought LUT) geocoded on the DEM
-like ``sarsen gtc``. Thermal noise is **not** removed: xarray-sentinel reads the noise LUTs but
-its GRD azimuth noise vectors are marked broken upstream (only the first block is kept) and
-sarsen has no denoising, so the item says ``s1:thermal_noise_removed: false``.
+like ``sarsen gtc``. Thermal noise is removed by default (:mod:`backend.ard.noise`, ESA's
+range x azimuth noise vectors, ``DN² - noise`` before calibration) and the item says
+``s1:thermal_noise_removed: true``; ``denoise=False`` keeps the noise (then gamma0 is exactly
+``sarsen rtc``'s output, and the item id ends in ``_NO-DENOISE``).
 
 Values: linear power, float32, NaN where there is no measurement (outside the swath, or DN 0,
-the GRD fill value).
+the GRD fill value); with denoising, 0 where the pixel is darker than the noise floor.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import rasterio
 import rasterio.shutil
 import xarray as xr
 
-from backend.ard import products
+from backend.ard import noise, products
 from backend.ard.grid import Grid, footprint_from_wkt, make_grid, warp_dem
 from backend.ard.safe import GrdFiles, check_safe, local_safe
 from backend.errors import InvalidInput
@@ -47,13 +48,14 @@ COLLECTION = "cbm-card-bs"
 
 @dataclass(frozen=True)
 class CardSpec:
-    """What to make: UTM grid (EPSG code), pixel size, optional lon/lat bbox, radiometry."""
+    """What to make: UTM grid (EPSG code), pixel size, optional lon/lat bbox, radiometry, denoising."""
 
     crs: str
     resolution: int = 10
     bbox: tuple[float, float, float, float] | None = None
     radiometry: str = "gamma0"
     chunks: int = 1024
+    denoise: bool = True
 
     def __post_init__(self) -> None:
         if self.radiometry not in RADIOMETRY:
@@ -94,6 +96,9 @@ def card_s1(settings: Settings, source: str, out_dir: Path, spec: CardSpec, *,
     t0 = dt.datetime.now(dt.UTC)
     with local_safe(settings, source) as safe:
         files = check_safe(safe)
+        if spec.denoise:  # refuse an unreadable noise annotation before any work
+            for pol in files.polarisations:
+                noise.read_noise(noise.noise_xml(files.safe, pol))
         meta = products.metadata(files)
         grid = make_grid(footprint_from_wkt(meta["geospatial_bounds"]), spec.crs, spec.resolution,
                          spec.bbox)
@@ -130,19 +135,25 @@ def card_s1(settings: Settings, source: str, out_dir: Path, spec: CardSpec, *,
 def product_id(files: GrdFiles, spec: CardSpec) -> str:
     """Item id: the GRD name's first part plus grid and radiometry (one id per product and grid)."""
     epsg = spec.crs.upper().replace("EPSG:", "")
+    kept = "" if spec.denoise else "_NO-DENOISE"
     return f"{files.safe.name[:-5] if files.safe.name.endswith('.SAFE') else files.safe.name}" \
-           f"_CARD-BS_{spec.radiometry.upper()}_{epsg}_{spec.resolution}m"
+           f"_CARD-BS_{spec.radiometry.upper()}_{epsg}_{spec.resolution}m{kept}"
 
 
 def _one_polarisation(files: GrdFiles, pol: str, dem: Path, spec: CardSpec, work: Path,
                       staging: Path) -> Path:
     raw = work / f"{pol}.sarsen.tif"
-    products.terrain_correct(files, pol, dem, raw, spec.radiometry, spec.chunks)
-    return to_cog(raw, staging / f"{pol}.tif", pol, spec.radiometry)
+    products.terrain_correct(files, pol, dem, raw, spec.radiometry, spec.chunks, spec.denoise)
+    return to_cog(raw, staging / f"{pol}.tif", pol, spec.radiometry, spec.denoise)
 
 
-def to_cog(raw: Path, out: Path, pol: str, radiometry: str) -> Path:
-    """The GeoTIFF sarsen wrote, as a north-up float32 COG with NaN nodata (DN-0 fill becomes NaN)."""
+def to_cog(raw: Path, out: Path, pol: str, radiometry: str, denoised: bool = False) -> Path:
+    """The GeoTIFF sarsen wrote, as a north-up float32 COG with NaN nodata.
+
+    Without denoising, values that are not positive are the DN-0 fill and become NaN; denoised, the
+    fill is NaN already (:func:`backend.ard.noise.denoised_amplitude`) and 0 is a valid value
+    (below the noise floor), so only negatives (none expected) and NaN are no data.
+    """
     with rasterio.open(raw) as src:
         data = src.read(1).astype(np.float32)
         transform, crs = src.transform, src.crs
@@ -150,14 +161,15 @@ def to_cog(raw: Path, out: Path, pol: str, radiometry: str) -> Path:
         data = data[::-1]
         transform = rasterio.transform.Affine(transform.a, 0, transform.c, 0, -transform.e,
                                               transform.f + transform.e * data.shape[0])
-    data[~(data > 0)] = np.nan
+    data[~(data >= 0) if denoised else ~(data > 0)] = np.nan
     profile = {"driver": "GTiff", "width": data.shape[1], "height": data.shape[0], "count": 1,
                "dtype": "float32", "crs": crs, "transform": transform, "nodata": np.nan}
     with rasterio.MemoryFile() as mem:
         with mem.open(**profile) as tmp:
             tmp.write(data, 1)
             tmp.set_band_description(1, pol)
-            tmp.update_tags(1, radiometry=radiometry, units="linear power")
+            tmp.update_tags(1, radiometry=radiometry, units="linear power",
+                            thermal_noise_removed=str(denoised).lower())
         with mem.open() as tmp:
             rasterio.shutil.copy(tmp, out, driver="COG", COMPRESS="DEFLATE", PREDICTOR="3",
                                  BLOCKSIZE="512", OVERVIEWS="AUTO", RESAMPLING="AVERAGE")
@@ -172,7 +184,8 @@ def _write_item(folder: Path, item_id: str, files: GrdFiles, meta: dict[str, Any
     start = dt.datetime.fromisoformat(meta["start_time"]).replace(tzinfo=dt.UTC)
     item = create_stac_item(str(first), input_datetime=start, id=item_id, collection=COLLECTION,
                             with_proj=True, asset_name=files.polarisations[0])
-    item.properties.update(products.item_properties(files, meta, spec.radiometry, spec.resolution))
+    item.properties.update(products.item_properties(files, meta, spec.radiometry, spec.resolution,
+                                                    spec.denoise))
     for pol, path in assets.items():
         asset = item.assets.get(pol) or item.assets[files.polarisations[0]].clone()
         asset.href = path.name

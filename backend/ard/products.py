@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 
 import xarray as xr
 
+from backend.ard import noise
 from backend.ard.safe import GrdFiles
 from backend.errors import InvalidInput
 
@@ -58,43 +59,62 @@ def metadata(files: GrdFiles) -> dict[str, Any]:
     return {**text, "geospatial_bounds": f"POLYGON(({ring}))"}
 
 
-def _product(files: GrdFiles, pol: str, radiometry: str) -> Any:
+def product(files: GrdFiles, pol: str, radiometry: str, denoise: bool) -> Any:
+    """The sarsen product of one polarisation, calibrated to ``radiometry``'s LUT, denoised or not.
+
+    gamma0 without denoising is sarsen's own product (its ``rtc`` command); otherwise the
+    intensity sarsen starts from is ``(DN² - noise) / A²`` or ``DN² / A²``, with the sigma nought
+    LUT for sigma0 and the beta nought LUT for gamma0 (sarsen flattens beta nought).
+    """
     from sarsen import sentinel1
 
-    cls = _Sigma0Product() if radiometry == "sigma0" else sentinel1.Sentinel1SarProduct
-    return cls(str(files.safe), f"{files.mode}/{pol}")
+    if radiometry == "gamma0" and not denoise:
+        return sentinel1.Sentinel1SarProduct(str(files.safe), f"{files.mode}/{pol}")
+    p = _CalibratedProduct()(str(files.safe), f"{files.mode}/{pol}")
+    p.cbm_lut = "sigmaNought" if radiometry == "sigma0" else "betaNought"
+    p.cbm_noise = noise.read_noise(noise.noise_xml(files.safe, pol)) if denoise else None
+    return p
 
 
 @functools.cache
-def _Sigma0Product() -> type:  # a class factory: sarsen is imported lazily
+def _CalibratedProduct() -> type:  # a class factory: sarsen is imported lazily
     import xarray_sentinel
     from sarsen import sentinel1
 
-    class Sigma0Product(sentinel1.Sentinel1SarProduct):
-        """sarsen's Sentinel-1 product with sigma nought in place of beta nought."""
+    class CalibratedProduct(sentinel1.Sentinel1SarProduct):
+        """The sarsen Sentinel-1 product, its "beta nought" calibrated with ``cbm_lut``.
+
+        When ``cbm_noise`` is set, it is calibrated from the denoised amplitude.
+        """
+
+        cbm_lut = "betaNought"
+        cbm_noise: noise.NoiseModel | None = None
 
         @functools.cache  # noqa: B019  (as sarsen caches beta_nought; products are few)
         def beta_nought(self, persist: bool = False) -> xr.DataArray:
             measurement = self.measurement.data_vars["measurement"]
-            sigma = xarray_sentinel.calibrate_intensity(measurement, self.calibration.sigmaNought)
-            return sigma.drop_vars(["pixel", "line"])
+            if self.cbm_noise is not None:
+                measurement = noise.denoised_amplitude(measurement, self.cbm_noise)
+            intensity = xarray_sentinel.calibrate_intensity(measurement, self.calibration[self.cbm_lut])
+            return intensity.drop_vars(["pixel", "line"])
 
-    return Sigma0Product
+    return CalibratedProduct
 
 
 def terrain_correct(files: GrdFiles, pol: str, dem: Path, out: Path, radiometry: str,
-                    chunks: int) -> None:
+                    chunks: int, denoise: bool) -> None:
     """Run sarsen on one polarisation onto the DEM's grid: ``rtc`` (gamma0) or ``gtc`` (sigma0).
 
     gamma0 is sarsen's ``rtc`` command (``correct_radiometry="gamma_bilinear"``), sigma0 its
-    ``gtc`` command with the sigma nought calibration LUT.
+    ``gtc`` command with the sigma nought calibration LUT; both from the denoised intensity when
+    ``denoise`` (:mod:`backend.ard.noise`).
     """
     from sarsen import apps
 
-    product = _product(files, pol, radiometry)
+    sar = product(files, pol, radiometry, denoise)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        apps.terrain_correction(product, str(dem), output_urlpath=str(out),
+        apps.terrain_correction(sar, str(dem), output_urlpath=str(out),
                                 correct_radiometry="gamma_bilinear" if radiometry == "gamma0" else None,
                                 chunks=chunks, radiometry_chunks=radiometry_chunks(dem))
 
@@ -116,7 +136,7 @@ def radiometry_chunks(dem: Path, bound: int = 128, size: int = 2048) -> int:
 
 
 def item_properties(files: GrdFiles, meta: dict[str, Any], radiometry: str,
-                    resolution: int) -> dict[str, Any]:
+                    resolution: int, denoise: bool) -> dict[str, Any]:
     """STAC properties of a CARD-BS item: platform, orbit, product, processing and radiometry."""
     platform = f"sentinel-{files.platform[1:].lower()}"
     v = versions()
@@ -136,7 +156,7 @@ def item_properties(files: GrdFiles, meta: dict[str, Any], radiometry: str,
         "gsd": resolution,
         "s1:source_product": files.safe.name,
         "s1:radiometry": radiometry,
-        "s1:thermal_noise_removed": False,
+        "s1:thermal_noise_removed": denoise,
         "s1:terrain_correction": "sarsen rtc (gamma_bilinear)" if radiometry == "gamma0" else "sarsen gtc",
         "processing:software": {PROCESSOR: "1", **v},
         "processing:level": "L2",

@@ -24,6 +24,8 @@ def card_s1_cmd(
                                                   "(default: the whole footprint).")] = None,
     radiometry: Annotated[str, typer.Option(help="gamma0 (terrain-flattened, sarsen rtc) or sigma0 "
                                                  "(sarsen gtc).")] = "gamma0",
+    denoise: Annotated[bool, typer.Option(help="Remove the thermal noise (ESA's noise vectors of the "
+                                               "SAFE) before calibrating.")] = True,
     catalogue: Annotated[bool, typer.Option(help="Add the product to the image catalogue.")] = True,
     replace: Replace = False,
 ) -> None:
@@ -35,9 +37,10 @@ def card_s1_cmd(
     from backend.ard import CardSpec, card_s1
 
     spec = CardSpec(crs=crs, resolution=resolution, bbox=lonlat_box(bbox, ordered=True),
-                    radiometry=radiometry)
+                    radiometry=radiometry, denoise=denoise)
     r = card_s1(settings(), source, out, spec, catalogue=catalogue, replace=replace)
     rows, cols = r.grid.shape
-    echo(f"{r.item_id}: {', '.join(r.assets)} {spec.radiometry} on {cols} x {rows} pixels of "
+    noise = "thermal noise removed" if denoise else "thermal noise kept"
+    echo(f"{r.item_id}: {', '.join(r.assets)} {spec.radiometry} ({noise}) on {cols} x {rows} pixels of "
          f"{r.grid.resolution} m ({r.grid.crs}) in {r.folder}, {r.catalogued} catalogued, "
          f"{r.seconds:.1f} s")
