@@ -1,11 +1,13 @@
 """Compiled (numba) kernels for the per-grid bookkeeping of the engine (private).
 
-The label raster is scanned in raster order, never gathered through an index grouped by
+The label raster is read in raster order, never gathered through an index grouped by
 label: a gather by label jumps between image rows on every pixel run and waits on memory
-(several times slower on a full tile), while a raster-order scan streams. So each image's
-selection is a pair of arrays in raster order, ``index`` (flat pixel) and ``dest`` (its slot
-in the label-grouped buffer, :func:`select_valid`), and each band is *scattered* into that
-buffer by :func:`scatter`: sequential reads, one write stream per parcel of the current rows.
+(several times slower on a full tile), while a raster-order scan streams. Once per grid the
+labels become runs of one label along the rows (:func:`label_runs`); each image's selection
+walks those runs against its mask and keeps the valid parts as ``(src, dst, length)`` runs
+(:func:`select_runs`): ``src`` in the band, ``dst`` the slot in the label-grouped buffer.
+Each band is then copied into that buffer run by run (:func:`scatter_runs`): sequential
+reads, one write stream per parcel of the current rows.
 """
 
 from __future__ import annotations
@@ -32,51 +34,6 @@ def count_labels(labels: np.ndarray, n_labels: int) -> tuple[np.ndarray, bool]:
         counts[lab] += q - p
         p = q
     return counts[1:], True
-
-
-@_jit
-def select_valid(labels: np.ndarray, mask: np.ndarray, lut: np.ndarray, row_div: int,
-                 col_map: np.ndarray, starts: np.ndarray, index: np.ndarray, dest: np.ndarray
-                 ) -> tuple[int, np.ndarray]:
-    """The labelled pixels whose mask class is valid, in raster order, with their slot.
-
-    Pixel ``(r, c)`` of ``labels`` is valid if ``lut[mask[r // row_div, col_map[c]]]``: the
-    mask may be on a coarser grid (the 20 m SCL under a 10 m label raster) or hold booleans.
-    Label ``l`` owns the slots ``starts[l - 1]:starts[l]`` (its pixel count); its valid
-    pixels fill the first ones. Labels must be in range (:func:`count_labels`).
-
-    Returns:
-        ``(m, ends)``: ``index[:m]`` (flat pixels) and ``dest[:m]`` (their slots) are
-        filled; label ``l``'s valid pixels are in slots ``starts[l - 1]:ends[l - 1]``.
-    """
-    h, w = labels.shape
-    ends = starts[:-1].copy()
-    m = 0
-    for r in range(h):
-        lr, mr = labels[r], mask[r // row_div]
-        x = 0
-        while x < w:
-            lab = lr[x]
-            if lab == 0:
-                x += 1
-                continue
-            d = ends[lab - 1]
-            while x < w and lr[x] == lab:  # one run of a label: its slot stays in a register
-                if lut[mr[col_map[x]]]:
-                    index[m] = r * w + x
-                    dest[m] = d
-                    m += 1
-                    d += 1
-                x += 1
-            ends[lab - 1] = d
-    return m, ends
-
-
-@_jit
-def scatter(band: np.ndarray, index: np.ndarray, dest: np.ndarray, out: np.ndarray) -> None:
-    """``out[dest] = band[index]`` (flat band): the band's selected values grouped by label."""
-    for k in range(index.size):
-        out[dest[k]] = band[index[k]]
 
 
 @_jit
@@ -194,8 +151,7 @@ def select_runs(run_start: np.ndarray, run_len: np.ndarray, run_lab: np.ndarray,
 
     Pixel ``(r, c)`` is valid if ``lut[mask[r // factor, c // factor]]`` (the mask may be a
     coarser class raster, e.g. the 20 m SCL under a 10 m label raster). Label ``l`` owns the
-    slots ``starts[l - 1]:starts[l]``; its valid pixels fill the first ones in raster order,
-    exactly as :func:`select_valid` places them.
+    slots ``starts[l - 1]:starts[l]``; its valid pixels fill the first ones in raster order.
 
     Returns:
         ``(m, ends)``: runs ``0..m-1`` copy ``band[src:src + length]`` to
@@ -203,14 +159,30 @@ def select_runs(run_start: np.ndarray, run_len: np.ndarray, run_lab: np.ndarray,
     """
     ends = starts[:-1].copy()
     m = 0
+    r, rw = 0, 0  # the current row and its first flat index (runs come in raster order)
+    mr = mask[0]
     for k in range(run_start.size):
         p0, n, lab = run_start[k], run_len[k], run_lab[k]
-        r = p0 // w
+        if p0 >= rw + w:  # a new row: no division per run
+            while p0 >= rw + w:
+                r += 1
+                rw += w
+            mr = mask[_cell(r, factor)]
         p1 = p0 + n
-        mr = mask[r // factor]
-        c = (p0 - r * w) // factor
-        stop = r * w + (c + 1) * factor  # end of the mask cell holding the run's first pixel
+        c = _cell(p0 - rw, factor)
+        last = _cell(p1 - 1 - rw, factor)
         d = ends[lab - 1]
+        bad = 0
+        for cc in range(np.uint64(c), np.uint64(last + 1)):  # branch-free count first
+            bad += not lut[mr[cc]]
+        if bad == 0:  # the common cases: the whole run valid, or all of it masked
+            src[m], dst[m], length[m] = p0, d, n
+            m += 1
+            ends[lab - 1] = d + n
+            continue
+        if bad == last + 1 - c:
+            continue
+        stop = rw + (c + 1) * factor  # end of the mask cell holding the run's first pixel
         p, open_run = p0, False  # open_run: run m - 1 ends at (p, d) and may grow
         while p < p1:
             e = min(stop, p1)
@@ -229,6 +201,16 @@ def select_runs(run_start: np.ndarray, run_len: np.ndarray, run_lab: np.ndarray,
             stop += factor
         ends[lab - 1] = d
     return m, ends
+
+
+@_jit
+def _cell(x: int, factor: int) -> int:
+    """``x // factor`` for ``x >= 0``: a shift for the common factor 2 (10 m under 20 m)."""
+    if factor == 1:
+        return x
+    if factor == 2:
+        return x >> 1
+    return x // factor
 
 
 @_jit

@@ -102,11 +102,14 @@ def _band_stats(pixels: Selection, band: np.ndarray, nodata: float | int | None,
         _jit_grid.scatter_runs(flat, pixels.index, pixels.dest, pixels.lengths, grouped)
     elif pixels.dest is None:
         _jit_grid.gather(flat, pixels.index, grouped)
-    else:
-        _jit_grid.scatter(flat, pixels.index, pixels.dest, grouped)
+    else:  # per-pixel destinations (a selection made by hand): one-pixel runs
+        lengths = np.ones(pixels.index.size, np.int32)
+        _jit_grid.scatter_runs(flat, pixels.index, pixels.dest, lengths, grouped)
     key = _nodata_key(band.dtype, nodata)
     raw = _jit.band_segments(grouped, pixels.offsets, pixels.segment_ends,
                              0.0 if key is None else key, key is not None, band.dtype.kind != "f")
+    if band.dtype.kind in "iu" and band.dtype.itemsize <= 4:  # float64 holds them exactly
+        return pixels.by_label(_jit.finish_integers(raw))
     return pixels.by_label(_kernels.finish_order_stats(raw, band.dtype))
 
 
