@@ -80,6 +80,11 @@ def qa_assign(aoi: Aoi, year: Year, sample: SampleId,
         r = assign(conn, _key(aoi, year), sample, users, assigned_by=getpass.getuser(), remove=remove)
     echo(f"QA sample {sample}: {r['changed']} {'removed' if remove else 'assigned'}; inspectors: "
          + (", ".join(r["inspectors"]) or "none"))
+    if r["reach_decisions"]:
+        who = ", ".join(r["reach_decisions"])
+        typer.echo(f"warning: {who} can read the decisions outside the API (analyst notebooks, SQL): the "
+                   "inspection is blind for them only in the API and the dashboards; assign consumers for "
+                   "a blind QA", err=True)
 
 
 @qa_app.command("import")

@@ -16,8 +16,10 @@ from backend.parcels.sets import ParcelSetKey
 from backend.qa.samples import sample_of
 
 
-def _user_ids(conn: q.Conn, key: ParcelSetKey, usernames: Sequence[str], *, check_grant: bool) -> list[int]:
-    ids, unknown, no_grant = [], [], []
+def _user_ids(conn: q.Conn, key: ParcelSetKey, usernames: Sequence[str], *,
+              check_grant: bool) -> tuple[list[int], list[str]]:
+    """The users' ids, and the names of those whose role reaches the database (analysts, admins)."""
+    ids, unknown, no_grant, sql = [], [], [], []
     for name in usernames:
         row = q.user_for_assignment(conn, name)
         if row is None:
@@ -26,17 +28,22 @@ def _user_ids(conn: q.Conn, key: ParcelSetKey, usernames: Sequence[str], *, chec
             no_grant.append(name)
         else:
             ids.append(int(row["id"]))
+            if row["role"] in ("analyst", "admin"):
+                sql.append(name)
     if unknown:
         raise NotFound(f"no active user {', '.join(map(repr, unknown))}: add them with `cbm users add`")
     if no_grant:
         raise InvalidInput(f"{', '.join(map(repr, no_grant))} cannot read AOI {key.aoi!r}: grant it first "
                            f"(`cbm users grant NAME {key.aoi}`), nothing assigned")
-    return ids
+    return ids, sql
 
 
 def assign(conn: q.Conn, key: ParcelSetKey, sample_id: int, usernames: Sequence[str], *,
            assigned_by: str | None = None, remove: bool = False) -> dict[str, Any]:
     """Add (or with ``remove`` take away) inspectors of a sample; all or nothing.
+
+    The answer's ``reach_decisions`` names the analysts and admins among those added: the API and
+    the dashboards keep the decisions from them, but their notebooks and SQL access do not.
 
     Raises:
         NotFound: no such sample in the set, or an unknown user.
@@ -46,9 +53,10 @@ def assign(conn: q.Conn, key: ParcelSetKey, sample_id: int, usernames: Sequence[
     names = sorted({n.strip() for n in usernames if n.strip()})
     if not names:
         raise InvalidInput("name at least one user to assign")
-    ids = _user_ids(conn, key, names, check_grant=not remove)
+    ids, sql = _user_ids(conn, key, names, check_grant=not remove)
     changed = q.unassign(conn, sample_id, ids) if remove else q.assign(conn, sample_id, ids, assigned_by)
-    return {"sample_id": sample_id, "changed": changed, "inspectors": q.inspectors(conn, sample_id)}
+    return {"sample_id": sample_id, "changed": changed, "inspectors": q.inspectors(conn, sample_id),
+            "reach_decisions": [] if remove else sql}
 
 
 def require_inspector(conn: q.Conn, sample_id: int, user_id: int, username: str, key: ParcelSetKey) -> None:

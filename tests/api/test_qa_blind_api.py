@@ -115,6 +115,7 @@ def test_only_inspectors_record_and_assignments_are_checked(api: Server, sample:
             inspectors.assign(conn, ParcelSetKey("zz", 2025), sample, ["consumer"])
         added = inspectors.assign(conn, KEY, sample, ["admin", "consumer"])
         assert (added["changed"], added["inspectors"]) == (1, ["admin", "consumer"])
+        assert added["reach_decisions"] == ["admin"]  # the CLI warns: blind only in the API for them
         assert inspectors.assign(conn, KEY, sample, ["admin"], remove=True)["inspectors"] == ["consumer"]
     assert get_json(api, "/sets/tt/2025/qa/units", sample=sample)["inspected"] == 0  # nothing stored
 
