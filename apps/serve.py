@@ -37,8 +37,9 @@ XSRF_COOKIE = "cbm_widgets.voila_xsrf.PasswordIdentityProviderWithXsrfCookie"  #
 DENYLIST = '["@jupyter-notebook/lab-extension", "jupyterlab_pygments"]'
 # A preheated kernel taken by a page is replaced this long after the request (Voilà's default: 1 s),
 # so that the new kernel's start (imports, first cell: ~1 s of CPU) does not compete with the
-# page's first paint (bench/ui.py --voila-defaults: Voilà's CPU per deep link 1.14 -> 0.22 s). The
-# cost: a second page of the same app within the delay waits for that kernel up to 4 s longer.
+# page's first paint (bench/ui.py --voila-defaults: Voilà's CPU per deep link 1.2 -> 0.2 s). The
+# cost: the refill's CPU lands on what the user does a few seconds later (a click, another page),
+# and a second page of the same app within the delay waits for that kernel up to 4 s longer.
 FILL_DELAY_S = 5.0
 
 
