@@ -24,16 +24,25 @@ TESTS = Path(__file__).resolve().parent
 # tests' API, the demo QA) and the system users of the hubs.
 SHARED_FIXTURES = {"demo_api", "voila", "demo_settings"}
 SHARED_PLACES = ("ui", "hub", "test_qa_demo.py")
+ONE_PROCESS = ("api/test_fuzz.py",)  # the Makefile's SERIAL_TESTS
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) keep each test file on one
     worker (its module and session fixtures are built once) and every test that shares state
-    outside its own database on the same worker, one after the other."""
-    if config.getoption("dist", "no") == "no":
+    outside its own database on the same worker, one after the other.
+
+    The workers collect too, and their ``dist`` option reads "no": they are known by ``workerinput``.
+    """
+    if not hasattr(config, "workerinput") and config.getoption("dist", "no") == "no":
         return
+    shrinking = [i.nodeid for i in items if i.path.relative_to(TESTS).as_posix() in ONE_PROCESS]
+    if shrinking:  # schemathesis under xdist runs 8 distinct requests instead of 384, and says nothing
+        raise pytest.UsageError(f"{shrinking[0].split('::')[0]} must run in one process, not under "
+                                "pytest-xdist (`make test` runs it after the others)")
     for item in items:
         rel = item.path.relative_to(TESTS)
         shared = rel.parts[0] in SHARED_PLACES or SHARED_FIXTURES & set(getattr(item, "fixturenames", ()))
