@@ -51,8 +51,8 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# Two pytest workers (pytest-xdist) for the two cores; tests/conftest.py keeps each test file on
-# one worker and every test of the shared demo database on one worker. PYTEST_WORKERS=0: one process.
+# Two pytest workers (pytest-xdist, tests dealt one by one) for the two cores; tests share the demo
+# database read-mostly and shared caches are locked (tests/s1card.py). PYTEST_WORKERS=0: one process.
 # The schemathesis fuzzing runs in a process of its own after them: under pytest-xdist it quietly
 # shrinks to a handful of cases (8 distinct requests instead of 384).
 # pytest exits 5 when no test was collected: that is a failure here.
@@ -60,7 +60,7 @@ PYTEST_WORKERS ?= 2
 SERIAL_TESTS := tests/api/test_fuzz.py
 pytest: demo-data $(CHP)
 	@if [ "$(PYTEST_WORKERS)" = "0" ]; then $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; else \
-	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --ignore=$(SERIAL_TESTS) $(PYTEST_ARGS); rc=$$?; \
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist load --ignore=$(SERIAL_TESTS) $(PYTEST_ARGS); rc=$$?; \
 	  $(BIN)/pytest $(SERIAL_TESTS) $(filter-out tests/%,$(PYTEST_ARGS)); rc2=$$?; \
 	  if [ $$rc -eq 0 ] && [ $$rc2 -ne 0 ]; then rc=$$rc2; fi; fi; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc

@@ -12,6 +12,7 @@ Fetched with ``pip download`` (the registry, as the issue says) into ``var/cache
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import sys
@@ -28,11 +29,21 @@ CACHE = Path(__file__).resolve().parents[1] / "var" / "cache" / "s1"
 
 
 def sarsen_data() -> Path:
-    """``tests/data`` of the sarsen sdist, downloaded and unpacked once into var/cache/s1."""
+    """``tests/data`` of the sarsen sdist, downloaded and unpacked once into var/cache/s1.
+
+    Under a file lock: two test processes (pytest-xdist workers) must not copy a half-unpacked
+    product (a fresh-clone run copied a noise XML cut at 176 kB while the other worker unpacked it).
+    """
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _unpacked()
+
+
+def _unpacked() -> Path:
     data = CACHE / f"sarsen-{SARSEN}" / "tests" / "data"
     if (data / GRD / "manifest.safe").is_file():
         return data
-    CACHE.mkdir(parents=True, exist_ok=True)
     sdist = CACHE / f"sarsen-{SARSEN}.tar.gz"
     if not sdist.is_file():
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
