@@ -79,3 +79,17 @@ def clipped_buttons(w: Watched, width: int = 400) -> list[str]:
     w.page.set_viewport_size({"width": width, "height": 900})
     w.page.wait_for_timeout(300)  # the layout (and bqplot's resize) follows the new width
     return list(w.page.evaluate(CLIPPED_BUTTONS))
+
+
+def delete_reviews(settings: Any, comment: str) -> None:
+    """Delete the reviews a browser test made (marked by their ``comment``) and let the queue rebuild.
+
+    Each test file marks its reviews with a comment of its own, so that cleaning up after one test
+    never deletes another's (the files may run at once on two pytest workers).
+    """
+    from backend.db import connect
+
+    with connect(settings, autocommit=True) as conn:
+        runs = conn.execute("DELETE FROM reviews WHERE comment = %s RETURNING run_id", (comment,)).fetchall()
+        conn.execute("DELETE FROM review_queue_builds WHERE run_id = ANY(%s)",
+                     (list({r["run_id"] for r in runs}),))

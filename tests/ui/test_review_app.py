@@ -15,9 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from apitools import Server
-from uitools import LOAD_MS, Watched, clipped_buttons, open_app
+from uitools import LOAD_MS, Watched, clipped_buttons, delete_reviews, open_app
 
-from backend.db import connect
 from cbm_widgets.map_layers import DECISION_COLOURS
 
 pytestmark = pytest.mark.slow
@@ -30,10 +29,7 @@ MARK = "ui-test review (deleted after the test)"
 def cleanup(demo_api: Server) -> Iterator[None]:
     """Delete this test's reviews and let the queue rebuild, whatever the test did."""
     yield
-    with connect(demo_api.settings, autocommit=True) as conn:
-        runs = conn.execute("DELETE FROM reviews WHERE comment = %s RETURNING run_id", (MARK,)).fetchall()
-        conn.execute("DELETE FROM review_queue_builds WHERE run_id = ANY(%s)",
-                     (list({r["run_id"] for r in runs}),))
+    delete_reviews(demo_api.settings, MARK)
 
 
 def _card_pid(w: Watched) -> str:

@@ -21,9 +21,8 @@ import pyogrio
 import pytest
 from apitools import Server
 from shapely.geometry import shape
-from uitools import LOAD_MS, Watched, open_app
+from uitools import LOAD_MS, Watched, delete_reviews, open_app
 
-from backend.db import connect
 from cbm_widgets.map_layers import DECISION_COLOURS, NO_DECISION, SELECTED
 from cbm_widgets.parcel_map import MIN_PARCEL_ZOOM
 from cbm_widgets.plain import condition_name
@@ -68,10 +67,7 @@ def api(demo_api: Server) -> Iterator[httpx.Client]:
 def cleanup(demo_api: Server) -> Iterator[None]:
     """Delete this test's reviews and let the queue rebuild, whatever the test did."""
     yield
-    with connect(demo_api.settings, autocommit=True) as conn:
-        runs = conn.execute("DELETE FROM reviews WHERE comment = %s RETURNING run_id", (MARK,)).fetchall()
-        conn.execute("DELETE FROM review_queue_builds WHERE run_id = ANY(%s)",
-                     (list({r["run_id"] for r in runs}),))
+    delete_reviews(demo_api.settings, MARK)
 
 
 def _queue(api: httpx.Client, **params: Any) -> dict[str, Any]:
